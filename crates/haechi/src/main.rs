@@ -1,0 +1,36 @@
+//! The `haechi` command line. It parses arguments and wires the library crates together; what a
+//! command does lives in those crates.
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// haechi guards containers at build, deploy and run time.
+#[derive(Parser)]
+#[command(name = "haechi", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check Kubernetes manifests against the Pod Security Standards and hardening practice.
+    Scan(cmd::scan::ScanArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            // clap uses 0 for --help/--version and 2 for usage errors, as `haechi` documents.
+            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
+        }
+    };
+    match cli.command {
+        Command::Scan(args) => cmd::scan::run(args),
+    }
+}

@@ -1,0 +1,5 @@
+//! TODO
+use crate::check::Check;
+
+/// The checks of this family.
+pub static CHECKS: &[Check] = &[];

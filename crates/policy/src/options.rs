@@ -1,0 +1,76 @@
+//! Settings that change what checks expect, shared by `haechi scan` and `haechi admit`.
+
+use crate::check::PssVersion;
+use crate::object::{Object, ObjectSet};
+
+/// What the checks need to know beyond the object itself.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Which version of the Pod Security Standards the `pss-*` checks apply.
+    pub pss_version: PssVersion,
+    /// RuntimeClasses that run pods in a sandbox (gVisor, Kata).
+    pub sandbox_runtime_classes: Vec<String>,
+    /// How untrusted workloads are recognised.
+    pub untrusted: Untrusted,
+    /// Paths that get an `emptyDir` when a fix makes the root filesystem read-only.
+    pub writable_paths: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            pss_version: PssVersion::LATEST,
+            sandbox_runtime_classes: [
+                "gvisor",
+                "runsc",
+                "kata",
+                "kata-qemu",
+                "kata-clh",
+                "kata-fc",
+            ]
+            .map(String::from)
+            .to_vec(),
+            untrusted: Untrusted::default(),
+            writable_paths: vec!["/tmp".to_string()],
+        }
+    }
+}
+
+/// Untrusted workloads must run in a sandbox RuntimeClass. A workload is untrusted when it, or
+/// its Namespace (when the Namespace is in the scanned set), carries one of `labels`, or when its
+/// namespace is listed in `namespaces`.
+#[derive(Debug, Clone)]
+pub struct Untrusted {
+    /// Label key and value pairs that mark untrusted workloads or namespaces.
+    pub labels: Vec<(String, String)>,
+    /// Namespaces whose workloads are all untrusted.
+    pub namespaces: Vec<String>,
+}
+
+impl Default for Untrusted {
+    fn default() -> Untrusted {
+        Untrusted {
+            labels: vec![("haechi.dev/untrusted".to_string(), "true".to_string())],
+            namespaces: Vec::new(),
+        }
+    }
+}
+
+impl Untrusted {
+    /// Whether `object` (in `set`) is an untrusted workload.
+    pub fn matches(&self, object: &Object<'_>, set: &ObjectSet<'_>) -> bool {
+        if self.marks(object.labels()) || object.pod().is_some_and(|pod| self.marks(pod.labels())) {
+            return true;
+        }
+        let namespace = object.namespace.unwrap_or("default");
+        if self.namespaces.iter().any(|ns| ns == namespace) {
+            return true;
+        }
+        set.namespace(namespace)
+            .is_some_and(|ns| self.marks(ns.labels()))
+    }
+
+    fn marks<'a>(&self, mut labels: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
+        labels.any(|(k, v)| self.labels.iter().any(|(lk, lv)| lk == k && lv == v))
+    }
+}

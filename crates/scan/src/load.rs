@@ -1,0 +1,272 @@
+//! Finding files and reading them into Kubernetes objects.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use haechi_manifest::{Limits, Node, parse_documents};
+use serde::Serialize;
+
+/// Where manifests come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A file (read whatever its extension) or a directory (searched recursively for `.yaml`,
+    /// `.yml` and `.json`).
+    Path(PathBuf),
+    /// Standard input (`-`).
+    Stdin,
+}
+
+/// Bounds on input.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions {
+    /// Files larger than this are skipped with a message.
+    pub max_file_size: u64,
+    /// Per-document parser bounds.
+    pub limits: Limits,
+}
+
+impl Default for LoadOptions {
+    fn default() -> LoadOptions {
+        LoadOptions {
+            max_file_size: 32 << 20,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// One Kubernetes object and where it came from.
+#[derive(Debug, Clone)]
+pub struct SourceObject {
+    /// The file as given or found (`-` for standard input).
+    pub file: String,
+    /// The object.
+    pub node: Node,
+}
+
+/// Something in the input that could not be scanned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The file.
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<u32>,
+    /// 1-based column, when known.
+    pub column: Option<u32>,
+    /// What is wrong and, where it helps, what to do.
+    pub message: String,
+    /// Whether the input could not be read at all (a missing path, no permission): the scan
+    /// then exits with status 2. Unparseable documents and skipped files are not fatal.
+    #[serde(skip)]
+    pub fatal: bool,
+}
+
+/// The result of reading the inputs.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The objects, in input order.
+    pub objects: Vec<SourceObject>,
+    /// Files read.
+    pub files: usize,
+    /// Documents that are not Kubernetes objects (no `kind`/`apiVersion`), e.g. Helm values.
+    pub not_objects: usize,
+    /// What could not be scanned.
+    pub problems: Vec<Problem>,
+}
+
+/// Reads every input. Never fails: what cannot be read is a [`Problem`].
+pub fn load(inputs: &[Input], options: &LoadOptions) -> Loaded {
+    let mut loaded = Loaded::default();
+    for input in inputs {
+        match input {
+            Input::Stdin => {
+                let mut bytes = Vec::new();
+                let limit = options.max_file_size;
+                match std::io::stdin()
+                    .lock()
+                    .take(limit + 1)
+                    .read_to_end(&mut bytes)
+                {
+                    Ok(_) => read_bytes("-", bytes, options, &mut loaded),
+                    Err(e) => loaded
+                        .problems
+                        .push(fatal("-", format!("cannot read standard input: {e}"))),
+                }
+            }
+            Input::Path(path) => match fs::metadata(path) {
+                Ok(meta) if meta.is_dir() => {
+                    let mut files = Vec::new();
+                    walk(path, &mut files, &mut loaded.problems);
+                    for file in files {
+                        read_file(&file, options, &mut loaded);
+                    }
+                }
+                Ok(_) => read_file(path, options, &mut loaded),
+                Err(e) => loaded.problems.push(fatal(
+                    &path.display().to_string(),
+                    format!("cannot read: {e}"),
+                )),
+            },
+        }
+    }
+    loaded
+}
+
+fn fatal(file: &str, message: String) -> Problem {
+    Problem {
+        file: file.to_string(),
+        line: None,
+        column: None,
+        message,
+        fatal: true,
+    }
+}
+
+fn skipped(file: &str, message: String) -> Problem {
+    Problem {
+        fatal: false,
+        ..fatal(file, message)
+    }
+}
+
+/// Collects manifest files under `dir`, sorted, skipping hidden directories (`.git`).
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Problem>) {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            problems.push(fatal(
+                &dir.display().to_string(),
+                format!("cannot read directory: {e}"),
+            ));
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        let hidden = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
+        if path.is_dir() {
+            if !hidden {
+                walk(&path, files, problems);
+            }
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "json")
+        ) {
+            files.push(path);
+        }
+    }
+}
+
+fn read_file(path: &Path, options: &LoadOptions, loaded: &mut Loaded) {
+    let name = path.display().to_string();
+    match fs::metadata(path) {
+        Ok(meta) if meta.len() > options.max_file_size => {
+            loaded.problems.push(skipped(
+                &name,
+                format!(
+                    "skipped: {} bytes is over the {} byte limit (--max-file-size)",
+                    meta.len(),
+                    options.max_file_size
+                ),
+            ));
+            return;
+        }
+        Err(e) => {
+            loaded
+                .problems
+                .push(fatal(&name, format!("cannot read: {e}")));
+            return;
+        }
+        Ok(_) => {}
+    }
+    match fs::read(path) {
+        Ok(bytes) => read_bytes(&name, bytes, options, loaded),
+        Err(e) => loaded
+            .problems
+            .push(fatal(&name, format!("cannot read: {e}"))),
+    }
+}
+
+fn read_bytes(name: &str, bytes: Vec<u8>, options: &LoadOptions, loaded: &mut Loaded) {
+    loaded.files += 1;
+    if bytes.len() as u64 > options.max_file_size {
+        loaded.problems.push(skipped(
+            name,
+            format!(
+                "skipped: over the {} byte limit (--max-file-size)",
+                options.max_file_size
+            ),
+        ));
+        return;
+    }
+    if bytes[..bytes.len().min(8192)].contains(&0) {
+        loaded.problems.push(skipped(
+            name,
+            "skipped: binary file (contains NUL bytes)".to_string(),
+        ));
+        return;
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            loaded.problems.push(skipped(
+                name,
+                format!(
+                    "skipped: not UTF-8 text (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ),
+            ));
+            return;
+        }
+    };
+    for document in parse_documents(&text, &options.limits) {
+        match document {
+            Ok(node) => add_object(name, node, loaded),
+            Err(e) => loaded.problems.push(Problem {
+                file: name.to_string(),
+                line: Some(e.line),
+                column: Some(e.column),
+                message: format!("not valid YAML/JSON: {}", e.message),
+                fatal: false,
+            }),
+        }
+    }
+}
+
+/// Adds a document: an object, the items of a `kind: List`, or nothing.
+fn add_object(file: &str, node: Node, loaded: &mut Loaded) {
+    if node.is_null() {
+        return;
+    }
+    let kind = node.get("kind").and_then(Node::as_str);
+    let is_object = kind.is_some() && node.get("apiVersion").and_then(Node::as_str).is_some();
+    if !is_object {
+        loaded.not_objects += 1;
+        return;
+    }
+    if kind.is_some_and(|k| k == "List" || k.ends_with("List"))
+        && node.get("items").is_some_and(Node::is_seq)
+    {
+        let haechi_manifest::Value::Map(entries) = node.value else {
+            return;
+        };
+        for (key, items) in entries {
+            if key.text == "items"
+                && let haechi_manifest::Value::Seq(items) = items.value
+            {
+                for item in items {
+                    add_object(file, item, loaded);
+                }
+            }
+        }
+        return;
+    }
+    loaded.objects.push(SourceObject {
+        file: file.to_string(),
+        node,
+    });
+}
