@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use haechi_policy::{Engine, Object, ObjectRef, ObjectSet, PssLevel, Severity};
+use haechi_policy::{CheckMeta, Engine, Object, ObjectRef, ObjectSet, PssLevel, Severity};
 use serde::Serialize;
 use serde_json::Value as Json;
 
@@ -101,6 +101,9 @@ pub struct Summary {
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The checks that ran (for SARIF rules and JUnit test cases).
+    #[serde(skip)]
+    pub checks: Vec<&'static CheckMeta>,
     /// Findings, ignored ones included only when asked for.
     pub findings: Vec<ReportFinding>,
     /// Every checked object with its score.
@@ -207,6 +210,7 @@ pub fn build_report(engine: &Engine, loaded: &Loaded, show_ignored: bool) -> Rep
         });
     }
     Report {
+        checks: engine.checks().iter().map(|c| &c.meta).collect(),
         findings,
         objects: object_reports,
         problems: loaded.problems.clone(),

@@ -1,6 +1,9 @@
-//! Report renderers.
+//! Report renderers: one module per `--format`.
 
 mod json;
+mod junit;
+mod sarif;
+mod table;
 
 use std::io::{self, Write};
 
@@ -21,9 +24,10 @@ pub enum Format {
 
 /// Writes `report` in `format`. `color` applies to the table only.
 pub fn render(report: &Report, format: Format, color: bool, out: &mut dyn Write) -> io::Result<()> {
-    let _ = color;
     match format {
+        Format::Table => table::render(report, color, out),
         Format::Json => json::render(report, out),
-        Format::Table | Format::Sarif | Format::Junit => json::render(report, out),
+        Format::Sarif => sarif::render(report, out),
+        Format::Junit => junit::render(report, out),
     }
 }

@@ -1,0 +1,132 @@
+//! `--format table`: findings grouped by object, worst first within each, then a summary.
+
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Effects, Style};
+use haechi_policy::Severity;
+
+use crate::report::Report;
+
+fn severity_style(severity: Severity) -> Style {
+    let color = match severity {
+        Severity::Critical => AnsiColor::Magenta,
+        Severity::High => AnsiColor::Red,
+        Severity::Medium => AnsiColor::Yellow,
+        Severity::Low => AnsiColor::Blue,
+        Severity::Info => AnsiColor::White,
+    };
+    Style::new()
+        .fg_color(Some(color.into()))
+        .effects(Effects::BOLD)
+}
+
+struct Painter {
+    color: bool,
+}
+
+impl Painter {
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.color {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+pub(super) fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    let p = Painter { color };
+    let bold = Style::new().effects(Effects::BOLD);
+    let dim = Style::new().effects(Effects::DIMMED);
+    for (index, object) in report.objects.iter().enumerate() {
+        let mut findings: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.object == object.object && f.file == object.file)
+            .collect();
+        if findings.is_empty() {
+            continue;
+        }
+        findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.line.cmp(&b.line)));
+        if index > 0 {
+            writeln!(out)?;
+        }
+        writeln!(
+            out,
+            "{}  {}  score {}/100",
+            p.paint(bold, &object.object.to_string()),
+            p.paint(dim, &format!("{}:{}", object.file, object.line)),
+            object.score
+        )?;
+        for f in findings {
+            let severity = format!("{:<8}", f.severity.as_str().to_uppercase());
+            let ignored = f
+                .ignored
+                .as_ref()
+                .map(|r| format!(" (ignored: {r})"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {} {} {}{}",
+                p.paint(severity_style(f.severity), &severity),
+                p.paint(bold, f.check),
+                f.message,
+                ignored
+            )?;
+            writeln!(
+                out,
+                "           {}",
+                p.paint(
+                    dim,
+                    &format!("{}:{}:{}  {}", f.file, f.line, f.column, f.path)
+                )
+            )?;
+        }
+    }
+    let s = &report.summary;
+    if !report.findings.is_empty() {
+        writeln!(out)?;
+    }
+    for problem in &report.problems {
+        let at = match (problem.line, problem.column) {
+            (Some(l), Some(c)) => format!("{}:{l}:{c}", problem.file),
+            _ => problem.file.clone(),
+        };
+        writeln!(
+            out,
+            "{} {at}: {}",
+            p.paint(severity_style(Severity::High), "problem"),
+            problem.message
+        )?;
+    }
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .rev()
+        .map(|sev| {
+            let n = s.findings.get(sev).copied().unwrap_or(0);
+            let text = format!("{n} {sev}");
+            if n > 0 {
+                p.paint(severity_style(*sev), &text)
+            } else {
+                text
+            }
+        })
+        .collect();
+    let skipped: usize = s.skipped_kinds.values().sum();
+    writeln!(
+        out,
+        "{} {} files, {} objects checked, {} skipped (other kinds), {} problems",
+        p.paint(bold, "Scanned"),
+        s.files,
+        s.objects,
+        skipped,
+        s.problems
+    )?;
+    writeln!(
+        out,
+        "{} {}; {} ignored",
+        p.paint(bold, "Findings"),
+        counts.join(", "),
+        s.ignored
+    )
+}
