@@ -148,10 +148,8 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
             .write_all(&buffer)
             .map_err(|e| format!("cannot write: {e}"))?,
     }
-    if format != Format::Table {
-        for problem in &report.problems {
-            eprintln!("haechi scan: {}", describe_problem(problem));
-        }
+    for problem in &report.problems {
+        eprintln!("haechi scan: {}", describe_problem(problem));
     }
     if report.has_fatal_problem() {
         return Ok(ExitCode::from(EXIT_USAGE));

@@ -1,4 +1,5 @@
 //! `--format table`: findings grouped by object, worst first within each, then a summary.
+//! Problems with the input are not part of the table: the binary prints them to standard error.
 
 use std::io::{self, Write};
 
@@ -38,7 +39,8 @@ pub(super) fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::R
     let p = Painter { color };
     let bold = Style::new().effects(Effects::BOLD);
     let dim = Style::new().effects(Effects::DIMMED);
-    for (index, object) in report.objects.iter().enumerate() {
+    let mut first = true;
+    for object in &report.objects {
         let mut findings: Vec<_> = report
             .findings
             .iter()
@@ -48,9 +50,10 @@ pub(super) fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::R
             continue;
         }
         findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.line.cmp(&b.line)));
-        if index > 0 {
+        if !first {
             writeln!(out)?;
         }
+        first = false;
         writeln!(
             out,
             "{}  {}  score {}/100",
@@ -86,18 +89,6 @@ pub(super) fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::R
     let s = &report.summary;
     if !report.findings.is_empty() {
         writeln!(out)?;
-    }
-    for problem in &report.problems {
-        let at = match (problem.line, problem.column) {
-            (Some(l), Some(c)) => format!("{}:{l}:{c}", problem.file),
-            _ => problem.file.clone(),
-        };
-        writeln!(
-            out,
-            "{} {at}: {}",
-            p.paint(severity_style(Severity::High), "problem"),
-            problem.message
-        )?;
     }
     let counts: Vec<String> = Severity::ALL
         .iter()
