@@ -19,4 +19,4 @@ mod node;
 mod parse;
 
 pub use node::{Key, Node, Pos, Scalar, ScalarKind, Value};
-pub use parse::{Limits, ParseError, parse_documents};
+pub use parse::{Limits, ParseError, parse_documents, parse_documents_at};

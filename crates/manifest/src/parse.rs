@@ -42,11 +42,22 @@ pub struct ParseError {
 /// broken document in a multi-document file does not hide the others. Empty documents are
 /// returned as `null` nodes.
 pub fn parse_documents(source: &str, limits: &Limits) -> Vec<Result<Node, ParseError>> {
+    parse_documents_at(source, 1, limits)
+}
+
+/// Like [`parse_documents`], for a `source` that starts at line `first_line` of a larger text
+/// (one document cut out of a stream): positions are reported in the larger text's lines.
+pub fn parse_documents_at(
+    source: &str,
+    first_line: u32,
+    limits: &Limits,
+) -> Vec<Result<Node, ParseError>> {
+    let line_offset = first_line.saturating_sub(1);
     let mut options = Options::default();
     options.set_emit_comments(false);
     let mut parser = Parser::new_from_str_with_options(source, options);
     let mut documents = Vec::new();
-    let mut builder = Builder::new(*limits);
+    let mut builder = Builder::new(*limits, line_offset);
     loop {
         match parser.next_event() {
             None => break,
@@ -58,11 +69,11 @@ pub fn parse_documents(source: &str, limits: &Limits) -> Vec<Result<Node, ParseE
             Some(Err(err)) => {
                 let mark = err.marker();
                 documents.push(Err(ParseError {
-                    line: to_u32(mark.line()),
+                    line: to_u32(mark.line()).saturating_add(line_offset),
                     column: to_u32(mark.col() + 1),
                     message: err.info().to_string(),
                 }));
-                builder = Builder::new(*limits);
+                builder = Builder::new(*limits, line_offset);
                 match parser.proceed_next_document() {
                     Ok(true) => continue,
                     Ok(false) | Err(_) => break,
@@ -77,8 +88,11 @@ fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-fn pos_of(span: &Span) -> Pos {
-    Pos::new(to_u32(span.start.line()), to_u32(span.start.col() + 1))
+fn pos_of(span: &Span, line_offset: u32) -> Pos {
+    Pos::new(
+        to_u32(span.start.line()).saturating_add(line_offset),
+        to_u32(span.start.col() + 1),
+    )
 }
 
 enum Frame {
@@ -98,6 +112,7 @@ enum Frame {
 
 struct Builder {
     limits: Limits,
+    line_offset: u32,
     stack: Vec<Frame>,
     anchors: HashMap<usize, Node>,
     nodes: usize,
@@ -106,9 +121,10 @@ struct Builder {
 }
 
 impl Builder {
-    fn new(limits: Limits) -> Builder {
+    fn new(limits: Limits, line_offset: u32) -> Builder {
         Builder {
             limits,
+            line_offset,
             stack: Vec::new(),
             anchors: HashMap::new(),
             nodes: 0,
@@ -124,7 +140,7 @@ impl Builder {
                 Some(err) => Err(err),
                 None => Ok(self.root.take().unwrap_or_else(Node::null)),
             };
-            *self = Builder::new(self.limits);
+            *self = Builder::new(self.limits, self.line_offset);
             return Some(result);
         }
         if self.failure.is_some() {
@@ -139,7 +155,7 @@ impl Builder {
     }
 
     fn try_event(&mut self, event: Event<'_>, span: Span) -> Result<(), ParseError> {
-        let pos = pos_of(&span);
+        let pos = pos_of(&span, self.line_offset);
         match event {
             Event::Scalar(text, style, anchor, _tag) => {
                 let kind = if style == ScalarStyle::Plain {
@@ -407,6 +423,25 @@ mod tests {
         assert_eq!(
             docs[2].as_ref().unwrap().get("c").unwrap().as_i64(),
             Some(3)
+        );
+    }
+
+    #[test]
+    fn documents_cut_from_a_stream_keep_stream_lines() {
+        let docs = parse_documents_at("a: 1\nb: [\n", 10, &Limits::default());
+        assert_eq!(docs[0].as_ref().unwrap_err().line, 11);
+        let docs = parse_documents_at("a:\n  b: 1\n", 10, &Limits::default());
+        assert_eq!(
+            docs[0]
+                .as_ref()
+                .unwrap()
+                .get("a")
+                .unwrap()
+                .entry("b")
+                .unwrap()
+                .0
+                .pos,
+            Pos::new(11, 3)
         );
     }
 

@@ -304,7 +304,7 @@ impl<'a> PodTemplate<'a> {
     }
 }
 
-fn string_entries<'a>(map: Option<&'a Node>) -> impl Iterator<Item = (&'a str, &'a str)> {
+fn string_entries(map: Option<&Node>) -> impl Iterator<Item = (&str, &str)> {
     map.map(Node::entries)
         .unwrap_or_default()
         .iter()

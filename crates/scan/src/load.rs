@@ -4,7 +4,9 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use haechi_manifest::{Limits, Node, parse_documents};
+use std::collections::BTreeMap;
+
+use haechi_manifest::{Limits, Node, parse_documents_at};
 use serde::Serialize;
 
 /// Where manifests come from.
@@ -70,6 +72,10 @@ pub struct Loaded {
     pub files: usize,
     /// Documents that are not Kubernetes objects (no `kind`/`apiVersion`), e.g. Helm values.
     pub not_objects: usize,
+    /// Objects of kinds haechi does not check, by kind. They are recognised from their top-level
+    /// `kind:` line and not parsed further (CRDs and dashboards ConfigMaps are most of the bytes of
+    /// a typical repository).
+    pub skipped_kinds: BTreeMap<String, usize>,
     /// What could not be scanned.
     pub problems: Vec<Problem>,
 }
@@ -223,18 +229,96 @@ fn read_bytes(name: &str, bytes: Vec<u8>, options: &LoadOptions, loaded: &mut Lo
             return;
         }
     };
-    for document in parse_documents(&text, &options.limits) {
-        match document {
-            Ok(node) => add_object(name, node, loaded),
-            Err(e) => loaded.problems.push(Problem {
-                file: name.to_string(),
-                line: Some(e.line),
-                column: Some(e.column),
-                message: format!("not valid YAML/JSON: {}", e.message),
-                fatal: false,
-            }),
+    for (first_line, document) in split_documents(&text) {
+        if let Some(kind) = unchecked_kind(document) {
+            *loaded.skipped_kinds.entry(kind.to_string()).or_default() += 1;
+            continue;
+        }
+        for parsed in parse_documents_at(document, first_line, &options.limits) {
+            match parsed {
+                Ok(node) => add_object(name, node, loaded),
+                Err(e) => loaded.problems.push(Problem {
+                    file: name.to_string(),
+                    line: Some(e.line),
+                    column: Some(e.column),
+                    message: format!("not valid YAML/JSON: {}", e.message),
+                    fatal: false,
+                }),
+            }
         }
     }
+}
+
+/// Kinds haechi checks; every other kind is counted and skipped.
+pub const CHECKED_KINDS: &[&str] = &[
+    "Pod",
+    "Deployment",
+    "ReplicaSet",
+    "ReplicationController",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "CronJob",
+    "PodTemplate",
+    "Rollout",
+    "Namespace",
+    "ServiceAccount",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "NetworkPolicy",
+    "Service",
+];
+
+/// Cuts a YAML stream at its document markers, returning each document with its first line.
+/// A line that starts with `---` or `...` followed by a space or the line end is a marker
+/// wherever it appears: YAML forbids such lines as content, even inside block scalars.
+fn split_documents(text: &str) -> Vec<(u32, &str)> {
+    let mut documents = Vec::new();
+    let mut start = 0;
+    let mut start_line = 1u32;
+    let mut line = 1u32;
+    let mut offset = 0;
+    for raw in text.split_inclusive('\n') {
+        let is_start = raw.starts_with("---")
+            && (raw.len() == 3 || raw[3..].starts_with([' ', '\t', '\r', '\n']));
+        if is_start && offset > start {
+            documents.push((start_line, &text[start..offset]));
+            start = offset;
+            start_line = line;
+        }
+        offset += raw.len();
+        line += 1;
+    }
+    if start < text.len() || documents.is_empty() {
+        documents.push((start_line, &text[start..]));
+    }
+    documents
+}
+
+/// The kind of a block-style document whose top-level `kind:` names a kind haechi does not
+/// check (Lists excepted: their items may be checked). `None` means: parse it.
+fn unchecked_kind(document: &str) -> Option<&str> {
+    let mut kind = None;
+    let mut has_api_version = false;
+    for line in document.lines() {
+        if let Some(value) = line.strip_prefix("kind:") {
+            let value = value
+                .split('#')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_matches(['"', '\'']);
+            kind = Some(value);
+        } else if line.starts_with("apiVersion:") {
+            has_api_version = true;
+        }
+    }
+    let kind = kind?;
+    let simple = !kind.is_empty() && kind.bytes().all(|b| b.is_ascii_alphanumeric());
+    (simple && has_api_version && !kind.ends_with("List") && !CHECKED_KINDS.contains(&kind))
+        .then_some(kind)
 }
 
 /// Adds a document: an object, the items of a `kind: List`, or nothing.
@@ -269,4 +353,46 @@ fn add_object(file: &str, node: Node, loaded: &mut Loaded) {
         file: file.to_string(),
         node,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_split_at_markers_only() {
+        let text = "a: 1\n---\nb: |\n  ---x\n  text\n--- # c\nc: 3\n----\n";
+        let docs = split_documents(text);
+        let lines: Vec<u32> = docs.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [1, 2, 6]);
+        assert_eq!(docs.iter().map(|(_, d)| d.len()).sum::<usize>(), text.len());
+        assert_eq!(split_documents("").len(), 1);
+    }
+
+    #[test]
+    fn only_unchecked_block_kinds_are_skipped_unparsed() {
+        assert_eq!(
+            unchecked_kind("apiVersion: v1\nkind: ConfigMap\n"),
+            Some("ConfigMap")
+        );
+        assert_eq!(
+            unchecked_kind("apiVersion: v1\nkind: \"Secret\" # x\n"),
+            Some("Secret")
+        );
+        assert_eq!(unchecked_kind("apiVersion: v1\nkind: Pod\n"), None);
+        assert_eq!(
+            unchecked_kind("apiVersion: v1\nkind: ConfigMapList\n"),
+            None
+        );
+        assert_eq!(
+            unchecked_kind("{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\"}"),
+            None
+        );
+        assert_eq!(
+            unchecked_kind("kind: ConfigMap\n"),
+            None,
+            "not an object without apiVersion"
+        );
+        assert_eq!(unchecked_kind("apiVersion: v1\nkind: {{ .Kind }}\n"), None);
+    }
 }

@@ -7,29 +7,7 @@ use haechi_policy::{CheckMeta, Engine, Object, ObjectRef, ObjectSet, PssLevel, S
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::load::{Loaded, Problem};
-
-/// Kinds haechi checks; every other kind is counted and skipped.
-pub const CHECKED_KINDS: &[&str] = &[
-    "Pod",
-    "Deployment",
-    "ReplicaSet",
-    "ReplicationController",
-    "StatefulSet",
-    "DaemonSet",
-    "Job",
-    "CronJob",
-    "PodTemplate",
-    "Rollout",
-    "Namespace",
-    "ServiceAccount",
-    "Role",
-    "ClusterRole",
-    "RoleBinding",
-    "ClusterRoleBinding",
-    "NetworkPolicy",
-    "Service",
-];
+use crate::load::{CHECKED_KINDS, Loaded, Problem};
 
 /// One finding, with everything a reader needs.
 #[derive(Debug, Clone, Serialize)]
@@ -143,6 +121,7 @@ pub fn build_report(engine: &Engine, loaded: &Loaded, show_ignored: bool) -> Rep
     let mut summary = Summary {
         files: loaded.files,
         not_objects: loaded.not_objects,
+        skipped_kinds: loaded.skipped_kinds.clone(),
         problems: loaded.problems.len(),
         ..Summary::default()
     };

