@@ -26,6 +26,9 @@ pub struct LoadOptions {
     pub max_file_size: u64,
     /// Per-document parser bounds.
     pub limits: Limits,
+    /// Parse documents of kinds haechi does not check instead of only counting them (`--fix`
+    /// must write them back).
+    pub parse_unchecked_kinds: bool,
 }
 
 impl Default for LoadOptions {
@@ -33,6 +36,7 @@ impl Default for LoadOptions {
         LoadOptions {
             max_file_size: 32 << 20,
             limits: Limits::default(),
+            parse_unchecked_kinds: false,
         }
     }
 }
@@ -230,7 +234,7 @@ fn read_bytes(name: &str, bytes: Vec<u8>, options: &LoadOptions, loaded: &mut Lo
         }
     };
     for (first_line, document) in split_documents(&text) {
-        if let Some(kind) = unchecked_kind(document) {
+        if let Some(kind) = unchecked_kind(document).filter(|_| !options.parse_unchecked_kinds) {
             *loaded.skipped_kinds.entry(kind.to_string()).or_default() += 1;
             continue;
         }

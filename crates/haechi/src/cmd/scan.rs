@@ -114,6 +114,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         &inputs,
         &LoadOptions {
             max_file_size: args.max_file_size,
+            parse_unchecked_kinds: args.fix,
             ..LoadOptions::default()
         },
     );
