@@ -242,12 +242,20 @@ fn config_exemptions_and_ignore_annotations() {
 #[test]
 fn fixed_output_has_no_fixable_finding() {
     let dir = tempfile::tempdir().unwrap();
-    let config_map = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n";
-    fs::write(dir.path().join("pod.yaml"), format!("{PRIVILEGED_POD}---\n{config_map}")).unwrap();
+    let config_map =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n";
+    fs::write(
+        dir.path().join("pod.yaml"),
+        format!("{PRIVILEGED_POD}---\n{config_map}"),
+    )
+    .unwrap();
     let fixed = haechi(&["scan", "--fix", "pod.yaml"], dir.path());
     assert_eq!(fixed.status.code(), Some(0));
     let text = String::from_utf8_lossy(&fixed.stdout);
-    assert!(text.contains("kind: ConfigMap") && text.contains("a: b"), "unchecked kinds are written back: {text}");
+    assert!(
+        text.contains("kind: ConfigMap") && text.contains("a: b"),
+        "unchecked kinds are written back: {text}"
+    );
     let out = haechi_stdin(
         &["scan", "-", "-f", "json"],
         dir.path(),

@@ -282,9 +282,8 @@ fn split_documents(text: &str) -> Vec<(u32, &str)> {
     let mut documents = Vec::new();
     let mut start = 0;
     let mut start_line = 1u32;
-    let mut line = 1u32;
     let mut offset = 0;
-    for raw in text.split_inclusive('\n') {
+    for (line, raw) in (1u32..).zip(text.split_inclusive('\n')) {
         let is_start = raw.starts_with("---")
             && (raw.len() == 3 || raw[3..].starts_with([' ', '\t', '\r', '\n']));
         if is_start && offset > start {
@@ -293,7 +292,6 @@ fn split_documents(text: &str) -> Vec<(u32, &str)> {
             start_line = line;
         }
         offset += raw.len();
-        line += 1;
     }
     if start < text.len() || documents.is_empty() {
         documents.push((start_line, &text[start..]));

@@ -1,0 +1,50 @@
+//! Restricted: Privilege Escalation (v1.8+): every container sets
+//! `allowPrivilegeEscalation: false`; pods with `spec.os.name: windows` are exempt from v1.25.
+
+use serde_json::json;
+
+use crate::check::{Check, CheckMeta, Context, PssLevel, Rule, Severity, Violation};
+use crate::checks::refs::{NSA_CISA, PSS, cis, mitre};
+use crate::fix;
+
+pub const CHECK: Check = Check {
+    meta: CheckMeta {
+        id: "pss-privilege-escalation",
+        title: "Privilege escalation allowed",
+        severity: Severity::Medium,
+        pss: Some(PssLevel::Restricted),
+        description: "Without `allowPrivilegeEscalation: false`, a process can gain privileges \
+                      through setuid binaries or file capabilities (no_new_privs is not set).",
+        remediation: "Set `securityContext.allowPrivilegeEscalation: false` on every container.",
+        references: &[PSS, NSA_CISA, cis!("5.2.6"), mitre!("T1548", "T1548")],
+    },
+    rule: Rule::Object(run),
+};
+
+fn run(ctx: &Context<'_>, out: &mut Vec<Violation>) {
+    if !ctx.options.pss_version.at_least(8) {
+        return;
+    }
+    let Some(pod) = ctx.object.pod() else { return };
+    if ctx.options.pss_version.at_least(25) && pod.is_windows() {
+        return;
+    }
+    for container in pod.containers() {
+        if container
+            .security("allowPrivilegeEscalation")
+            .and_then(|v| v.as_bool())
+            != Some(false)
+        {
+            let path = container.security_path("allowPrivilegeEscalation");
+            let fix = fix::set(ctx.object.root, &path, json!(false));
+            out.push(ctx.violation(
+                path,
+                format!(
+                    "{} does not set allowPrivilegeEscalation: false",
+                    container.describe()
+                ),
+                Some(fix),
+            ));
+        }
+    }
+}
