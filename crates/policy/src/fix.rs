@@ -24,8 +24,9 @@ pub fn set(root: &Node, path: &FieldPath, value: Json) -> Fix {
         };
         match child {
             Some(_) if depth + 1 == segments.len() => return vec![replace(segments, value)],
-            Some(child) if child.is_map() || child.is_seq() => node = child,
-            // A null or scalar where a mapping belongs: replace it with the mapping we need.
+            Some(child) if fits(child, &segments[depth + 1]) => node = child,
+            // A null, scalar or the wrong kind of collection where the path needs a mapping (or
+            // a sequence): replace it with what the path needs.
             Some(_) => {
                 return vec![replace(
                     &segments[..=depth],
@@ -41,6 +42,14 @@ pub fn set(root: &Node, path: &FieldPath, value: Json) -> Fix {
         }
     }
     Vec::new()
+}
+
+/// Whether `node` is the collection that `next` steps into.
+fn fits(node: &Node, next: &Segment) -> bool {
+    match next {
+        Segment::Key(_) => node.is_map(),
+        Segment::Index(_) => node.is_seq(),
+    }
 }
 
 /// Appends `value` to the sequence at `path`, creating the sequence when it is missing.

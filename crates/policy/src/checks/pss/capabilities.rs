@@ -36,7 +36,7 @@ pub const BASELINE: Check = Check {
         remediation: "Remove capabilities outside AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, \
                       KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID and SYS_CHROOT \
                       from `securityContext.capabilities.add`.",
-        references: &[PSS, NSA_CISA, cis!("5.2.8"), MITRE_ESCAPE_TO_HOST],
+        references: &[PSS, NSA_CISA, cis!("5.2.9"), MITRE_ESCAPE_TO_HOST],
     },
     rule: Rule::Object(baseline),
 };
@@ -51,7 +51,7 @@ pub const RESTRICTED: Check = Check {
                       NET_BIND_SERVICE.",
         remediation: "Set `securityContext.capabilities.drop: [ALL]` and add only NET_BIND_SERVICE \
                       when the container binds a port below 1024.",
-        references: &[PSS, NSA_CISA, cis!("5.2.9")],
+        references: &[PSS, NSA_CISA, cis!("5.2.10")],
     },
     rule: Rule::Object(restricted),
 };
