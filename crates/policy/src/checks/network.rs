@@ -1,5 +1,276 @@
-//! TODO
-use crate::check::Check;
+//! NetworkPolicy: namespaces whose workloads are not isolated by a default-deny policy, and
+//! policies that open everything.
+//!
+//! Kubernetes isolates a pod for a direction only once some NetworkPolicy selecting it names that
+//! direction; until then every connection is allowed. A policy's directions are `policyTypes`,
+//! or, when that is absent, Ingress plus Egress if the policy has an `egress` section.
 
-/// The checks of this family.
-pub static CHECKS: &[Check] = &[];
+use std::collections::BTreeMap;
+
+use haechi_manifest::Node;
+
+use crate::check::{Check, CheckMeta, Context, Rule, SetViolation, Severity, Violation};
+use crate::checks::refs::{NSA_CISA, cis, mitre};
+use crate::object::{Object, ObjectSet};
+use crate::options::Options;
+use crate::path::FieldPath;
+
+/// The NetworkPolicy checks.
+pub static CHECKS: &[Check] = &[DEFAULT_DENY, ALLOW_ALL_INGRESS, ALLOW_ALL_EGRESS];
+
+const DEFAULT_DENY: Check = Check {
+    meta: CheckMeta {
+        id: "network-policy-default-deny",
+        title: "Namespace without default-deny NetworkPolicy",
+        severity: Severity::Medium,
+        pss: None,
+        description: "A namespace that runs workloads and has no NetworkPolicy selecting all of \
+                      its pods with no rules for a direction lets every pod talk to and be \
+                      reached from everything: one compromised pod reaches the whole cluster \
+                      and the internet. Judged over the scanned set: a policy applied from \
+                      elsewhere is not seen.",
+        remediation: "Add a NetworkPolicy with `podSelector: {}` and `policyTypes: [Ingress, \
+                      Egress]` and no rules to the namespace, then allow the flows each workload \
+                      needs (DNS included) with further policies.",
+        references: &[NSA_CISA, cis!("5.3.2"), mitre!("T1046", "T1046")],
+    },
+    rule: Rule::Set(default_deny),
+};
+
+const ALLOW_ALL_INGRESS: Check = Check {
+    meta: CheckMeta {
+        id: "network-policy-allow-all-ingress",
+        title: "NetworkPolicy allows all ingress",
+        severity: Severity::Medium,
+        pss: None,
+        description: "An ingress rule without `from` and `ports`, or from 0.0.0.0/0 or ::/0 on \
+                      every port, admits every source: the policy isolates nothing.",
+        remediation: "Name the peers (podSelector, namespaceSelector, narrow ipBlock) and ports \
+                      that may connect.",
+        references: &[NSA_CISA, cis!("5.3.2")],
+    },
+    rule: Rule::Object(allow_all_ingress),
+};
+
+const ALLOW_ALL_EGRESS: Check = Check {
+    meta: CheckMeta {
+        id: "network-policy-allow-all-egress",
+        title: "NetworkPolicy allows all egress",
+        severity: Severity::Medium,
+        pss: None,
+        description: "An egress rule without `to` and `ports`, or to 0.0.0.0/0 or ::/0 on every \
+                      port, lets a compromised pod reach any address: command and control, data \
+                      exfiltration, the cloud metadata service.",
+        remediation: "Allow egress to the peers and ports the workload needs (DNS on 53, its \
+                      backends); exclude the metadata address 169.254.169.254 from broad \
+                      ipBlocks.",
+        references: &[NSA_CISA, cis!("5.3.2"), mitre!("T1041", "T1041")],
+    },
+    rule: Rule::Object(allow_all_egress),
+};
+
+/// Traffic direction of a NetworkPolicy.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Direction {
+    Ingress,
+    Egress,
+}
+
+impl Direction {
+    fn rules_field(self) -> &'static str {
+        match self {
+            Direction::Ingress => "ingress",
+            Direction::Egress => "egress",
+        }
+    }
+
+    fn peers_field(self) -> &'static str {
+        match self {
+            Direction::Ingress => "from",
+            Direction::Egress => "to",
+        }
+    }
+}
+
+fn is_network_policy(object: &Object<'_>) -> bool {
+    object.kind == "NetworkPolicy" && object.api_version == "networking.k8s.io/v1"
+}
+
+/// The directions a policy isolates, with `policyTypes` defaulting as the API server does.
+fn directions(policy: &Node) -> Vec<Direction> {
+    let spec = policy.get("spec");
+    match spec.and_then(|s| s.get("policyTypes")) {
+        Some(types) => types
+            .items()
+            .iter()
+            .filter_map(|t| match t.as_str()? {
+                "Ingress" => Some(Direction::Ingress),
+                "Egress" => Some(Direction::Egress),
+                _ => None,
+            })
+            .collect(),
+        None => {
+            let mut found = vec![Direction::Ingress];
+            if spec.and_then(|s| s.get("egress")).is_some() {
+                found.push(Direction::Egress);
+            }
+            found
+        }
+    }
+}
+
+/// Whether a label selector selects everything (`{}`, or absent).
+fn selects_all(selector: Option<&Node>) -> bool {
+    selector.is_none_or(|s| {
+        s.is_null()
+            || ["matchLabels", "matchExpressions"]
+                .iter()
+                .all(|f| s.get(f).is_none_or(|v| v.size() == 0 || v.is_null()))
+    })
+}
+
+/// Whether `policy` denies every connection of `direction` for every pod of its namespace.
+fn denies_all(policy: &Node, direction: Direction) -> bool {
+    let spec = policy.get("spec");
+    selects_all(spec.and_then(|s| s.get("podSelector")))
+        && directions(policy).contains(&direction)
+        && spec
+            .and_then(|s| s.get(direction.rules_field()))
+            .is_none_or(|rules| rules.items().is_empty())
+}
+
+fn default_deny(set: &ObjectSet<'_>, _: &Options, out: &mut Vec<SetViolation>) {
+    // Namespace → the first workload in it, in input order.
+    let mut namespaces: BTreeMap<&str, usize> = BTreeMap::new();
+    for (index, object) in set.objects.iter().enumerate() {
+        if object.pod().is_some() {
+            namespaces
+                .entry(object.namespace.unwrap_or("default"))
+                .or_insert(index);
+        }
+    }
+    for (namespace, index) in namespaces {
+        let policies: Vec<&Object<'_>> = set
+            .objects
+            .iter()
+            .filter(|o| is_network_policy(o) && o.namespace.unwrap_or("default") == namespace)
+            .collect();
+        let missing: Vec<&str> = [Direction::Ingress, Direction::Egress]
+            .into_iter()
+            .filter(|d| !policies.iter().any(|p| denies_all(p.root, *d)))
+            .map(|d| d.rules_field())
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let object = &set.objects[index];
+        let path = FieldPath::of(&["metadata", "namespace"]);
+        out.push(SetViolation {
+            object: index,
+            violation: Violation {
+                pos: path.locate(object.root),
+                path,
+                message: format!(
+                    "namespace \"{namespace}\" runs workloads but no NetworkPolicy denies all {} by default",
+                    missing.join(" and ")
+                ),
+                fix: None,
+            },
+        });
+    }
+}
+
+const EVERYWHERE: &[&str] = &["0.0.0.0/0", "::/0"];
+
+/// Why a rule of `direction` opens everything, if it does.
+fn opens_everything(rule: &Node, direction: Direction) -> Option<(Option<usize>, &'static str)> {
+    let all_ports = rule.get("ports").is_none_or(|p| p.items().is_empty());
+    if !all_ports {
+        return None;
+    }
+    let peers = rule.get(direction.peers_field());
+    let Some(peers) = peers.filter(|p| !p.items().is_empty()) else {
+        return Some((None, "has no peers and no ports: every address, every port"));
+    };
+    peers.items().iter().enumerate().find_map(|(i, peer)| {
+        let cidr = peer.path(&["ipBlock", "cidr"]).and_then(Node::as_str)?;
+        let unrestricted = peer
+            .path(&["ipBlock", "except"])
+            .is_none_or(|e| e.items().is_empty());
+        (EVERYWHERE.contains(&cidr) && unrestricted)
+            .then_some((Some(i), "allows every address on every port"))
+    })
+}
+
+fn allow_all(ctx: &Context<'_>, direction: Direction, out: &mut Vec<Violation>) {
+    if !is_network_policy(ctx.object) || !directions(ctx.object.root).contains(&direction) {
+        return;
+    }
+    let list = FieldPath::of(&["spec", direction.rules_field()]);
+    let Some(rules) = list.resolve(ctx.object.root) else {
+        return;
+    };
+    for (i, rule) in rules.items().iter().enumerate() {
+        let Some((peer, why)) = opens_everything(rule, direction) else {
+            continue;
+        };
+        let path = match peer {
+            Some(p) => list.index(i).key(direction.peers_field()).index(p),
+            None => list.index(i),
+        };
+        out.push(ctx.violation(
+            path,
+            format!(
+                "NetworkPolicy \"{}\": {} rule {i} {why}",
+                ctx.object.name,
+                direction.rules_field()
+            ),
+            None,
+        ));
+    }
+}
+
+fn allow_all_ingress(ctx: &Context<'_>, out: &mut Vec<Violation>) {
+    allow_all(ctx, Direction::Ingress, out);
+}
+
+fn allow_all_egress(ctx: &Context<'_>, out: &mut Vec<Violation>) {
+    allow_all(ctx, Direction::Egress, out);
+}
+
+#[cfg(test)]
+mod tests {
+    use haechi_manifest::{Limits, parse_documents};
+
+    use super::*;
+
+    fn node(yaml: &str) -> Node {
+        parse_documents(yaml, &Limits::default()).remove(0).unwrap()
+    }
+
+    #[test]
+    fn policy_types_default_like_the_api_server() {
+        assert_eq!(
+            directions(&node("spec: {podSelector: {}}")),
+            [Direction::Ingress]
+        );
+        assert_eq!(
+            directions(&node("spec: {podSelector: {}, egress: []}")),
+            [Direction::Ingress, Direction::Egress]
+        );
+        assert_eq!(
+            directions(&node("spec: {policyTypes: [Egress]}")),
+            [Direction::Egress]
+        );
+    }
+
+    #[test]
+    fn default_deny_needs_all_pods_and_no_rules() {
+        let deny = node("spec: {podSelector: {}, policyTypes: [Ingress, Egress]}");
+        assert!(denies_all(&deny, Direction::Ingress) && denies_all(&deny, Direction::Egress));
+        let some = node("spec: {podSelector: {matchLabels: {app: a}}, policyTypes: [Ingress]}");
+        assert!(!denies_all(&some, Direction::Ingress));
+        let allows = node("spec: {podSelector: {}, ingress: [{}]}");
+        assert!(!denies_all(&allows, Direction::Ingress));
+    }
+}
