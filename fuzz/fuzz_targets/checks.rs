@@ -13,9 +13,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let nodes: Vec<Node> = parse_documents(text, &limits).into_iter().flatten().collect();
     let engine = Engine::new(Config::default());
-    let set = ObjectSet {
-        objects: nodes.iter().filter_map(Object::new).collect(),
-    };
+    let set = ObjectSet::new(nodes.iter().filter_map(Object::new).collect());
     for finding in engine.evaluate(&set) {
         if let Some(fix) = finding.violation.fix {
             let mut json = set.objects[finding.object].root.to_json();

@@ -92,27 +92,28 @@ impl Engine {
     pub fn evaluate(&self, set: &ObjectSet<'_>) -> Vec<Finding> {
         let mut findings = Vec::new();
         let mut violations = Vec::new();
-        let mut set_violations = Vec::new();
-        for check in &self.checks {
-            match check.rule {
-                Rule::Object(rule) => {
-                    for (index, object) in set.objects.iter().enumerate() {
-                        let ctx = Context {
-                            object,
-                            set,
-                            options: &self.config.options,
-                        };
-                        rule(&ctx, &mut violations);
-                        for violation in violations.drain(..) {
-                            findings.push(self.finding(check, set, index, violation));
-                        }
+        // Object by object, so that one object's tree stays in cache while every check reads it.
+        for (index, object) in set.objects.iter().enumerate() {
+            let ctx = Context {
+                object,
+                set,
+                options: &self.config.options,
+            };
+            for check in &self.checks {
+                if let Rule::Object(rule) = check.rule {
+                    rule(&ctx, &mut violations);
+                    for violation in violations.drain(..) {
+                        findings.push(self.finding(check, set, index, violation));
                     }
                 }
-                Rule::Set(rule) => {
-                    rule(set, &self.config.options, &mut set_violations);
-                    for sv in set_violations.drain(..) {
-                        findings.push(self.finding(check, set, sv.object, sv.violation));
-                    }
+            }
+        }
+        let mut set_violations = Vec::new();
+        for check in &self.checks {
+            if let Rule::Set(rule) = check.rule {
+                rule(set, &self.config.options, &mut set_violations);
+                for sv in set_violations.drain(..) {
+                    findings.push(self.finding(check, set, sv.object, sv.violation));
                 }
             }
         }
@@ -174,9 +175,7 @@ impl Engine {
             let Some(object) = Object::new(&node) else {
                 break;
             };
-            let set = ObjectSet {
-                objects: vec![object],
-            };
+            let set = ObjectSet::new(vec![object]);
             let next = self.evaluate(&set).into_iter().find(|f| {
                 f.ignored.is_none()
                     && f.violation.fix.is_some()

@@ -4,13 +4,15 @@
 //! field a check reads can be reported with its line and column, and so that unknown or
 //! misspelled fields never make a whole object unreadable.
 
+use std::collections::HashMap;
+
 use haechi_manifest::Node;
 use serde::Serialize;
 
 use crate::path::FieldPath;
 
 /// A Kubernetes object: a mapping with `apiVersion` and `kind`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Object<'a> {
     /// The whole object.
     pub root: &'a Node,
@@ -22,6 +24,8 @@ pub struct Object<'a> {
     pub name: &'a str,
     /// `metadata.namespace`, when set.
     pub namespace: Option<&'a str>,
+    /// The pod template, located once: every pod check asks for it.
+    pod: Option<PodTemplate<'a>>,
 }
 
 impl<'a> Object<'a> {
@@ -37,6 +41,7 @@ impl<'a> Object<'a> {
             kind,
             name: meta_str("name").or(meta_str("generateName")).unwrap_or(""),
             namespace: meta_str("namespace").filter(|ns| !ns.is_empty()),
+            pod: pod_template(root, kind, api_version),
         })
     }
 
@@ -66,35 +71,40 @@ impl<'a> Object<'a> {
     }
 
     /// The pod template of a pod-bearing object (the pod itself for a Pod).
-    pub fn pod(&self) -> Option<PodTemplate<'a>> {
-        let base: &[&str] = match self.kind {
-            "Pod" => &[],
-            "Deployment"
-            | "ReplicaSet"
-            | "ReplicationController"
-            | "StatefulSet"
-            | "DaemonSet"
-            | "Job" => &["spec", "template"],
-            "CronJob" => &["spec", "jobTemplate", "spec", "template"],
-            "PodTemplate" => &["template"],
-            // Argo Rollouts embed a Deployment-shaped template.
-            "Rollout" if self.api_version.starts_with("argoproj.io/") => &["spec", "template"],
-            _ => return None,
-        };
-        let base = FieldPath::of(base);
-        let spec_path = base.key("spec");
-        let spec = spec_path.resolve(self.root)?;
-        if !spec.is_map() {
-            return None;
-        }
-        let metadata_path = base.key("metadata");
-        Some(PodTemplate {
-            metadata: metadata_path.resolve(self.root),
-            metadata_path,
-            spec,
-            spec_path,
-        })
+    pub fn pod(&self) -> Option<&PodTemplate<'a>> {
+        self.pod.as_ref()
     }
+}
+
+/// Locates the pod template of a pod-bearing kind.
+fn pod_template<'a>(root: &'a Node, kind: &str, api_version: &str) -> Option<PodTemplate<'a>> {
+    let base: &[&str] = match kind {
+        "Pod" => &[],
+        "Deployment"
+        | "ReplicaSet"
+        | "ReplicationController"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "Job" => &["spec", "template"],
+        "CronJob" => &["spec", "jobTemplate", "spec", "template"],
+        "PodTemplate" => &["template"],
+        // Argo Rollouts embed a Deployment-shaped template.
+        "Rollout" if api_version.starts_with("argoproj.io/") => &["spec", "template"],
+        _ => return None,
+    };
+    let base = FieldPath::of(base);
+    let spec_path = base.key("spec");
+    let spec = spec_path.resolve(root)?;
+    if !spec.is_map() {
+        return None;
+    }
+    let metadata_path = base.key("metadata");
+    Some(PodTemplate {
+        metadata: metadata_path.resolve(root),
+        metadata_path,
+        spec,
+        spec_path,
+    })
 }
 
 /// The identity of an object in a report.
@@ -124,6 +134,10 @@ impl std::fmt::Display for ObjectRef {
 pub struct ObjectSet<'a> {
     /// The objects, in input order.
     pub objects: Vec<Object<'a>>,
+    /// Kind, namespace (`""` for none) and name → index of the first such object. Checks look
+    /// objects up by name (a pod's ServiceAccount, a Namespace's labels) for every workload; a
+    /// scan of thousands of objects must not turn that into a quadratic search.
+    by_name: HashMap<(&'a str, &'a str, &'a str), usize>,
 }
 
 /// The pod part of a pod-bearing object.
@@ -312,10 +326,26 @@ fn string_entries(map: Option<&Node>) -> impl Iterator<Item = (&str, &str)> {
 }
 
 impl<'a> ObjectSet<'a> {
+    /// A set of objects, indexed for lookups by name.
+    pub fn new(objects: Vec<Object<'a>>) -> ObjectSet<'a> {
+        let mut by_name = HashMap::with_capacity(objects.len());
+        for (index, o) in objects.iter().enumerate() {
+            by_name
+                .entry((o.kind, o.namespace.unwrap_or(""), o.name))
+                .or_insert(index);
+        }
+        ObjectSet { objects, by_name }
+    }
+
+    /// The first object of `kind` named `name` in `namespace` (`None` for cluster-scoped kinds).
+    pub fn find(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&Object<'a>> {
+        let index = self.by_name.get(&(kind, namespace.unwrap_or(""), name))?;
+        Some(&self.objects[*index])
+    }
+
     /// The Namespace object of that name, when it is in the set.
     pub fn namespace(&self, name: &str) -> Option<&Object<'a>> {
-        self.objects
-            .iter()
-            .find(|o| o.kind == "Namespace" && o.api_version == "v1" && o.name == name)
+        self.find("Namespace", None, name)
+            .filter(|o| o.api_version == "v1")
     }
 }

@@ -32,12 +32,12 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 
 /// Check IDs raised (not ignored) for the objects of one fixture file.
 fn raised(engine: &Engine, nodes: &[Node]) -> Vec<(String, String)> {
-    let set = ObjectSet {
-        objects: nodes
+    let set = ObjectSet::new(
+        nodes
             .iter()
             .map(|n| Object::new(n).expect("fixture is an object"))
             .collect(),
-    };
+    );
     engine
         .evaluate(&set)
         .into_iter()
@@ -99,9 +99,7 @@ fn fixes_leave_no_fixable_finding() {
             for node in read(&file) {
                 let fixed = engine.fix(&node);
                 let again = Node::from_json(&fixed.object);
-                let set = ObjectSet {
-                    objects: vec![Object::new(&again).unwrap()],
-                };
+                let set = ObjectSet::new(vec![Object::new(&again).unwrap()]);
                 for f in engine.evaluate(&set) {
                     if f.ignored.is_none() && f.violation.fix.is_some() {
                         failures.push(format!(

@@ -155,7 +155,7 @@ proptest! {
     fn checks_and_fixes_never_panic(objects in prop::collection::vec(object(), 1..4)) {
         let engine = Engine::new(Config::default());
         let nodes: Vec<Node> = objects.iter().map(Node::from_json).collect();
-        let set = ObjectSet { objects: nodes.iter().filter_map(Object::new).collect() };
+        let set = ObjectSet::new(nodes.iter().filter_map(Object::new).collect());
         for finding in engine.evaluate(&set) {
             if let Some(fix) = &finding.violation.fix {
                 let mut json = objects[finding.object].clone();

@@ -50,9 +50,7 @@ fn every_fixture_agrees_with_pod_security_admission() {
                             continue;
                         }
                         let object = Object::new(&node).expect("fixture is an object");
-                        let set = ObjectSet {
-                            objects: vec![object],
-                        };
+                        let set = ObjectSet::new(vec![object]);
                         let found = pss::evaluate(&set.objects[0], &set, level, version);
                         checked += 1;
                         if found.is_empty() == expect_fail {

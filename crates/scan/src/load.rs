@@ -304,6 +304,9 @@ fn split_documents(text: &str) -> Vec<(u32, &str)> {
 fn unchecked_kind(document: &str) -> Option<&str> {
     let mut kind = None;
     let mut has_api_version = false;
+    // Top-level keys start at column 0 and nothing else of a block mapping can (block scalars
+    // are indented), so the first `kind:` line is the kind; stop once both keys are seen, which
+    // spares reading the rest of a large CRD.
     for line in document.lines() {
         if let Some(value) = line.strip_prefix("kind:") {
             let value = value
@@ -315,6 +318,9 @@ fn unchecked_kind(document: &str) -> Option<&str> {
             kind = Some(value);
         } else if line.starts_with("apiVersion:") {
             has_api_version = true;
+        }
+        if kind.is_some() && has_api_version {
+            break;
         }
     }
     let kind = kind?;

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use haechi_policy::fix::Fix;
 use haechi_policy::{CheckMeta, Engine, Object, ObjectRef, ObjectSet, PssLevel, Severity};
 use serde::Serialize;
-use serde_json::Value as Json;
 
 use crate::load::{CHECKED_KINDS, Loaded, Problem};
 
@@ -22,6 +22,9 @@ pub struct ReportFinding {
     pub pss: Option<PssLevel>,
     /// The object.
     pub object: ObjectRef,
+    /// Index of the object in [`Report::objects`].
+    #[serde(skip)]
+    pub object_index: usize,
     /// The file (`-` for standard input).
     pub file: String,
     /// 1-based line of the offending field (or its closest present ancestor).
@@ -35,7 +38,7 @@ pub struct ReportFinding {
     /// What to do.
     pub remediation: &'static str,
     /// RFC 6902 JSON Patch that fixes it, or null.
-    pub fix: Option<Json>,
+    pub fix: Option<Fix>,
     /// Why it is ignored (annotation or exemption), or null.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ignored: Option<String>,
@@ -100,6 +103,15 @@ impl Report {
             .any(|f| f.ignored.is_none() && f.severity >= severity)
     }
 
+    /// The findings of each object, indexed like [`Report::objects`], in report order.
+    pub fn findings_by_object(&self) -> Vec<Vec<&ReportFinding>> {
+        let mut grouped = vec![Vec::new(); self.objects.len()];
+        for finding in &self.findings {
+            grouped[finding.object_index].push(finding);
+        }
+        grouped
+    }
+
     /// Whether some input could not be read at all.
     pub fn has_fatal_problem(&self) -> bool {
         self.problems.iter().any(|p| p.fatal)
@@ -142,7 +154,7 @@ pub fn build_report(engine: &Engine, loaded: &Loaded, show_ignored: bool) -> Rep
         }
     }
     summary.objects = objects.len();
-    let set = ObjectSet { objects };
+    let set = ObjectSet::new(objects);
     let mut object_reports: Vec<ObjectReport> = set
         .objects
         .iter()
@@ -175,16 +187,14 @@ pub fn build_report(engine: &Engine, loaded: &Loaded, show_ignored: bool) -> Rep
             severity: finding.severity,
             pss: finding.check.pss,
             object: object.reference(),
+            object_index: finding.object,
             file: checked[finding.object].file.clone(),
             line: finding.violation.pos.line,
             column: finding.violation.pos.column,
             path: finding.violation.path.to_string(),
             message: finding.violation.message,
             remediation: finding.check.remediation,
-            fix: finding
-                .violation
-                .fix
-                .map(|ops| serde_json::to_value(ops).unwrap_or_default()),
+            fix: finding.violation.fix,
             ignored: finding.ignored.map(|i| i.reason().to_string()),
         });
     }

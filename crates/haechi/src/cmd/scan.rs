@@ -91,7 +91,7 @@ pub fn run(args: ScanArgs) -> ExitCode {
 
 fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     if args.list_checks {
-        list_checks().map_err(|e| format!("cannot write: {e}"))?;
+        write_stdout(list_checks().as_bytes())?;
         return Ok(ExitCode::SUCCESS);
     }
     let inputs: Vec<Input> = if args.paths.is_empty() {
@@ -138,27 +138,38 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         ColorArg::Never => false,
         ColorArg::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
     };
-    let mut buffer = Vec::new();
-    format::render(&report, format, color, &mut buffer)
-        .map_err(|e| format!("cannot render: {e}"))?;
-    match &args.output {
-        Some(path) => {
-            fs::write(path, &buffer).map_err(|e| format!("cannot write {}: {e}", path.display()))?
+    let rendered = match &args.output {
+        Some(path) => fs::File::create(path)
+            .and_then(|file| {
+                let mut out = io::BufWriter::new(file);
+                format::render(&report, format, color, &mut out)?;
+                out.flush()
+            })
+            .map_err(|e| format!("cannot write {}: {e}", path.display())),
+        None => {
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            stdout_result(
+                format::render(&report, format, color, &mut out).and_then(|()| out.flush()),
+            )
         }
-        None => io::stdout()
-            .write_all(&buffer)
-            .map_err(|e| format!("cannot write: {e}"))?,
-    }
+    };
+    rendered?;
     for problem in &report.problems {
         eprintln!("haechi scan: {}", describe_problem(problem));
     }
     if report.has_fatal_problem() {
         return Ok(ExitCode::from(EXIT_USAGE));
     }
-    if args.fail_on.is_some_and(|s| report.has_finding_at_least(s)) {
-        return Ok(ExitCode::from(EXIT_FINDINGS));
-    }
-    Ok(ExitCode::SUCCESS)
+    let status = if args.fail_on.is_some_and(|s| report.has_finding_at_least(s)) {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::SUCCESS
+    };
+    // The process ends right after: freeing a large scan's trees and findings one allocation
+    // at a time would only delay the exit (a tenth of the run time on 10,000 objects).
+    std::mem::forget(report);
+    std::mem::forget(loaded);
+    Ok(status)
 }
 
 fn describe_problem(p: &haechi_scan::Problem) -> String {
@@ -192,18 +203,33 @@ fn load_config(args: &ScanArgs, inputs: &[Input]) -> Result<Config, String> {
     }
 }
 
-fn list_checks() -> io::Result<()> {
-    let mut out = io::stdout().lock();
+fn list_checks() -> String {
+    let mut list = String::new();
     for check in checks::all() {
         let meta = &check.meta;
-        let pss = meta.pss.map(|l| format!(" pss:{l}")).unwrap_or_default();
-        writeln!(
-            out,
-            "{:<36} {:<8}{:<16} {}",
-            meta.id, meta.severity, pss, meta.title
-        )?;
+        let pss = meta.pss.map(|l| format!("pss:{l}")).unwrap_or_default();
+        list.push_str(&format!(
+            "{:<34} {:<8} {:<14} {}\n",
+            meta.id,
+            meta.severity.as_str(),
+            pss,
+            meta.title
+        ));
     }
-    Ok(())
+    list
+}
+
+/// Writes to standard output.
+fn write_stdout(bytes: &[u8]) -> Result<(), String> {
+    stdout_result(io::stdout().lock().write_all(bytes))
+}
+
+/// A reader that closed the pipe early (`| head`) has what it wanted: that is not an error.
+fn stdout_result(result: io::Result<()>) -> Result<(), String> {
+    match result {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(format!("cannot write: {e}")),
+        _ => Ok(()),
+    }
 }
 
 /// Writes every object with its fixes applied, as YAML, grouped by input file.
@@ -230,13 +256,8 @@ fn write_fixes(
     }
     match dir {
         None => {
-            let mut out = io::stdout().lock();
-            for (n, (_, text)) in files.iter().enumerate() {
-                if n > 0 {
-                    out.write_all(b"---\n").map_err(|e| e.to_string())?;
-                }
-                out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
-            }
+            let texts: Vec<&str> = files.iter().map(|(_, text)| text.as_str()).collect();
+            write_stdout(texts.join("---\n").as_bytes())?;
         }
         Some(dir) => {
             for (file, text) in files {

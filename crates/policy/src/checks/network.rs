@@ -140,29 +140,32 @@ fn denies_all(policy: &Node, direction: Direction) -> bool {
 }
 
 fn default_deny(set: &ObjectSet<'_>, _: &Options, out: &mut Vec<SetViolation>) {
-    // Namespace → the first workload in it, in input order.
-    let mut namespaces: BTreeMap<&str, usize> = BTreeMap::new();
+    // Namespace → the first workload in it (in input order), and which directions a policy of
+    // that namespace denies by default.
+    let mut first_workload: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut denied: BTreeMap<&str, [bool; 2]> = BTreeMap::new();
     for (index, object) in set.objects.iter().enumerate() {
+        let namespace = object.namespace.unwrap_or("default");
         if object.pod().is_some() {
-            namespaces
-                .entry(object.namespace.unwrap_or("default"))
-                .or_insert(index);
+            first_workload.entry(namespace).or_insert(index);
+        } else if is_network_policy(object) {
+            let entry = denied.entry(namespace).or_default();
+            for (i, direction) in [Direction::Ingress, Direction::Egress]
+                .into_iter()
+                .enumerate()
+            {
+                entry[i] |= denies_all(object.root, direction);
+            }
         }
     }
-    for (namespace, index) in namespaces {
-        let policies: Vec<&Object<'_>> = set
-            .objects
-            .iter()
-            .filter(|o| is_network_policy(o) && o.namespace.unwrap_or("default") == namespace)
-            .collect();
-        let missing: Vec<&str> = [Direction::Ingress, Direction::Egress]
-            .into_iter()
-            .filter(|d| !policies.iter().any(|p| denies_all(p.root, *d)))
-            .map(|d| d.rules_field())
-            .collect();
-        if missing.is_empty() {
-            continue;
-        }
+    for (namespace, index) in first_workload {
+        let [ingress, egress] = denied.get(namespace).copied().unwrap_or_default();
+        let missing = match (ingress, egress) {
+            (true, true) => continue,
+            (true, false) => "egress",
+            (false, true) => "ingress",
+            (false, false) => "ingress and egress",
+        };
         let object = &set.objects[index];
         let path = FieldPath::of(&["metadata", "namespace"]);
         out.push(SetViolation {
@@ -171,8 +174,7 @@ fn default_deny(set: &ObjectSet<'_>, _: &Options, out: &mut Vec<SetViolation>) {
                 pos: path.locate(object.root),
                 path,
                 message: format!(
-                    "namespace \"{namespace}\" runs workloads but no NetworkPolicy denies all {} by default",
-                    missing.join(" and ")
+                    "namespace \"{namespace}\" runs workloads but no NetworkPolicy denies all {missing} by default"
                 ),
                 fix: None,
             },

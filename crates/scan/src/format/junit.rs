@@ -9,18 +9,15 @@ use crate::report::Report;
 
 pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let mut junit = JunitReport::new("haechi scan");
-    for object in &report.objects {
+    for (object, object_findings) in report.objects.iter().zip(report.findings_by_object()) {
         let mut suite = TestSuite::new(format!(
             "{} ({}:{})",
             object.object, object.file, object.line
         ));
         for meta in &report.checks {
-            let findings: Vec<_> = report
-                .findings
+            let findings: Vec<_> = object_findings
                 .iter()
-                .filter(|f| {
-                    f.check == meta.id && f.object == object.object && f.file == object.file
-                })
+                .filter(|f| f.check == meta.id)
                 .collect();
             let counted: Vec<_> = findings.iter().filter(|f| f.ignored.is_none()).collect();
             let status = if let Some(first) = counted.first() {

@@ -40,12 +40,7 @@ pub(super) fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::R
     let bold = Style::new().effects(Effects::BOLD);
     let dim = Style::new().effects(Effects::DIMMED);
     let mut first = true;
-    for object in &report.objects {
-        let mut findings: Vec<_> = report
-            .findings
-            .iter()
-            .filter(|f| f.object == object.object && f.file == object.file)
-            .collect();
+    for (object, mut findings) in report.objects.iter().zip(report.findings_by_object()) {
         if findings.is_empty() {
             continue;
         }

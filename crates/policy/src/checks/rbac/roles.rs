@@ -174,6 +174,11 @@ fn report(
         .resolve(ctx.object.root)
         .and_then(|v| v.as_str())
         .unwrap_or("");
+    let verb = if verb == "*" {
+        "every verb (`*`)"
+    } else {
+        verb
+    };
     out.push(ctx.violation(
         path.clone(),
         format!(
@@ -299,9 +304,8 @@ fn kube_system_workloads(ctx: &Context<'_>, out: &mut Vec<Violation>) {
     let Some(name) = role_ref("name") else { return };
     let Some(role) = ctx
         .set
-        .objects
-        .iter()
-        .find(|o| is_rbac(o, "ClusterRole") && o.name == name)
+        .find("ClusterRole", None, name)
+        .filter(|o| is_rbac(o, "ClusterRole"))
     else {
         return;
     };

@@ -55,16 +55,17 @@ fn pod_automount(ctx: &Context<'_>, out: &mut Vec<Violation>) {
                 .or(pod.field("serviceAccount"))
                 .and_then(|n| n.as_str())
                 .unwrap_or("default");
-            let namespace = ctx.object.namespace.unwrap_or("default");
-            let account_opts_out = ctx.set.objects.iter().any(|o| {
-                o.kind == "ServiceAccount"
-                    && o.name == account
-                    && o.namespace.unwrap_or("default") == namespace
-                    && o.root
+            // A ServiceAccount manifest without a namespace lands where the workload does.
+            let account_opts_out = [ctx.object.namespace, None]
+                .into_iter()
+                .filter_map(|ns| ctx.set.find("ServiceAccount", ns, account))
+                .next()
+                .is_some_and(|sa| {
+                    sa.root
                         .get("automountServiceAccountToken")
                         .and_then(|v| v.as_bool())
                         == Some(false)
-            });
+                });
             if account_opts_out {
                 return;
             }
