@@ -38,7 +38,7 @@ fn run(ctx: &Context<'_>, out: &mut Vec<Violation>) {
         {
             continue;
         }
-        let fix = read_only_with_scratch(ctx, &pod, &container);
+        let fix = read_only_with_scratch(ctx, pod, &container);
         out.push(ctx.violation(
             container.security_path("readOnlyRootFilesystem"),
             format!(
