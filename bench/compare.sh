@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 work="$here/work"
 min=${1:-10000}
-corpus_src=${HAECHI_CORPUS:-$repo/../shared/corpus/k8s-manifests}
+corpus_src=${HAECHI_CORPUS:-$here/corpus/k8s-manifests}
 mkdir -p "$work"
 
 python3 "$here/make-corpus.py" "$corpus_src" "$work/corpus" "$min"

@@ -1,6 +1,7 @@
 //! Conformance with Pod Security Admission: every fixture of kubernetes/pod-security-admission
-//! (`shared/compat/pod-security-admission/testdata/<level>/<version>/{pass,fail}/*.yaml`) must be
-//! accepted or rejected by haechi's PSS checks exactly as PSA does, for every level and version.
+//! (copied unchanged into `tests/pod-security-admission/testdata/<level>/<version>/{pass,fail}/`,
+//! see SOURCE.md there) must be accepted or rejected by haechi's PSS checks exactly as PSA does,
+//! for every level and version.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -10,8 +11,7 @@ use haechi_policy::checks::pss;
 use haechi_policy::{Object, ObjectSet, PssLevel, PssVersion};
 
 fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/compat/pod-security-admission/testdata")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pod-security-admission/testdata")
 }
 
 fn sorted(dir: &Path) -> Vec<PathBuf> {
