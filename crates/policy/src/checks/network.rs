@@ -3,7 +3,8 @@
 //!
 //! Kubernetes isolates a pod for a direction only once some NetworkPolicy selecting it names that
 //! direction; until then every connection is allowed. A policy's directions are `policyTypes`,
-//! or, when that is absent, Ingress plus Egress if the policy has an `egress` section.
+//! or, when that is absent or empty, Ingress plus Egress if the policy has at least one egress
+//! rule (the API server's defaulting: `egress: []` alone does not make a policy an egress one).
 
 use std::collections::BTreeMap;
 
@@ -96,36 +97,42 @@ fn is_network_policy(object: &Object<'_>) -> bool {
     object.kind == "NetworkPolicy" && object.api_version == "networking.k8s.io/v1"
 }
 
-/// The directions a policy isolates, with `policyTypes` defaulting as the API server does.
+/// The directions a policy isolates, with `policyTypes` defaulting as the API server does: an
+/// absent or empty list means Ingress, plus Egress when there is at least one egress rule.
 fn directions(policy: &Node) -> Vec<Direction> {
     let spec = policy.get("spec");
-    match spec.and_then(|s| s.get("policyTypes")) {
-        Some(types) => types
-            .items()
-            .iter()
-            .filter_map(|t| match t.as_str()? {
-                "Ingress" => Some(Direction::Ingress),
-                "Egress" => Some(Direction::Egress),
-                _ => None,
-            })
-            .collect(),
-        None => {
-            let mut found = vec![Direction::Ingress];
-            if spec.and_then(|s| s.get("egress")).is_some() {
-                found.push(Direction::Egress);
-            }
-            found
+    let types = spec
+        .and_then(|s| s.get("policyTypes"))
+        .map(Node::items)
+        .unwrap_or_default();
+    if types.is_empty() {
+        let mut found = vec![Direction::Ingress];
+        if spec
+            .and_then(|s| s.get("egress"))
+            .is_some_and(|e| !e.items().is_empty())
+        {
+            found.push(Direction::Egress);
         }
+        return found;
     }
+    types
+        .iter()
+        .filter_map(|t| match t.as_str()? {
+            "Ingress" => Some(Direction::Ingress),
+            "Egress" => Some(Direction::Egress),
+            _ => None,
+        })
+        .collect()
 }
 
-/// Whether a label selector selects everything (`{}`, or absent).
+/// Whether a label selector selects everything: absent, `null`, `{}`, or with empty (or null)
+/// `matchLabels` and `matchExpressions`.
 fn selects_all(selector: Option<&Node>) -> bool {
     selector.is_none_or(|s| {
-        s.is_null()
-            || ["matchLabels", "matchExpressions"]
-                .iter()
-                .all(|f| s.get(f).is_none_or(|v| v.size() == 0 || v.is_null()))
+        ["matchLabels", "matchExpressions"].iter().all(|f| {
+            s.get(f)
+                .is_none_or(|v| v.entries().is_empty() && v.items().is_empty())
+        })
     })
 }
 
@@ -258,8 +265,21 @@ mod tests {
         );
         assert_eq!(
             directions(&node("spec: {podSelector: {}, egress: []}")),
+            [Direction::Ingress]
+        );
+        assert_eq!(
+            directions(&node("spec: {podSelector: {}, egress: [{}]}")),
             [Direction::Ingress, Direction::Egress]
         );
+        assert_eq!(
+            directions(&node("spec: {policyTypes: [], egress: [{to: []}]}")),
+            [Direction::Ingress, Direction::Egress]
+        );
+        assert_eq!(
+            directions(&node("spec: {policyTypes: Egress}")),
+            [Direction::Ingress]
+        );
+        assert_eq!(directions(&node("spec: [a]")), [Direction::Ingress]);
         assert_eq!(
             directions(&node("spec: {policyTypes: [Egress]}")),
             [Direction::Egress]
@@ -272,6 +292,12 @@ mod tests {
         assert!(denies_all(&deny, Direction::Ingress) && denies_all(&deny, Direction::Egress));
         let some = node("spec: {podSelector: {matchLabels: {app: a}}, policyTypes: [Ingress]}");
         assert!(!denies_all(&some, Direction::Ingress));
+        let empty = node(
+            "spec: {podSelector: {matchLabels: {}, matchExpressions: []}, policyTypes: [Egress]}",
+        );
+        assert!(denies_all(&empty, Direction::Egress) && !denies_all(&empty, Direction::Ingress));
+        let null = node("spec: {podSelector: {matchLabels: null}}");
+        assert!(denies_all(&null, Direction::Ingress));
         let allows = node("spec: {podSelector: {}, ingress: [{}]}");
         assert!(!denies_all(&allows, Direction::Ingress));
     }
