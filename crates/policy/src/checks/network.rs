@@ -44,8 +44,10 @@ const ALLOW_ALL_INGRESS: Check = Check {
         title: "NetworkPolicy allows all ingress",
         severity: Severity::Medium,
         pss: None,
-        description: "An ingress rule without `from` and `ports`, or from 0.0.0.0/0 or ::/0 on \
-                      every port, admits every source: the policy isolates nothing.",
+        description: "An ingress rule without `from` and `ports`, or from 0.0.0.0/0 or ::/0 \
+                      (without `except`) or an empty peer `{}` on every port, admits every \
+                      source: the policy isolates nothing. Rules restricted to ports are not \
+                      reported: a public service is meant to be reached from anywhere.",
         remediation: "Name the peers (podSelector, namespaceSelector, narrow ipBlock) and ports \
                       that may connect.",
         references: &[NSA_CISA, cis!("5.3.2")],
@@ -59,9 +61,10 @@ const ALLOW_ALL_EGRESS: Check = Check {
         title: "NetworkPolicy allows all egress",
         severity: Severity::Medium,
         pss: None,
-        description: "An egress rule without `to` and `ports`, or to 0.0.0.0/0 or ::/0 on every \
-                      port, lets a compromised pod reach any address: command and control, data \
-                      exfiltration, the cloud metadata service.",
+        description: "An egress rule without `to` and `ports`, or to 0.0.0.0/0 or ::/0 (without \
+                      `except`) or an empty peer `{}` on every port, lets a compromised pod \
+                      reach any address: command and control, data exfiltration, the cloud \
+                      metadata service. Rules restricted to ports are not reported.",
         remediation: "Allow egress to the peers and ports the workload needs (DNS on 53, its \
                       backends); exclude the metadata address 169.254.169.254 from broad \
                       ipBlocks.",
@@ -193,6 +196,10 @@ const EVERYWHERE: &[&str] = &["0.0.0.0/0", "::/0"];
 
 /// Why a rule of `direction` opens everything, if it does.
 fn opens_everything(rule: &Node, direction: Direction) -> Option<(Option<usize>, &'static str)> {
+    // A null rule decodes as `{}`; anything else that is not a mapping is not a rule.
+    if !rule.is_map() && !rule.is_null() {
+        return None;
+    }
     let all_ports = rule.get("ports").is_none_or(|p| p.items().is_empty());
     if !all_ports {
         return None;
@@ -202,6 +209,10 @@ fn opens_everything(rule: &Node, direction: Direction) -> Option<(Option<usize>,
         return Some((None, "has no peers and no ports: every address, every port"));
     };
     peers.items().iter().enumerate().find_map(|(i, peer)| {
+        if peer.is_map() && peer.entries().is_empty() {
+            // The API server rejects a peer that names nothing; what it says is "anyone".
+            return Some((Some(i), "has an empty peer `{}`: every address, every port"));
+        }
         let cidr = peer.path(&["ipBlock", "cidr"]).and_then(Node::as_str)?;
         let unrestricted = peer
             .path(&["ipBlock", "except"])
@@ -284,6 +295,27 @@ mod tests {
             directions(&node("spec: {policyTypes: [Egress]}")),
             [Direction::Egress]
         );
+    }
+
+    #[test]
+    fn everything_is_an_empty_rule_an_empty_peer_or_the_whole_internet() {
+        let opens = |rule: &str| opens_everything(&node(rule), Direction::Egress);
+        assert_eq!(opens("{}").map(|o| o.0), Some(None));
+        assert_eq!(opens("{to: []}").map(|o| o.0), Some(None));
+        assert_eq!(
+            opens("{to: [{podSelector: {}}, {}]}").map(|o| o.0),
+            Some(Some(1))
+        );
+        assert_eq!(
+            opens("{to: [{ipBlock: {cidr: '::/0'}}]}").map(|o| o.0),
+            Some(Some(0))
+        );
+        assert!(opens("{to: [{ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8]}}]}").is_none());
+        assert!(opens("{to: [{ipBlock: {cidr: 0.0.0.0/0}}], ports: [{port: 443}]}").is_none());
+        assert!(opens("{to: [{namespaceSelector: {}}]}").is_none());
+        assert!(opens("{to: {}, ports: 53}").is_some());
+        assert!(opens("~").is_some());
+        assert!(opens("[]").is_none());
     }
 
     #[test]
