@@ -5,6 +5,11 @@
 //! direction; until then every connection is allowed. A policy's directions are `policyTypes`,
 //! or, when that is absent or empty, Ingress plus Egress if the policy has at least one egress
 //! rule (the API server's defaulting: `egress: []` alone does not make a policy an egress one).
+//!
+//! A rule opens everything when it names no peers and no ports, or, on every port, a peer that
+//! is `{}` (rejected by the API server, but meant as "anyone") or an ipBlock of 0.0.0.0/0 or ::/0
+//! without `except`. Rules restricted to ports are not reported: a public service is meant to be
+//! reached from anywhere on its port.
 
 use std::collections::BTreeMap;
 
@@ -44,10 +49,8 @@ const ALLOW_ALL_INGRESS: Check = Check {
         title: "NetworkPolicy allows all ingress",
         severity: Severity::Medium,
         pss: None,
-        description: "An ingress rule without `from` and `ports`, or from 0.0.0.0/0 or ::/0 \
-                      (without `except`) or an empty peer `{}` on every port, admits every \
-                      source: the policy isolates nothing. Rules restricted to ports are not \
-                      reported: a public service is meant to be reached from anywhere.",
+        description: "An ingress rule without `from` and `ports`, or from 0.0.0.0/0 or ::/0 on \
+                      every port, admits every source: the policy isolates nothing.",
         remediation: "Name the peers (podSelector, namespaceSelector, narrow ipBlock) and ports \
                       that may connect.",
         references: &[NSA_CISA, cis!("5.3.2")],
@@ -61,10 +64,9 @@ const ALLOW_ALL_EGRESS: Check = Check {
         title: "NetworkPolicy allows all egress",
         severity: Severity::Medium,
         pss: None,
-        description: "An egress rule without `to` and `ports`, or to 0.0.0.0/0 or ::/0 (without \
-                      `except`) or an empty peer `{}` on every port, lets a compromised pod \
-                      reach any address: command and control, data exfiltration, the cloud \
-                      metadata service. Rules restricted to ports are not reported.",
+        description: "An egress rule without `to` and `ports`, or to 0.0.0.0/0 or ::/0 on every \
+                      port, lets a compromised pod reach any address: command and control, data \
+                      exfiltration, the cloud metadata service.",
         remediation: "Allow egress to the peers and ports the workload needs (DNS on 53, its \
                       backends); exclude the metadata address 169.254.169.254 from broad \
                       ipBlocks.",
