@@ -2,7 +2,9 @@
 //! workloads or to anyone at all.
 //!
 //! Rules are read as the API server's authorizer reads them: `*` matches every verb, resource or
-//! API group; `pods/*` matches every subresource of pods; the core group is `""`.
+//! API group; `*/exec` matches the exec subresource of every resource; the core group is `""`.
+//! `pods/*` is read as every subresource of pods: the authorizer does not expand it, but that is
+//! what its author asked for, and an authorizer webhook or a later edit may grant it.
 
 mod bindings;
 mod roles;
@@ -58,12 +60,14 @@ impl<'a> PolicyRule<'a> {
 
     /// The index of the first entry of `resources` that covers `resource` (`pods`, `pods/exec`).
     fn covering_resource(&self, resource: &str) -> Option<usize> {
-        let parent = resource.split_once('/').map(|(p, _)| p);
+        let split = resource.split_once('/');
         self.strings("resources")
             .find(|(_, r)| {
                 *r == "*"
                     || *r == resource
-                    || parent.is_some_and(|p| r.strip_suffix("/*") == Some(p))
+                    || split.is_some_and(|(parent, sub)| {
+                        r.strip_prefix("*/") == Some(sub) || r.strip_suffix("/*") == Some(parent)
+                    })
             })
             .map(|(i, _)| i)
     }
@@ -114,10 +118,15 @@ fn rules<'a>(object: &Object<'a>) -> Vec<PolicyRule<'a>> {
         .collect()
 }
 
-/// Kubernetes' own bootstrap roles (cluster-admin, system:*) carry this label; they are defined
-/// by the API server and cannot be changed by editing a manifest.
+/// Kubernetes' own bootstrap roles and bindings: they are defined by the API server, which
+/// reconciles them at start, so editing a manifest cannot change them. They carry the
+/// `kubernetes.io/bootstrapping: rbac-defaults` label and a name Kubernetes reserves
+/// (cluster-admin, admin, edit, view, system:*); the label alone is not enough, as anyone can set
+/// it on a role of their own.
 fn is_bootstrap(object: &Object<'_>) -> bool {
     object.label("kubernetes.io/bootstrapping") == Some("rbac-defaults")
+        && (matches!(object.name, "cluster-admin" | "admin" | "edit" | "view")
+            || object.name.starts_with("system:"))
 }
 
 #[cfg(test)]
@@ -140,6 +149,7 @@ mod tests {
         assert!(r.grants(&[""], "pods/exec", &["create"]).is_some());
         assert!(r.grants(&[""], "pods", &["create"]).is_none());
         assert!(r.grants(&["apps"], "pods/exec", &["create"]).is_none());
+        assert!(r.grants(&[""], "nodes/proxy", &["create"]).is_none());
         assert_eq!(
             r.grants(&[""], "pods/attach", &["create"])
                 .unwrap()
@@ -159,6 +169,36 @@ mod tests {
             )
             .is_some()
         );
+    }
+
+    #[test]
+    fn any_resource_subresource_matches_that_subresource_only() {
+        let node = rule("{apiGroups: [''], resources: [pods, '*/exec'], verbs: [create]}");
+        let r = PolicyRule {
+            node: &node,
+            path: FieldPath::root(),
+        };
+        assert!(r.grants(&[""], "pods/exec", &["create"]).is_some());
+        assert!(r.grants(&[""], "pods/attach", &["create"]).is_none());
+        assert!(r.grants(&[""], "nodes/proxy", &["create"]).is_none());
+        assert!(r.grants(&[""], "pods", &["create"]).is_some());
+        assert!(r.grants(&[""], "secrets", &["create"]).is_none());
+        assert!(r.grants(&[""], "pods/exec", &["get"]).is_none());
+    }
+
+    #[test]
+    fn resource_names_narrow_a_rule() {
+        let named = rule("{resourceNames: [tls]}");
+        let empty = rule("{resourceNames: []}");
+        let odd = rule("{resourceNames: tls}");
+        let is_named = |node: &Node| {
+            PolicyRule {
+                node,
+                path: FieldPath::root(),
+            }
+            .is_named()
+        };
+        assert!(is_named(&named) && !is_named(&empty) && !is_named(&odd));
     }
 
     #[test]

@@ -106,7 +106,12 @@ pub const KUBE_SYSTEM_WORKLOADS: Check = Check {
 };
 
 fn wildcard(ctx: &Context<'_>, out: &mut Vec<Violation>) {
-    if is_bootstrap(ctx.object) {
+    // Only the built-in cluster-admin is meant to grant everything; other bootstrap roles with
+    // wildcards (the garbage collector's, the namespace controller's) are still shown.
+    if is_bootstrap(ctx.object)
+        && is_rbac(ctx.object, "ClusterRole")
+        && ctx.object.name == "cluster-admin"
+    {
         return;
     }
     for rule in rules(ctx.object) {
