@@ -58,17 +58,11 @@ impl<'a> PolicyRule<'a> {
             .any(|(_, g)| g == "*" || g == group)
     }
 
-    /// The index of the first entry of `resources` that covers `resource` (`pods`, `pods/exec`).
+    /// The index of the first entry of `resources` that covers `resource` (`pods`, `pods/exec`;
+    /// `userextras/*` asks for any subresource of userextras).
     fn covering_resource(&self, resource: &str) -> Option<usize> {
-        let split = resource.split_once('/');
         self.strings("resources")
-            .find(|(_, r)| {
-                *r == "*"
-                    || *r == resource
-                    || split.is_some_and(|(parent, sub)| {
-                        r.strip_prefix("*/") == Some(sub) || r.strip_suffix("/*") == Some(parent)
-                    })
-            })
+            .find(|(_, r)| resource_covers(r, resource))
             .map(|(i, _)| i)
     }
 
@@ -96,6 +90,21 @@ impl<'a> PolicyRule<'a> {
             .get("resourceNames")
             .is_some_and(|n| !n.items().is_empty())
     }
+}
+
+/// Whether the `resources` entry `granted` covers `wanted`: `*` covers everything; a
+/// subresource is covered by its own name, by `*/<sub>` and by `<resource>/*`.
+fn resource_covers(granted: &str, wanted: &str) -> bool {
+    if granted == "*" || granted == wanted {
+        return true;
+    }
+    let (Some((granted, granted_sub)), Some((wanted, wanted_sub))) =
+        (granted.split_once('/'), wanted.split_once('/'))
+    else {
+        return false;
+    };
+    (granted == "*" || granted == wanted)
+        && (granted_sub == "*" || wanted_sub == "*" || granted_sub == wanted_sub)
 }
 
 /// The rules of a Role or ClusterRole.
@@ -184,6 +193,24 @@ mod tests {
         assert!(r.grants(&[""], "pods", &["create"]).is_some());
         assert!(r.grants(&[""], "secrets", &["create"]).is_none());
         assert!(r.grants(&[""], "pods/exec", &["get"]).is_none());
+    }
+
+    #[test]
+    fn resources_cover_like_the_authorizer() {
+        assert!(resource_covers("*", "secrets"));
+        assert!(resource_covers("*", "pods/exec"));
+        assert!(resource_covers("secrets", "secrets"));
+        assert!(!resource_covers("secrets/status", "secrets"));
+        assert!(!resource_covers("secrets", "secrets/status"));
+        assert!(resource_covers("*/exec", "pods/exec"));
+        assert!(!resource_covers("*/exec", "pods"));
+        assert!(resource_covers("pods/*", "pods/attach"));
+        assert!(!resource_covers("pods/*", "nodes/proxy"));
+        assert!(resource_covers("userextras/scopes", "userextras/*"));
+        assert!(resource_covers("*/scopes", "userextras/*"));
+        assert!(!resource_covers("users", "userextras/*"));
+        assert!(!resource_covers("", "pods/exec"));
+        assert!(!resource_covers("/", "pods/exec"));
     }
 
     #[test]
