@@ -43,7 +43,7 @@ pub struct Options {
     pub max_body: usize,
     /// Time a client has to finish the TLS handshake.
     pub handshake_timeout: Duration,
-    /// Time a client has to send the request headers (also bounds idle keep-alive).
+    /// Time a client has to send the request headers once it has started them.
     pub header_timeout: Duration,
     /// Time a client has to send the request body.
     pub body_timeout: Duration,
@@ -148,6 +148,9 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let reloader = tokio::spawn(reload_loop(self.certs.clone(), self.state.clone()));
         let graceful = GracefulShutdown::new();
+        // Dropped on shutdown: connections still in their TLS handshake then give up at once
+        // (established ones are closed gracefully by `graceful`).
+        let (stopping_tx, stopping) = tokio::sync::watch::channel(());
         tokio::pin!(shutdown);
         loop {
             let accepted = tokio::select! {
@@ -166,9 +169,14 @@ impl Server {
             let acceptor = self.acceptor.clone();
             let state = self.state.clone();
             let watcher = graceful.watcher();
+            let mut stopping = stopping.clone();
             tokio::spawn(async move {
                 let handshake = state.options.handshake_timeout;
-                let tls = match tokio::time::timeout(handshake, acceptor.accept(tcp)).await {
+                let accepted = tokio::select! {
+                    accepted = tokio::time::timeout(handshake, acceptor.accept(tcp)) => accepted,
+                    _ = stopping.changed() => return,
+                };
+                let tls = match accepted {
                     Ok(Ok(tls)) => tls,
                     Ok(Err(e)) => {
                         tracing::debug!(%peer, "TLS handshake failed: {e}");
@@ -195,6 +203,7 @@ impl Server {
             });
         }
         drop(self.listener);
+        drop(stopping_tx);
         reloader.abort();
         tracing::info!("shutting down");
         let grace = self.state.options.shutdown_grace;
