@@ -35,6 +35,10 @@ struct Harness {
 
 impl Harness {
     async fn start(config: Option<&str>) -> Harness {
+        Harness::start_with(config, |_| {}).await
+    }
+
+    async fn start_with(config: Option<&str>, tweak: impl FnOnce(&mut Options)) -> Harness {
         let dir = TempDir::new().unwrap();
         let generated = certs::generate(&["localhost".to_string()]).unwrap();
         generated.write(dir.path()).unwrap();
@@ -49,6 +53,7 @@ impl Harness {
             options.config = Some(path);
         }
         options.reload_interval = Duration::from_millis(100);
+        tweak(&mut options);
         let server = Server::bind(options).await.unwrap();
         let addr = server.local_addr().unwrap();
         let labels = server.namespace_labels();
@@ -72,21 +77,8 @@ impl Harness {
 
     /// A new keep-alive connection trusting `cas`, and the certificate the server presented.
     async fn connect_trusting(&self, cas: &[&str]) -> Result<Client, std::io::Error> {
-        let mut roots = RootCertStore::empty();
-        for ca in cas {
-            for cert in CertificateDer::pem_slice_iter(ca.as_bytes()) {
-                roots.add(cert.unwrap()).unwrap();
-            }
-        }
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
         let tcp = TcpStream::connect(self.addr).await?;
-        let tls = TlsConnector::from(Arc::new(config))
+        let tls = TlsConnector::from(client_config(cas))
             .connect(ServerName::try_from("localhost").unwrap(), tcp)
             .await?;
         let peer = tls.get_ref().1.peer_certificates().unwrap()[0].to_vec();
@@ -136,6 +128,24 @@ impl Harness {
                 .unwrap();
         }
     }
+}
+
+/// A TLS client configuration trusting `cas` (PEM).
+fn client_config(cas: &[&str]) -> Arc<rustls::ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    for ca in cas {
+        for cert in CertificateDer::pem_slice_iter(ca.as_bytes()) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Arc::new(config)
 }
 
 struct Client {
@@ -493,6 +503,40 @@ async fn bad_requests_get_400_and_the_server_keeps_serving() {
             "haechi_admission_errors_total{endpoint=\"validate\",reason=\"too_large\"} 1"
         )
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn slow_clients_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = Harness::start_with(None, |o| {
+        o.handshake_timeout = Duration::from_millis(300);
+        o.header_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let closed_within = |secs| Duration::from_secs(secs);
+    // No TLS handshake at all.
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(closed_within(5), tcp.read(&mut buf)).await;
+    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "{read:?}");
+    // Headers started but never finished.
+    let tcp = TcpStream::connect(server.addr).await.unwrap();
+    let mut tls = TlsConnector::from(client_config(&[&server.ca]))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    tls.write_all(b"POST /validate HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(closed_within(5), tls.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the connection stays open");
+    // Others are served all along.
+    let response = server
+        .review("/validate", &fixture("pod-create-restricted.json"))
+        .await;
+    assert_eq!(response["allowed"], true);
     server.stop().await;
 }
 
