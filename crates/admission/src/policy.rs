@@ -625,6 +625,19 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/admit.yaml");
+        let policy = Policy::load(&path).unwrap();
+        let payments = policy.namespace("payments", None);
+        assert_eq!(
+            payments.level(Mode::Enforce).to_string(),
+            "restricted:latest"
+        );
+        assert!(policy.honours_ignore_annotation("lab-7"));
+        assert_eq!(policy.exemptions.namespaces, ["kube-system"]);
+    }
+
+    #[test]
     fn inline_policy_sets_engine_options() {
         let policy = parse("policy: {sandboxRuntimeClasses: [gvisor-x]}").unwrap();
         assert_eq!(policy.engine.options.sandbox_runtime_classes, ["gvisor-x"]);
