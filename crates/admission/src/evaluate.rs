@@ -308,3 +308,111 @@ pub fn mutate(
     outcome.response = outcome.response.with_patch(&fixed.patch);
     Ok(outcome)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::review::parse;
+
+    fn request(fixture: &str, edit: impl FnOnce(&mut Json)) -> AdmissionRequest {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/reviews")
+            .join(fixture);
+        let mut review: Json = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        edit(&mut review["request"]);
+        parse(&serde_json::to_vec(&review).unwrap()).unwrap()
+    }
+
+    fn allowed_silently(outcome: &Outcome) -> bool {
+        outcome.response == AdmissionResponse::allow(&outcome.response.uid)
+            && outcome.audit.is_empty()
+    }
+
+    #[test]
+    fn only_create_update_and_ephemeral_containers_are_judged() {
+        let policy = Policy::default();
+        let labels = NamespaceLabels::default();
+        for edit in [
+            |r: &mut Json| r["operation"] = json!("DELETE"),
+            |r: &mut Json| r["subResource"] = json!("status"),
+            |r: &mut Json| r["namespace"] = json!("kube-system"),
+        ] {
+            let mut policy = policy.clone();
+            policy.exemptions.namespaces = vec!["kube-system".into()];
+            let outcome = validate(
+                &policy,
+                &labels,
+                &request("pod-create-privileged.json", edit),
+            );
+            assert!(allowed_silently(&outcome.unwrap()));
+        }
+    }
+
+    #[test]
+    fn object_without_type_meta_takes_the_requests() {
+        let req = request("pod-create-privileged.json", |r| {
+            let object = r["object"].as_object_mut().unwrap();
+            object.remove("kind");
+            object.remove("apiVersion");
+            object["metadata"]
+                .as_object_mut()
+                .unwrap()
+                .remove("namespace");
+        });
+        let outcome = validate(&Policy::default(), &NamespaceLabels::default(), &req).unwrap();
+        assert!(!outcome.response.allowed);
+    }
+
+    #[test]
+    fn scaling_a_workload_is_not_rejudged() {
+        let req = request("cronjob-create.json", |r| {
+            r["operation"] = json!("UPDATE");
+            r["oldObject"] = r["object"].clone();
+            r["object"]["spec"]["suspend"] = json!(true);
+        });
+        let labels = NamespaceLabels::default();
+        assert!(allowed_silently(
+            &validate(&Policy::default(), &labels, &req).unwrap()
+        ));
+        assert!(allowed_silently(
+            &mutate(&Policy::default(), &labels, &req).unwrap()
+        ));
+    }
+
+    #[test]
+    fn privileged_namespaces_are_not_mutated() {
+        let policy = Policy::parse(
+            "namespaces: {team-a: {enforce: privileged}}",
+            Path::new("admit.yaml"),
+        )
+        .unwrap();
+        let req = request("deployment-create.json", |_| {});
+        let labels = NamespaceLabels::default();
+        assert!(
+            mutate(&policy, &labels, &req)
+                .unwrap()
+                .response
+                .patch
+                .is_none()
+        );
+        labels.set(
+            "team-a",
+            [(
+                "pod-security.kubernetes.io/enforce".into(),
+                "baseline".into(),
+            )]
+            .into(),
+        );
+        assert!(
+            mutate(&policy, &labels, &req)
+                .unwrap()
+                .response
+                .patch
+                .is_some()
+        );
+    }
+}
