@@ -19,6 +19,8 @@ struct Cli {
 enum Command {
     /// Check Kubernetes manifests against the Pod Security Standards and hardening practice.
     Scan(cmd::scan::ScanArgs),
+    /// Run the admission webhook that enforces the same checks in the cluster.
+    Admit(cmd::admit::AdmitArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,5 +34,6 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Scan(args) => cmd::scan::run(args),
+        Command::Admit(args) => cmd::admit::run(args),
     }
 }

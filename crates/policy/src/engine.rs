@@ -61,6 +61,7 @@ pub struct Fixed {
 pub struct Engine {
     checks: Vec<&'static Check>,
     config: Config,
+    honour_ignore_annotation: bool,
 }
 
 impl Engine {
@@ -69,7 +70,18 @@ impl Engine {
         let checks = checks::all()
             .filter(|c| !config.disabled.iter().any(|d| d == c.meta.id || d == "*"))
             .collect();
-        Engine { checks, config }
+        Engine {
+            checks,
+            config,
+            honour_ignore_annotation: true,
+        }
+    }
+
+    /// Whether the `haechi.dev/ignore` annotation silences findings (it does unless turned off).
+    /// An admission webhook turns it off where whoever creates a pod could silence its checks.
+    pub fn honour_ignore_annotation(mut self, honour: bool) -> Engine {
+        self.honour_ignore_annotation = honour;
+        self
     }
 
     /// The checks this engine runs.
@@ -148,6 +160,7 @@ impl Engine {
     fn ignored(&self, check: &str, object: &Object<'_>) -> Option<Ignored> {
         if let Some(reason) = object
             .annotation(IGNORE_ANNOTATION)
+            .filter(|_| self.honour_ignore_annotation)
             .and_then(|value| ignore_reason(value, check))
         {
             return Some(Ignored::Annotation(reason));

@@ -76,9 +76,14 @@ impl<'a> Object<'a> {
     }
 }
 
-/// Locates the pod template of a pod-bearing kind.
-fn pod_template<'a>(root: &'a Node, kind: &str, api_version: &str) -> Option<PodTemplate<'a>> {
-    let base: &[&str] = match kind {
+/// Whether objects of this kind carry a pod template (or are a Pod).
+pub fn is_pod_bearing(kind: &str, api_version: &str) -> bool {
+    pod_template_base(kind, api_version).is_some()
+}
+
+/// Where the pod template of a pod-bearing kind is.
+fn pod_template_base(kind: &str, api_version: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
         "Pod" => &[],
         "Deployment"
         | "ReplicaSet"
@@ -91,8 +96,12 @@ fn pod_template<'a>(root: &'a Node, kind: &str, api_version: &str) -> Option<Pod
         // Argo Rollouts embed a Deployment-shaped template.
         "Rollout" if api_version.starts_with("argoproj.io/") => &["spec", "template"],
         _ => return None,
-    };
-    let base = FieldPath::of(base);
+    })
+}
+
+/// Locates the pod template of a pod-bearing kind.
+fn pod_template<'a>(root: &'a Node, kind: &str, api_version: &str) -> Option<PodTemplate<'a>> {
+    let base = FieldPath::of(pod_template_base(kind, api_version)?);
     let spec_path = base.key("spec");
     let spec = spec_path.resolve(root)?;
     if !spec.is_map() {

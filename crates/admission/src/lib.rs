@@ -1,0 +1,20 @@
+//! `haechi admit`: the Kubernetes admission webhook. This crate owns the HTTPS server (rustls,
+//! certificate hot reload, limits, metrics), the `admission.k8s.io/v1` AdmissionReview types,
+//! the webhook's policy file (Pod Security levels per namespace as Pod Security Admission sets
+//! them, haechi's own checks per mode, exemptions, mutation) and the mapping from findings to
+//! verdicts, warnings, audit records and JSON Patches. It has no check logic of its own: every
+//! check and every fix is the shared [`haechi_policy::Engine`]'s, so the webhook and
+//! `haechi scan` judge an object alike. It must not read the cluster itself; namespace labels
+//! come in through [`policy::NamespaceLabels`], filled by a watcher.
+#![deny(missing_docs)]
+
+pub mod certs;
+pub mod evaluate;
+pub mod metrics;
+pub mod policy;
+pub mod review;
+pub mod server;
+pub mod tls;
+
+pub use policy::{NamespaceLabels, Policy, PolicyFile};
+pub use server::{Options, Server, StartError};

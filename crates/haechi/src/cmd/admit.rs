@@ -1,0 +1,135 @@
+//! `haechi admit`: the admission webhook server and its certificates.
+
+use std::io::{self, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use haechi_admission::{Options, Server, certs};
+
+/// Exit status for usage errors, unusable files and servers that cannot start.
+const EXIT_USAGE: u8 = 2;
+
+#[derive(Args)]
+pub struct AdmitArgs {
+    #[command(subcommand)]
+    command: AdmitCommand,
+}
+
+#[derive(Subcommand)]
+enum AdmitCommand {
+    /// Serve the validating (POST /validate) and mutating (POST /mutate) webhook over HTTPS.
+    Serve(ServeArgs),
+    /// Create a CA and a serving certificate for the webhook Service; print the caBundle.
+    Certs(CertsArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// PEM certificate chain (re-read when it changes).
+    #[arg(long, value_name = "FILE")]
+    cert: PathBuf,
+    /// PEM private key (re-read when it changes).
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8443")]
+    listen: SocketAddr,
+    /// Webhook policy file (docs/admit.md; re-read when it changes). Default: enforce baseline,
+    /// audit and warn restricted.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct CertsArgs {
+    /// Name of the webhook's Service.
+    #[arg(long, value_name = "NAME")]
+    service: String,
+    /// Namespace of the webhook's Service.
+    #[arg(long, value_name = "NS")]
+    namespace: String,
+    /// Directory for ca.crt, tls.crt and tls.key (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+pub fn run(args: AdmitArgs) -> ExitCode {
+    let result = match args.command {
+        AdmitCommand::Serve(args) => serve(args),
+        AdmitCommand::Certs(args) => make_certs(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            let _ = writeln!(io::stderr(), "haechi admit: {message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    // HAECHI_LOG=debug shows every review; the default is info (audit records, reloads).
+    let level = std::env::var("HAECHI_LOG")
+        .ok()
+        .and_then(|l| l.parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::INFO);
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(io::stderr)
+        .with_ansi(io::stderr().is_terminal())
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async {
+        let mut options = Options::new(args.listen, args.cert, args.key);
+        options.config = args.config;
+        let server = Server::bind(options).await.map_err(|e| e.to_string())?;
+        let addr = server.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!("serving on https://{addr}");
+        server.run(shutdown_signal()).await;
+        Ok(())
+    })
+}
+
+/// Completes on SIGTERM (what Kubernetes sends) or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn make_certs(args: CertsArgs) -> Result<(), String> {
+    let names = certs::dns_names(&args.service, &args.namespace);
+    let generated =
+        certs::generate(&names).map_err(|e| format!("cannot create certificates: {e}"))?;
+    generated
+        .write(&args.out)
+        .map_err(|e| format!("cannot write to {}: {e}", args.out.display()))?;
+    eprintln!(
+        "wrote {dir}/ca.crt, {dir}/tls.crt and {dir}/tls.key for {names}",
+        dir = args.out.display(),
+        names = names.join(", ")
+    );
+    eprintln!("caBundle for the webhook configuration:");
+    println!("{}", generated.ca_bundle());
+    Ok(())
+}
