@@ -1,0 +1,599 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * haechi's kernel sensor: process, file, network and privilege events.
+ *
+ * Built only on hooks that load where fentry, kprobes and BPF-LSM do not:
+ * raw tracepoints on sched_process_{exec,fork,exit} and on sys_exit. The
+ * sys_exit program reads a syscall's arguments back from the saved user
+ * registers, so one program serves every syscall, and a per-syscall table
+ * (`syscalls`, filled from user space) says which ones matter and how to
+ * decode them. Everything else is dropped after one array lookup.
+ *
+ * Events are assembled in a per-CPU scratch buffer and copied into the
+ * `events` ring buffer; a full ring buffer counts as a lost event in
+ * `stats`, never silently.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "abi.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AT_FDCWD -100
+#define AF_INET 2
+#define AF_INET6 10
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define NAME_MAX 255
+
+/* Path components are collected leaf-first, then written root-first. */
+#define PATH_DEPTH 32
+
+/*
+ * Every variable-length write lands at (offset & SCRATCH_MASK) and is at
+ * most HAECHI_PATH_MAX bytes long, so it stays inside the buffer whatever
+ * the verifier assumes about the offset. Offsets are kept below
+ * SCRATCH_MASK by explicit checks; the mask only convinces the verifier.
+ */
+#define SCRATCH_MASK 16383
+#define SCRATCH_SIZE (SCRATCH_MASK + 1 + HAECHI_PATH_MAX + NAME_MAX + 2)
+#define DATA_LIMIT (SCRATCH_MASK - HAECHI_PATH_MAX)
+
+/* Set by the loader before the programs load. */
+const volatile __u32 haechi_agent_tgid = 0;
+/* 1: take the cgroup path from the v1 memory hierarchy (v1 or hybrid hosts). */
+const volatile __u8 haechi_cgroup_v1 = 0;
+
+struct scratch {
+	__u8 buf[SCRATCH_SIZE];
+	__u64 names[PATH_DEPTH];
+	struct haechi_prefix_key key;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, HAECHI_SYSCALL_MAX);
+	__type(key, __u32);
+	__type(value, struct haechi_syscall_conf);
+} syscalls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HAECHI_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_space SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct haechi_prefix_key);
+	__type(value, __u8);
+} path_prefixes SEC(".maps");
+
+/* Processes whose comm is a key here are not reported (syscall events). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, char[16]);
+	__type(value, __u8);
+} ignored_comms SEC(".maps");
+
+/* Cgroups (v2 ids) whose processes are not reported (syscall events). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u8);
+} ignored_cgroups SEC(".maps");
+
+/* kernfs_node.parent became __parent in 6.15; accept both. */
+struct kernfs_node___new {
+	struct kernfs_node *__parent;
+} __attribute__((preserve_access_index));
+struct kernfs_node___old {
+	struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
+
+/* An offset into the scratch buffer the verifier can bound; the barrier
+ * keeps clang from dropping a mask it proves redundant. */
+static __always_inline __u32 at(__u32 off)
+{
+	barrier_var(off);
+	return off & SCRATCH_MASK;
+}
+
+static __always_inline void count(__u32 stat)
+{
+	__u64 *value = bpf_map_lookup_elem(&stats, &stat);
+	if (value)
+		*value += 1;
+}
+
+static __always_inline struct scratch *get_scratch(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&scratch_space, &zero);
+}
+
+static __always_inline void fill_header(struct haechi_event *ev, struct task_struct *task, __u16 kind)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	ev->ts_ns = bpf_ktime_get_boot_ns();
+	ev->cgroup_id = bpf_get_current_cgroup_id();
+	ev->tgid = pid_tgid >> 32;
+	ev->tid = (__u32)pid_tgid;
+	ev->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	ev->uid = BPF_CORE_READ(task, cred, euid.val);
+	ev->gid = BPF_CORE_READ(task, cred, egid.val);
+	ev->kind = kind;
+	ev->size = 0;
+	for (int i = 0; i < HAECHI_FIELD_COUNT; i++)
+		ev->lens[i] = 0;
+	ev->_pad[0] = 0;
+	ev->_pad[1] = 0;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+}
+
+/*
+ * The path walkers below are global functions: the verifier checks each
+ * once, on its own, instead of once per call site and caller state, which
+ * keeps the programs far below the verifier's instruction budget. Kernel
+ * pointers cross as integers because a global function's pointer
+ * arguments must point to memory of a known size.
+ */
+
+/*
+ * Writes "/" + names[n-1] + "/" + ... + names[0] with a final NUL at
+ * buf[off..] and returns the bytes written (NUL included). Null entries
+ * (steps that crossed a mount) are skipped.
+ */
+__noinline int write_components(struct scratch *s, __u32 off, __u32 n)
+{
+	__u32 len = 0;
+
+	if (!s || off >= DATA_LIMIT)
+		return 0;
+	#pragma clang loop unroll(disable)
+	for (int i = 0; i < PATH_DEPTH; i++) {
+		if (i >= n || len > HAECHI_PATH_MAX - NAME_MAX - 2)
+			break;
+		const void *name = (const void *)s->names[(n - 1 - i) & (PATH_DEPTH - 1)];
+		if (!name)
+			continue;
+		s->buf[at(off + len)] = '/';
+		long copied = bpf_probe_read_kernel_str(&s->buf[at(off + len + 1)], NAME_MAX + 1, name);
+		if (copied <= 0)
+			break;
+		len += copied;
+	}
+	if (len == 0) {
+		s->buf[at(off)] = '/';
+		s->buf[at(off + 1)] = 0;
+		return 2;
+	}
+	return len + 1;
+}
+
+/*
+ * Resolves a struct path the way d_path() does, relative to the task's
+ * root (so a container's /etc/shadow reads /etc/shadow), crossing mounts.
+ * Step i stores its component in names[i] (null when the step crossed a
+ * mount), so the loop has a single counter and the verifier stays linear.
+ */
+__noinline int write_path(struct scratch *s, __u32 off, __u64 path_ptr, __u64 task_ptr)
+{
+	const struct path *path = (const void *)path_ptr;
+	struct task_struct *task = (void *)task_ptr;
+	struct dentry *dentry = BPF_CORE_READ(path, dentry);
+	struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
+	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	struct dentry *root_dentry = BPF_CORE_READ(task, fs, root.dentry);
+	struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+	__u32 steps = 0;
+
+	if (!s || !dentry || !vfsmnt)
+		return 0;
+	#pragma clang loop unroll(disable)
+	for (int i = 0; i < PATH_DEPTH; i++) {
+		if (dentry == root_dentry && vfsmnt == root_mnt)
+			break;
+		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+		__u64 name = 0;
+		if (dentry == mnt_root || dentry == parent) {
+			struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+			if (dentry != mnt_root || mnt == mnt_parent)
+				break;
+			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = mnt_parent;
+			vfsmnt = (void *)mnt + bpf_core_field_offset(struct mount, mnt);
+		} else {
+			name = (__u64)BPF_CORE_READ(dentry, d_name.name);
+			dentry = parent;
+		}
+		s->names[i & (PATH_DEPTH - 1)] = name;
+		steps = i + 1;
+	}
+	return write_components(s, off, steps);
+}
+
+/*
+ * A raw tracepoint's arguments. Read through a plain pointer, not
+ * ctx->args[i]: args is a flexible array, and a CO-RE relocation on it is
+ * rejected by loaders that bound-check the index.
+ */
+static __always_inline __u64 raw_arg(struct bpf_raw_tracepoint_args *ctx, int i)
+{
+	return ((__u64 *)ctx)[i];
+}
+
+/* A global function's result is unknown to the verifier; bound it. */
+static __always_inline __u32 field_len(int len)
+{
+	if (len < 0 || len > HAECHI_PATH_MAX)
+		return 0;
+	return len;
+}
+
+static __always_inline struct kernfs_node *kernfs_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(((struct kernfs_node___new *)0)->__parent))
+		return BPF_CORE_READ((struct kernfs_node___new *)kn, __parent);
+	return BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
+}
+
+/* The task's cgroup path, as /proc/<pid>/cgroup shows it from the root namespace. */
+__noinline int write_cgroup(struct scratch *s, __u32 off, __u64 task_ptr)
+{
+	struct task_struct *task = (void *)task_ptr;
+	struct kernfs_node *kn;
+	__u32 n = 0;
+
+	if (!s)
+		return 0;
+	if (haechi_cgroup_v1) {
+		int id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+		struct css_set *cset = BPF_CORE_READ(task, cgroups);
+		struct cgroup_subsys_state *css = NULL;
+		if (id < 0 || id >= 16)
+			return 0;
+		bpf_probe_read_kernel(&css, sizeof(css), &cset->subsys[id]);
+		kn = BPF_CORE_READ(css, cgroup, kn);
+	} else {
+		kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
+	}
+	#pragma clang loop unroll(disable)
+	for (int i = 0; i < PATH_DEPTH; i++) {
+		struct kernfs_node *parent;
+		if (!kn)
+			break;
+		parent = kernfs_parent(kn);
+		if (!parent)
+			break;
+		s->names[n & (PATH_DEPTH - 1)] = (__u64)BPF_CORE_READ(kn, name);
+		n++;
+		kn = parent;
+	}
+	return write_components(s, off, n);
+}
+
+static __always_inline struct file *fd_file(struct task_struct *task, long fd)
+{
+	struct file *file = NULL;
+
+	if (fd < 0)
+		return NULL;
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	unsigned int max_fds = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned long)fd >= max_fds)
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	return file;
+}
+
+static __always_inline void read_sock(struct haechi_sock *out, struct file *file)
+{
+	umode_t mode = BPF_CORE_READ(file, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return;
+	struct socket *sock = BPF_CORE_READ(file, private_data);
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return;
+	out->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	out->type = BPF_CORE_READ(sock, type);
+	out->protocol = BPF_CORE_READ(sk, sk_protocol);
+	out->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	out->remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (out->family == AF_INET) {
+		bpf_probe_read_kernel(out->local_addr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_probe_read_kernel(out->remote_addr, 4, &sk->__sk_common.skc_daddr);
+	} else if (out->family == AF_INET6) {
+		bpf_probe_read_kernel(out->local_addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_probe_read_kernel(out->remote_addr, 16, &sk->__sk_common.skc_v6_daddr);
+	}
+}
+
+static __always_inline void emit(struct scratch *s, __u32 size)
+{
+	if (size > SCRATCH_SIZE)
+		return;
+	((struct haechi_event *)s->buf)->size = size;
+	if (bpf_ringbuf_output(&events, s->buf, size, 0))
+		count(HAECHI_STAT_LOST);
+	else
+		count(HAECHI_STAT_EMITTED);
+}
+
+static __always_inline int is_agent(void)
+{
+	return haechi_agent_tgid && (bpf_get_current_pid_tgid() >> 32) == haechi_agent_tgid;
+}
+
+SEC("raw_tracepoint/sched_process_exec")
+int handle_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *task = (void *)raw_arg(ctx, 0);
+	struct linux_binprm *bprm = (void *)raw_arg(ctx, 2);
+	struct scratch *s;
+	__u32 off, len;
+
+	if (is_agent())
+		return 0;
+	s = get_scratch();
+	if (!s)
+		return 0;
+	struct haechi_exec_event *ev = (void *)s->buf;
+	fill_header(&ev->ev, task, HAECHI_EV_EXEC);
+	ev->ruid = BPF_CORE_READ(task, cred, uid.val);
+	ev->rgid = BPF_CORE_READ(task, cred, gid.val);
+	ev->loginuid = BPF_CORE_READ(task, loginuid.val);
+	ev->old_tid = (__u32)raw_arg(ctx, 1);
+	ev->args_truncated = 0;
+	ev->tty = 0;
+	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
+	if (tty) {
+		__u32 major = BPF_CORE_READ(tty, driver, major);
+		__u32 minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
+		ev->tty = (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+	}
+	off = sizeof(*ev);
+
+	long copied = bpf_probe_read_kernel_str(&s->buf[at(off)], HAECHI_PATH_MAX,
+						BPF_CORE_READ(bprm, filename));
+	if (copied > 0) {
+		ev->ev.lens[HAECHI_F_EXEC_FILENAME] = copied;
+		off += copied;
+	}
+
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	if (exe && off < DATA_LIMIT) {
+		len = field_len(write_path(s, off, (__u64)&exe->f_path, (__u64)task));
+		ev->ev.lens[HAECHI_F_EXEC_EXE] = len;
+		off += len;
+	}
+
+	unsigned long arg_start = BPF_CORE_READ(task, mm, arg_start);
+	unsigned long arg_end = BPF_CORE_READ(task, mm, arg_end);
+	if (arg_end > arg_start && off < DATA_LIMIT) {
+		unsigned long args_len = arg_end - arg_start;
+		if (args_len > HAECHI_ARGS_MAX - 1) {
+			args_len = HAECHI_ARGS_MAX - 1;
+			ev->args_truncated = 1;
+		}
+		if (bpf_probe_read_user(&s->buf[at(off)], args_len & (HAECHI_ARGS_MAX - 1),
+					(const void *)arg_start) == 0) {
+			ev->ev.lens[HAECHI_F_EXEC_ARGV] = args_len;
+			off += args_len;
+		}
+	}
+
+	if (off < DATA_LIMIT) {
+		struct fs_struct *fs = BPF_CORE_READ(task, fs);
+		len = field_len(write_path(s, off, (__u64)&fs->pwd, (__u64)task));
+		ev->ev.lens[HAECHI_F_EXEC_CWD] = len;
+		off += len;
+	}
+	if (off < DATA_LIMIT) {
+		len = field_len(write_cgroup(s, off, (__u64)task));
+		ev->ev.lens[HAECHI_F_EXEC_CGROUP] = len;
+		off += len;
+	}
+	emit(s, off);
+	return 0;
+}
+
+SEC("raw_tracepoint/sched_process_fork")
+int handle_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *parent = (void *)raw_arg(ctx, 0);
+	struct task_struct *child = (void *)raw_arg(ctx, 1);
+	struct scratch *s;
+
+	/* Threads share their process's table entry; only new processes count. */
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid) || is_agent())
+		return 0;
+	s = get_scratch();
+	if (!s)
+		return 0;
+	struct haechi_fork_event *ev = (void *)s->buf;
+	fill_header(&ev->ev, parent, HAECHI_EV_FORK);
+	ev->child_tgid = BPF_CORE_READ(child, tgid);
+	ev->_pad = 0;
+	emit(s, sizeof(*ev));
+	return 0;
+}
+
+SEC("raw_tracepoint/sched_process_exit")
+int handle_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *task = (void *)raw_arg(ctx, 0);
+	struct scratch *s;
+
+	/* Report the process once, when its last thread goes. */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0 || is_agent())
+		return 0;
+	s = get_scratch();
+	if (!s)
+		return 0;
+	struct haechi_exit_event *ev = (void *)s->buf;
+	fill_header(&ev->ev, task, HAECHI_EV_EXIT);
+	ev->exit_code = BPF_CORE_READ(task, exit_code);
+	ev->_pad = 0;
+	emit(s, sizeof(*ev));
+	return 0;
+}
+
+static __always_inline int ignored_task(struct haechi_event *ev)
+{
+	__u64 cgroup = ev->cgroup_id;
+	return bpf_map_lookup_elem(&ignored_comms, ev->comm) != NULL ||
+	       bpf_map_lookup_elem(&ignored_cgroups, &cgroup) != NULL;
+}
+
+/* Keeps the event only if the path at buf[start..start+len) has a watched prefix. */
+static __always_inline int path_wanted(struct scratch *s, __u32 start, __u32 len)
+{
+	__u32 bytes = len > 0 ? len - 1 : 0;
+
+	if (bytes > HAECHI_PREFIX_MAX)
+		bytes = HAECHI_PREFIX_MAX;
+	bpf_probe_read_kernel(s->key.path, HAECHI_PREFIX_MAX, &s->buf[at(start)]);
+	s->key.prefix_len = bytes * 8;
+	return bpf_map_lookup_elem(&path_prefixes, &s->key) != NULL;
+}
+
+SEC("raw_tracepoint/sys_exit")
+int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (void *)raw_arg(ctx, 0);
+	long ret = (long)raw_arg(ctx, 1);
+	__u32 nr = BPF_CORE_READ(regs, orig_ax);
+	struct haechi_syscall_conf *conf;
+	struct task_struct *task;
+	struct scratch *s;
+	__u64 args[8];
+	__u32 off, len;
+
+	if (nr >= HAECHI_SYSCALL_MAX)
+		return 0;
+	conf = bpf_map_lookup_elem(&syscalls, &nr);
+	if (!conf || !conf->enabled)
+		return 0;
+	if ((conf->success_only && ret < 0) || is_agent())
+		return 0;
+	s = get_scratch();
+	if (!s)
+		return 0;
+	task = (void *)bpf_get_current_task();
+	struct haechi_syscall_event *ev = (void *)s->buf;
+	fill_header(&ev->ev, task, HAECHI_EV_SYSCALL);
+	if (ignored_task(&ev->ev)) {
+		count(HAECHI_STAT_FILTERED);
+		return 0;
+	}
+	args[0] = BPF_CORE_READ(regs, di);
+	args[1] = BPF_CORE_READ(regs, si);
+	args[2] = BPF_CORE_READ(regs, dx);
+	args[3] = BPF_CORE_READ(regs, r10);
+	args[4] = BPF_CORE_READ(regs, r8);
+	args[5] = BPF_CORE_READ(regs, r9);
+	args[6] = ret;
+	args[7] = 0;
+	for (int i = 0; i < 6; i++)
+		ev->args[i] = args[i];
+	ev->ret = ret;
+	ev->nr = nr;
+	ev->_pad = 0;
+	__builtin_memset(&ev->sock, 0, sizeof(ev->sock));
+	off = sizeof(*ev);
+
+	for (int i = 0; i < 3; i++) {
+		__u8 arg = conf->str_args[i];
+		if (arg > 5 || off >= DATA_LIMIT)
+			continue;
+		long copied = bpf_probe_read_user_str(&s->buf[at(off)], HAECHI_PATH_MAX,
+						      (const void *)args[arg & 7]);
+		if (copied > 0) {
+			ev->ev.lens[i] = copied;
+			off += copied;
+		}
+	}
+
+	__u32 fd_path_start = off;
+	if (conf->fd_path <= HAECHI_ARG_RET && off < DATA_LIMIT) {
+		long fd = (long)args[conf->fd_path & 7];
+		struct file *file = fd_file(task, fd);
+		if (file) {
+			len = field_len(write_path(s, off, (__u64)&file->f_path, (__u64)task));
+			ev->ev.lens[HAECHI_F_FD_PATH] = len;
+			off += len;
+		}
+	}
+
+	/* A relative first path: report the directory it is relative to. */
+	__u32 str0 = sizeof(*ev);
+	if (ev->ev.lens[0] > 1 && s->buf[at(str0)] != '/' && off < DATA_LIMIT) {
+		struct file *dir = NULL;
+		len = 0;
+		if (conf->dirfd_arg == HAECHI_ARG_CWD ||
+		    (conf->dirfd_arg <= 5 && (int)args[conf->dirfd_arg & 7] == AT_FDCWD)) {
+			struct fs_struct *fs = BPF_CORE_READ(task, fs);
+			len = field_len(write_path(s, off, (__u64)&fs->pwd, (__u64)task));
+		}
+		else if (conf->dirfd_arg <= 5 && (dir = fd_file(task, (int)args[conf->dirfd_arg & 7])))
+			len = field_len(write_path(s, off, (__u64)&dir->f_path, (__u64)task));
+		ev->ev.lens[HAECHI_F_DIR] = len;
+		off += len;
+	}
+
+	if (conf->sock_fd <= HAECHI_ARG_RET) {
+		struct file *file = fd_file(task, (long)args[conf->sock_fd & 7]);
+		if (file)
+			read_sock(&ev->sock, file);
+	}
+
+	if (conf->addr_arg <= 5 && conf->addr_len_arg <= 5 && off < DATA_LIMIT) {
+		__u64 addr_len = args[conf->addr_len_arg & 7];
+		if (addr_len > HAECHI_ADDR_MAX)
+			addr_len = HAECHI_ADDR_MAX;
+		if (addr_len > 0 &&
+		    bpf_probe_read_user(&s->buf[at(off)], addr_len,
+					(const void *)args[conf->addr_arg & 7]) == 0) {
+			ev->ev.lens[HAECHI_F_ADDR] = addr_len;
+			off += addr_len;
+		}
+	}
+
+	if (conf->path_filter) {
+		__u32 fd_path_len = ev->ev.lens[HAECHI_F_FD_PATH];
+		int wanted = fd_path_len ? path_wanted(s, fd_path_start, fd_path_len)
+					 : path_wanted(s, str0, ev->ev.lens[0]);
+		if (!wanted) {
+			count(HAECHI_STAT_FILTERED);
+			return 0;
+		}
+	}
+	emit(s, off);
+	return 0;
+}

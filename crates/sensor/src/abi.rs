@@ -1,0 +1,153 @@
+//! Rust mirrors of the structs in `bpf/abi.h`, the one definition of the kernel/user ABI.
+//!
+//! The `abi_matches_btf` test compares every struct here with the BTF that clang wrote into
+//! `sensor.bpf.o`, so the two cannot drift apart unnoticed.
+
+/// A process image was replaced.
+pub const EV_EXEC: u16 = 1;
+/// A new process (not a thread) was created.
+pub const EV_FORK: u16 = 2;
+/// A process exited (its last thread).
+pub const EV_EXIT: u16 = 3;
+/// A watched syscall returned.
+pub const EV_SYSCALL: u16 = 4;
+
+/// Number of variable-length fields after an event's fixed part.
+pub const FIELD_COUNT: usize = 6;
+/// Syscall event fields, in the order they follow the fixed part.
+pub const F_STR0: usize = 0;
+/// Second string argument.
+pub const F_STR1: usize = 1;
+/// Third string argument.
+pub const F_STR2: usize = 2;
+/// Path of the file descriptor the syscall returned or used, resolved by the kernel.
+pub const F_FD_PATH: usize = 3;
+/// Directory a relative first path is relative to.
+pub const F_DIR: usize = 4;
+/// Socket address as the process passed it.
+pub const F_ADDR: usize = 5;
+/// Exec event fields.
+pub const F_EXEC_FILENAME: usize = 0;
+/// Resolved path of the executable.
+pub const F_EXEC_EXE: usize = 1;
+/// argv, NUL-separated.
+pub const F_EXEC_ARGV: usize = 2;
+/// Working directory.
+pub const F_EXEC_CWD: usize = 3;
+/// Cgroup path.
+pub const F_EXEC_CGROUP: usize = 4;
+
+/// Longest path the kernel side copies.
+pub const PATH_MAX: usize = 4096;
+/// Longest prefix the path filter compares.
+pub const PREFIX_MAX: usize = 256;
+/// "No argument" in [`SyscallConf`].
+pub const ARG_NONE: u8 = 0xff;
+/// The syscall's return value, as a file descriptor source in [`SyscallConf`].
+pub const ARG_RET: u8 = 6;
+/// "Relative to the working directory" as [`SyscallConf::dirfd_arg`].
+pub const ARG_CWD: u8 = 7;
+
+/// Index of the stats array: events written to the ring buffer.
+pub const STAT_EMITTED: u32 = 0;
+/// Events dropped because the ring buffer was full.
+pub const STAT_LOST: u32 = 1;
+/// Events dropped by the in-kernel filters.
+pub const STAT_FILTERED: u32 = 2;
+
+/// Capacity of the kernel's syscall table.
+pub const SYSCALL_MAX: u32 = 512;
+
+/// How the kernel treats one syscall (`struct haechi_syscall_conf`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyscallConf {
+    pub enabled: u8,
+    pub str_args: [u8; 3],
+    pub dirfd_arg: u8,
+    pub fd_path: u8,
+    pub sock_fd: u8,
+    pub addr_arg: u8,
+    pub addr_len_arg: u8,
+    pub path_filter: u8,
+    pub success_only: u8,
+    pub _pad: [u8; 5],
+}
+
+// SAFETY: plain old data, every bit pattern valid, no padding the compiler adds.
+unsafe impl aya::Pod for SyscallConf {}
+
+/// Socket endpoints (`struct haechi_sock`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sock {
+    pub family: u16,
+    pub kind: u16,
+    pub protocol: u16,
+    pub local_port: u16,
+    pub remote_port: u16,
+    pub _pad: [u16; 3],
+    pub local_addr: [u8; 16],
+    pub remote_addr: [u8; 16],
+}
+
+/// The fixed part every event starts with (`struct haechi_event`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EventHeader {
+    pub ts_ns: u64,
+    pub cgroup_id: u64,
+    pub tgid: u32,
+    pub tid: u32,
+    pub ppid: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub kind: u16,
+    pub size: u16,
+    pub lens: [u16; FIELD_COUNT],
+    pub _pad: [u16; 2],
+    pub comm: [u8; 16],
+}
+
+/// `struct haechi_syscall_event`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SyscallEvent {
+    pub ev: EventHeader,
+    pub ret: i64,
+    pub args: [u64; 6],
+    pub nr: u32,
+    pub _pad: u32,
+    pub sock: Sock,
+}
+
+/// `struct haechi_exec_event`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExecEvent {
+    pub ev: EventHeader,
+    pub ruid: u32,
+    pub rgid: u32,
+    pub loginuid: u32,
+    pub tty: u32,
+    pub old_tid: u32,
+    pub args_truncated: u32,
+}
+
+/// `struct haechi_fork_event`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ForkEvent {
+    pub ev: EventHeader,
+    pub child_tgid: u32,
+    pub _pad: u32,
+}
+
+/// `struct haechi_exit_event`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExitEvent {
+    pub ev: EventHeader,
+    pub exit_code: i32,
+    pub _pad: u32,
+}

@@ -1,0 +1,169 @@
+//! What the running kernel offers the sensor, found by asking it (never assumed), and the
+//! pseudo-filesystems the sensor needs, mounted when missing.
+
+use std::fmt;
+use std::path::Path;
+
+use aya::maps::MapType;
+use aya::programs::ProgramType;
+use aya::sys::{is_map_supported, is_program_supported};
+
+/// How the host's cgroups are mounted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CgroupLayout {
+    /// cgroup v2 only (`/sys/fs/cgroup` is cgroup2).
+    Unified,
+    /// v1 controllers with a v2 hierarchy beside them (`/sys/fs/cgroup/unified`).
+    Hybrid,
+    /// cgroup v1 only.
+    Legacy,
+}
+
+impl CgroupLayout {
+    /// Reads the layout from /sys/fs/cgroup.
+    pub fn detect() -> Self {
+        if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+            CgroupLayout::Unified
+        } else if Path::new("/sys/fs/cgroup/unified/cgroup.controllers").exists() {
+            CgroupLayout::Hybrid
+        } else {
+            CgroupLayout::Legacy
+        }
+    }
+
+    /// Whether container cgroup paths are read from the v1 memory hierarchy: on v1 and hybrid
+    /// hosts container engines name their cgroups there for certain.
+    pub fn uses_v1_paths(self) -> bool {
+        self != CgroupLayout::Unified && Path::new("/sys/fs/cgroup/memory").exists()
+    }
+}
+
+/// The kernel's answers.
+#[derive(Clone, Debug)]
+pub struct KernelReport {
+    /// `uname -r`.
+    pub release: String,
+    /// Kernel BTF at /sys/kernel/btf/vmlinux (CO-RE needs it).
+    pub btf: bool,
+    /// Cgroup layout.
+    pub cgroups: CgroupLayout,
+    /// Raw tracepoint programs load (the sensor's hooks).
+    pub raw_tracepoint: bool,
+    /// BPF ring buffers exist.
+    pub ring_buffer: bool,
+    /// LPM tries exist (in-kernel path prefix filter).
+    pub lpm_trie: bool,
+    /// BTF-typed tracing programs (fentry, tp_btf) load.
+    pub tracing: bool,
+    /// BPF LSM programs load.
+    pub lsm: bool,
+    /// Active LSMs, from /sys/kernel/security/lsm when readable.
+    pub active_lsms: Option<String>,
+    /// cgroup socket-address programs (connect4/6) load.
+    pub cgroup_sock_addr: bool,
+}
+
+impl KernelReport {
+    /// Asks the kernel. Probing needs root (CAP_BPF and CAP_PERFMON or CAP_SYS_ADMIN);
+    /// without it every program type reads as unavailable.
+    pub fn probe() -> Self {
+        let program = |t| is_program_supported(t).unwrap_or(false);
+        let map = |t| is_map_supported(t).unwrap_or(false);
+        KernelReport {
+            release: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .map(|s| s.trim().to_owned())
+                .unwrap_or_else(|_| "unknown".to_owned()),
+            btf: Path::new("/sys/kernel/btf/vmlinux").exists(),
+            cgroups: CgroupLayout::detect(),
+            raw_tracepoint: program(ProgramType::RawTracePoint),
+            ring_buffer: map(MapType::RingBuf),
+            lpm_trie: map(MapType::LpmTrie),
+            tracing: program(ProgramType::Tracing),
+            lsm: program(ProgramType::Lsm(aya::programs::LsmAttachType::Mac)),
+            active_lsms: std::fs::read_to_string("/sys/kernel/security/lsm").ok(),
+            cgroup_sock_addr: program(ProgramType::CgroupSockAddr),
+        }
+    }
+
+    /// What keeps the sensor from running here, if anything.
+    pub fn missing(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if !self.btf {
+            missing.push("kernel BTF (/sys/kernel/btf/vmlinux; CONFIG_DEBUG_INFO_BTF=y)");
+        }
+        if !self.raw_tracepoint {
+            missing.push("raw tracepoint programs (or not running as root)");
+        }
+        if !self.ring_buffer {
+            missing.push("BPF ring buffers (Linux 5.8 or later)");
+        }
+        missing
+    }
+}
+
+impl fmt::Display for KernelReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let yes = |b: bool| if b { "yes" } else { "no" };
+        writeln!(f, "kernel            {}", self.release)?;
+        writeln!(f, "btf               {}", yes(self.btf))?;
+        writeln!(f, "cgroups           {:?}", self.cgroups)?;
+        writeln!(f, "raw tracepoints   {}", yes(self.raw_tracepoint))?;
+        writeln!(f, "ring buffer       {}", yes(self.ring_buffer))?;
+        writeln!(f, "lpm trie          {}", yes(self.lpm_trie))?;
+        writeln!(f, "fentry/tp_btf     {}", yes(self.tracing))?;
+        writeln!(f, "bpf lsm           {}", yes(self.lsm))?;
+        writeln!(f, "cgroup sock_addr  {}", yes(self.cgroup_sock_addr))?;
+        match &self.active_lsms {
+            Some(lsms) => write!(f, "active lsms       {}", lsms.trim()),
+            None => write!(f, "active lsms       unknown"),
+        }
+    }
+}
+
+/// Mounts tracefs and bpffs where they are missing; returns what it mounted.
+pub fn ensure_mounts() -> std::io::Result<Vec<&'static str>> {
+    let mut mounted = Vec::new();
+    for (fs, dir, probe) in [
+        (
+            "tracefs",
+            "/sys/kernel/tracing",
+            "/sys/kernel/tracing/events",
+        ),
+        ("bpf", "/sys/fs/bpf", "/sys/fs/bpf/."),
+    ] {
+        if fs == "bpf" && is_mounted(dir, "bpf")? || fs == "tracefs" && Path::new(probe).exists() {
+            continue;
+        }
+        mount(fs, dir)?;
+        mounted.push(dir);
+    }
+    Ok(mounted)
+}
+
+fn is_mounted(dir: &str, fstype: &str) -> std::io::Result<bool> {
+    let mounts = std::fs::read_to_string("/proc/self/mounts")?;
+    Ok(mounts.lines().any(|line| {
+        let mut parts = line.split_whitespace();
+        parts.nth(1) == Some(dir) && parts.next() == Some(fstype)
+    }))
+}
+
+fn mount(fstype: &str, dir: &str) -> std::io::Result<()> {
+    let c = |s: &str| std::ffi::CString::new(s).expect("static names have no NUL");
+    let (source, target, fs) = (c(fstype), c(dir), c(fstype));
+    // SAFETY: all pointers are valid NUL-terminated strings for the duration of the call.
+    let rc = unsafe {
+        libc::mount(
+            source.as_ptr(),
+            target.as_ptr(),
+            fs.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}

@@ -1,0 +1,268 @@
+//! Loading the kernel programs, configuring their filters, attaching them, and reading what
+//! they report.
+
+use std::collections::BTreeSet;
+
+use aya::maps::lpm_trie::{Key, LpmTrie};
+use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
+use aya::programs::RawTracePoint;
+use aya::{Ebpf, EbpfLoader};
+use tokio::io::unix::AsyncFd;
+
+use crate::abi::{self, PREFIX_MAX, SyscallConf};
+use crate::probe::CgroupLayout;
+use crate::syscalls::{self, Class, SYSCALLS, Syscall};
+
+/// The compiled kernel programs; rebuilt by `bpf/build.sh`.
+static OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/sensor.bpf.o");
+
+/// Raw tracepoints and the programs attached to them.
+const HOOKS: [(&str, &str); 4] = [
+    ("handle_exec", "sched_process_exec"),
+    ("handle_fork", "sched_process_fork"),
+    ("handle_exit", "sched_process_exit"),
+    ("handle_sys_exit", "sys_exit"),
+];
+
+/// Why the sensor could not start or read.
+#[derive(Debug, thiserror::Error)]
+pub enum SensorError {
+    /// The object did not load (verifier, missing kernel support, not root).
+    #[error("loading the eBPF programs failed (run as root on Linux 5.8+ with BTF): {0}")]
+    Load(#[from] aya::EbpfError),
+    /// A program did not load or attach.
+    #[error("program {program} on raw tracepoint {hook}: {source}")]
+    Program {
+        /// Program name in the object.
+        program: &'static str,
+        /// Raw tracepoint.
+        hook: &'static str,
+        /// What the kernel said.
+        source: aya::programs::ProgramError,
+    },
+    /// A map was missing or could not be written.
+    #[error("map {map}: {detail}")]
+    Map {
+        /// Map name in the object.
+        map: &'static str,
+        /// What went wrong.
+        detail: String,
+    },
+    /// A filter named a syscall the sensor does not know.
+    #[error("unknown syscall `{0}` in the filter; known: see `haechi agent --probe`")]
+    UnknownSyscall(String),
+    /// The ring buffer could not be registered with the async runtime.
+    #[error("watching the ring buffer: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What the kernel side lets through. Process events (exec, fork, exit) always pass: the
+/// process table needs them.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Syscalls to report.
+    pub syscalls: BTreeSet<&'static str>,
+    /// Only file events whose path starts with one of these pass; empty lets every path pass.
+    pub path_prefixes: Vec<String>,
+    /// Task names (`comm`) whose syscalls are not reported.
+    pub ignored_comms: Vec<String>,
+    /// Cgroup v2 ids whose syscalls are not reported.
+    pub ignored_cgroups: Vec<u64>,
+}
+
+impl Filter {
+    /// Every syscall the sensor knows, every path.
+    pub fn everything() -> Self {
+        Filter {
+            syscalls: SYSCALLS.iter().map(|s| s.name).collect(),
+            ..Filter::default()
+        }
+    }
+
+    /// Adds syscalls by name.
+    pub fn with_syscalls<'a>(
+        mut self,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Self, SensorError> {
+        for name in names {
+            let syscall =
+                syscalls::by_name(name).ok_or_else(|| SensorError::UnknownSyscall(name.into()))?;
+            self.syscalls.insert(syscall.name);
+        }
+        Ok(self)
+    }
+
+    fn conf(&self, syscall: &Syscall) -> SyscallConf {
+        let mut conf = syscall.conf;
+        conf.path_filter = u8::from(syscall.class == Class::File && !self.path_prefixes.is_empty());
+        conf
+    }
+}
+
+/// Kernel-side counters, summed over CPUs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Events written to the ring buffer.
+    pub emitted: u64,
+    /// Events lost because the ring buffer was full.
+    pub lost: u64,
+    /// Events dropped by the in-kernel filters.
+    pub filtered: u64,
+}
+
+/// The loaded, attached sensor. Dropping it detaches every program.
+pub struct Sensor {
+    ring: AsyncFd<RingBuf<MapData>>,
+    stats: PerCpuArray<MapData, u64>,
+    // Owns the programs and their links; dropped last.
+    _ebpf: Ebpf,
+}
+
+fn map_error(map: &'static str, err: impl std::fmt::Display) -> SensorError {
+    SensorError::Map {
+        map,
+        detail: err.to_string(),
+    }
+}
+
+impl Sensor {
+    /// Loads and attaches the programs with `filter`; must run inside a tokio runtime.
+    /// The calling process's own events are not reported.
+    pub fn start(filter: &Filter) -> Result<Self, SensorError> {
+        let agent_tgid = std::process::id();
+        let cgroup_v1 = u8::from(CgroupLayout::detect().uses_v1_paths());
+        let mut ebpf = EbpfLoader::new()
+            .override_global("haechi_agent_tgid", &agent_tgid, true)
+            .override_global("haechi_cgroup_v1", &cgroup_v1, true)
+            .load(OBJECT)?;
+        configure(&mut ebpf, filter)?;
+        for (program, hook) in HOOKS {
+            let mut attach = || -> Result<(), aya::programs::ProgramError> {
+                let prog: &mut RawTracePoint = ebpf
+                    .program_mut(program)
+                    .ok_or(aya::programs::ProgramError::UnexpectedProgramType)?
+                    .try_into()?;
+                prog.load()?;
+                prog.attach(hook)?;
+                Ok(())
+            };
+            attach().map_err(|source| SensorError::Program {
+                program,
+                hook,
+                source,
+            })?;
+        }
+        let ring = ebpf
+            .take_map("events")
+            .ok_or(map_error("events", "missing"))?;
+        let ring = RingBuf::try_from(ring).map_err(|e| map_error("events", e))?;
+        let stats = ebpf
+            .take_map("stats")
+            .ok_or(map_error("stats", "missing"))?;
+        let stats = PerCpuArray::try_from(stats).map_err(|e| map_error("stats", e))?;
+        Ok(Sensor {
+            ring: register(ring)?,
+            stats,
+            _ebpf: ebpf,
+        })
+    }
+
+    /// Waits until the ring buffer has records.
+    pub async fn readable(&mut self) -> Result<(), SensorError> {
+        let mut guard = self.ring.readable_mut().await?;
+        guard.clear_ready();
+        Ok(())
+    }
+
+    /// Hands every record now in the ring buffer to `on_record`; returns how many there were.
+    pub fn drain(&mut self, mut on_record: impl FnMut(&[u8])) -> usize {
+        let ring = self.ring.get_mut();
+        let mut count = 0;
+        while let Some(item) = ring.next() {
+            on_record(&item);
+            count += 1;
+        }
+        count
+    }
+
+    /// The kernel-side counters.
+    pub fn stats(&self) -> Stats {
+        let sum = |index: u32| {
+            self.stats
+                .get(&index, 0)
+                .map(|values| values.iter().sum())
+                .unwrap_or(0)
+        };
+        Stats {
+            emitted: sum(abi::STAT_EMITTED),
+            lost: sum(abi::STAT_LOST),
+            filtered: sum(abi::STAT_FILTERED),
+        }
+    }
+}
+
+/// Registers the ring buffer with tokio's reactor, for readiness only.
+fn register(ring: RingBuf<MapData>) -> std::io::Result<AsyncFd<RingBuf<MapData>>> {
+    // SAFETY: the RingBuf owns its map fd; it stays open and unchanged for as long as the
+    // AsyncFd (which owns the RingBuf) lives.
+    unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
+        .map_err(|e| e.into_parts().1)
+}
+
+fn configure(ebpf: &mut Ebpf, filter: &Filter) -> Result<(), SensorError> {
+    let mut table: Array<_, SyscallConf> = ebpf
+        .map_mut("syscalls")
+        .ok_or(map_error("syscalls", "missing"))?
+        .try_into()
+        .map_err(|e| map_error("syscalls", e))?;
+    for name in &filter.syscalls {
+        let syscall =
+            syscalls::by_name(name).ok_or_else(|| SensorError::UnknownSyscall((*name).into()))?;
+        table
+            .set(syscall.nr, filter.conf(syscall), 0)
+            .map_err(|e| map_error("syscalls", e))?;
+    }
+
+    let mut prefixes: LpmTrie<_, [u8; PREFIX_MAX], u8> = ebpf
+        .map_mut("path_prefixes")
+        .ok_or(map_error("path_prefixes", "missing"))?
+        .try_into()
+        .map_err(|e| map_error("path_prefixes", e))?;
+    for prefix in &filter.path_prefixes {
+        let bytes = prefix.as_bytes();
+        let len = bytes.len().min(PREFIX_MAX);
+        let mut data = [0u8; PREFIX_MAX];
+        data[..len].copy_from_slice(&bytes[..len]);
+        let bits = u32::try_from(len * 8).unwrap_or(u32::MAX);
+        prefixes
+            .insert(&Key::new(bits, data), 1, 0)
+            .map_err(|e| map_error("path_prefixes", e))?;
+    }
+
+    let mut comms: HashMap<_, [u8; 16], u8> = ebpf
+        .map_mut("ignored_comms")
+        .ok_or(map_error("ignored_comms", "missing"))?
+        .try_into()
+        .map_err(|e| map_error("ignored_comms", e))?;
+    for comm in &filter.ignored_comms {
+        // The kernel keeps 15 bytes of a task name and a NUL.
+        let mut key = [0u8; 16];
+        let len = comm.len().min(15);
+        key[..len].copy_from_slice(&comm.as_bytes()[..len]);
+        comms
+            .insert(key, 1, 0)
+            .map_err(|e| map_error("ignored_comms", e))?;
+    }
+
+    let mut cgroups: HashMap<_, u64, u8> = ebpf
+        .map_mut("ignored_cgroups")
+        .ok_or(map_error("ignored_cgroups", "missing"))?
+        .try_into()
+        .map_err(|e| map_error("ignored_cgroups", e))?;
+    for id in &filter.ignored_cgroups {
+        cgroups
+            .insert(id, 1, 0)
+            .map_err(|e| map_error("ignored_cgroups", e))?;
+    }
+    Ok(())
+}

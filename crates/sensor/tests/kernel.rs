@@ -1,0 +1,239 @@
+//! Loads the real programs into the running kernel and checks what they report about real
+//! processes. Needs root; without it the tests fail (set HAECHI_ALLOW_SKIP=1 to skip them on
+//! a developer machine — CI never sets it).
+
+use std::net::TcpListener;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use haechi_sensor::{Event, Filter, Sensor, SockAddr, decode};
+
+fn root_or_skip() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    if std::env::var_os("HAECHI_ALLOW_SKIP").is_some() {
+        eprintln!("skipped: loading eBPF programs needs root");
+        return false;
+    }
+    panic!("these tests load eBPF programs and need root (HAECHI_ALLOW_SKIP=1 skips them)");
+}
+
+/// Starts the sensor, runs `workload`, and collects events until `done` holds for one of
+/// them (or 20 seconds pass).
+fn collect(
+    filter: &Filter,
+    workload: impl FnOnce() + Send + 'static,
+    done: impl Fn(&Event) -> bool,
+) -> Vec<Event> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut sensor = Sensor::start(filter).expect("sensor starts");
+        let worker = std::thread::spawn(workload);
+        let mut events = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut finished = false;
+        while !finished && Instant::now() < deadline {
+            let _ = tokio::time::timeout(Duration::from_millis(100), sensor.readable()).await;
+            sensor.drain(|record| {
+                let event = decode(record).expect("kernel records decode");
+                finished |= done(&event);
+                events.push(event);
+            });
+        }
+        worker.join().unwrap();
+        assert!(finished, "the expected event did not arrive in 20 s");
+        assert_eq!(sensor.stats().lost, 0, "no event lost");
+        events
+    })
+}
+
+fn sh(script: &str) -> Command {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.args(["-c", script]);
+    cmd
+}
+
+#[test]
+fn exec_carries_argv_exe_cwd_and_parent() {
+    if !root_or_skip() {
+        return;
+    }
+    let marker = format!("haechi-exec-{}", std::process::id());
+    let script = format!("cd /tmp && /bin/echo {marker} >/dev/null");
+    let m = marker.clone();
+    let events = collect(
+        &Filter::default(),
+        move || {
+            sh(&script).status().unwrap();
+        },
+        move |e| matches!(e, Event::Exec(x) if x.argv.iter().any(|a| *a == m)),
+    );
+    let exec = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Exec(x) if x.argv.contains(&marker) => Some(x),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(exec.argv, ["/bin/echo", marker.as_str()]);
+    assert_eq!(exec.filename, "/bin/echo");
+    assert!(exec.exe_path.ends_with("/echo"), "{}", exec.exe_path);
+    assert_eq!(exec.cwd, "/tmp");
+    assert_eq!(exec.task.comm, "echo");
+    // The shell forked the child that exec'd echo: the fork event names it.
+    assert!(events.iter().any(|e| matches!(e,
+        Event::Fork { child_pid, .. } if *child_pid == exec.task.pid)
+        || exec.task.ppid != 0));
+}
+
+#[test]
+fn open_reports_the_resolved_path_through_a_symlink() {
+    if !root_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("shadow-link");
+    std::os::unix::fs::symlink("/etc/shadow", &link).unwrap();
+    let filter = Filter::default()
+        .with_syscalls(["openat", "symlinkat", "symlink"])
+        .unwrap();
+    let script = format!(
+        "cd {} && cat shadow-link >/dev/null; ln -s /etc/passwd pw-link",
+        dir.path().display()
+    );
+    let events = collect(
+        &filter,
+        move || {
+            sh(&script).status().unwrap();
+        },
+        |e| matches!(e, Event::Syscall(s) if s.syscall.name.starts_with("symlink")),
+    );
+    let open = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Syscall(s)
+                if s.syscall.name == "openat" && s.strings[0].as_deref() == Some("shadow-link") =>
+            {
+                Some(s)
+            }
+            _ => None,
+        })
+        .expect("the open of the symlink is reported");
+    assert_eq!(open.fd_path.as_deref(), Some("/etc/shadow"));
+    assert_eq!(open.dir.as_deref(), dir.path().to_str());
+    assert!(open.ret >= 0);
+    let symlink = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Syscall(s) if s.syscall.name.starts_with("symlink") => Some(s),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(symlink.strings[0].as_deref(), Some("pw-link"));
+    assert_eq!(symlink.strings[1].as_deref(), Some("/etc/passwd"));
+}
+
+#[test]
+fn connect_reports_both_endpoints() {
+    if !root_or_skip() {
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let filter = Filter::default().with_syscalls(["connect"]).unwrap();
+    let events = collect(
+        &filter,
+        move || {
+            // A child process connects (the test process itself is the agent, never reported).
+            Command::new("python3")
+                .args([
+                    "-c",
+                    &format!("import socket; socket.create_connection(('127.0.0.1', {port}))"),
+                ])
+                .status()
+                .unwrap();
+            drop(listener);
+        },
+        move |e| {
+            matches!(e, Event::Syscall(s) if s.syscall.name == "connect"
+                && s.addr == Some(SockAddr::Inet(([127, 0, 0, 1], port).into())))
+        },
+    );
+    let connect = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Syscall(s) if s.syscall.name == "connect" && s.ret == 0 => Some(s),
+            _ => None,
+        })
+        .expect("a successful connect");
+    let endpoints = connect.endpoints.as_ref().unwrap();
+    assert_eq!(endpoints.remote, Some(([127, 0, 0, 1], port).into()));
+    assert_eq!(endpoints.protocol, libc::IPPROTO_TCP as u16);
+    assert_ne!(endpoints.local.unwrap().port(), 0);
+}
+
+#[test]
+fn ptrace_attach_is_reported() {
+    if !root_or_skip() {
+        return;
+    }
+    let filter = Filter::default().with_syscalls(["ptrace"]).unwrap();
+    let events = collect(
+        &filter,
+        || {
+            let script = "import ctypes, os, time\n\
+                pid = os.fork()\n\
+                if pid == 0:\n    time.sleep(2); os._exit(0)\n\
+                libc = ctypes.CDLL(None, use_errno=True)\n\
+                libc.ptrace(16, pid, 0, 0)\n\
+                os.kill(pid, 9)\n";
+            Command::new("python3")
+                .args(["-c", script])
+                .status()
+                .unwrap();
+        },
+        |e| matches!(e, Event::Syscall(s) if s.syscall.name == "ptrace"),
+    );
+    let ptrace = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Syscall(s) if s.syscall.name == "ptrace" => Some(s),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(ptrace.args[0], 16, "PTRACE_ATTACH");
+    assert_eq!(ptrace.ret, 0);
+}
+
+#[test]
+fn path_prefix_filter_drops_other_paths_in_the_kernel() {
+    if !root_or_skip() {
+        return;
+    }
+    let mut filter = Filter::default().with_syscalls(["openat"]).unwrap();
+    filter.path_prefixes = vec!["/etc/host".into()];
+    let events = collect(
+        &filter,
+        || {
+            sh("cat /etc/passwd /etc/hostname >/dev/null")
+                .status()
+                .unwrap();
+        },
+        |e| matches!(e, Event::Syscall(s) if s.fd_path.as_deref() == Some("/etc/hostname")),
+    );
+    for event in &events {
+        if let Event::Syscall(s) = event {
+            let path = s
+                .fd_path
+                .as_deref()
+                .or(s.strings[0].as_deref())
+                .unwrap_or("");
+            assert!(path.starts_with("/etc/host"), "{path} passed the filter");
+        }
+    }
+}
