@@ -21,6 +21,8 @@ enum Command {
     Scan(cmd::scan::ScanArgs),
     /// Run the admission webhook that enforces the same checks in the cluster.
     Admit(cmd::admit::AdmitArgs),
+    /// Watch every process, file and network action on this host with eBPF (needs root).
+    Agent(cmd::agent::AgentArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,5 +37,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Scan(args) => cmd::scan::run(args),
         Command::Admit(args) => cmd::admit::run(args),
+        Command::Agent(args) => cmd::agent::run(args),
     }
 }

@@ -90,31 +90,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let server = Server::bind(options).await.map_err(|e| e.to_string())?;
         let addr = server.local_addr().map_err(|e| e.to_string())?;
         tracing::info!("serving on https://{addr}");
-        server.run(shutdown_signal()).await;
+        server.run(super::shutdown_signal()).await;
         Ok(())
     })
-}
-
-/// Completes on SIGTERM (what Kubernetes sends) or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
 
 fn make_certs(args: CertsArgs) -> Result<(), String> {

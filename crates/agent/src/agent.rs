@@ -1,0 +1,222 @@
+//! The runtime pipeline: sensor records → decoded events → process table → container view →
+//! Falco fields → a sink.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+
+use haechi_sensor::{Event, Filter, Sensor, SensorError, Stats, Task, decode};
+use serde_json::Value;
+
+use crate::containers::{Containers, Sources};
+use crate::fields::{self, Context};
+use crate::process::{Process, ProcessTable};
+
+/// How events are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON object per line, keys are Falco field names.
+    Json,
+    /// One readable line per event.
+    Text,
+}
+
+/// What the agent is asked to do.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// What the kernel side lets through.
+    pub filter: Filter,
+    /// Where container metadata comes from.
+    pub sources: Sources,
+    /// Output format of events.
+    pub format: Format,
+}
+
+/// Why the agent stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The sensor failed.
+    #[error(transparent)]
+    Sensor(#[from] SensorError),
+    /// Writing events failed.
+    #[error("writing events: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// What the agent saw, for the summary on exit and the metrics.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    /// Events handled, by `evt.type`.
+    pub by_type: BTreeMap<&'static str, u64>,
+    /// Records that did not decode.
+    pub undecodable: u64,
+    /// Kernel-side counters (lost events among them).
+    pub kernel: Stats,
+}
+
+/// The running agent.
+pub struct Agent {
+    sensor: Sensor,
+    table: ProcessTable,
+    containers: Containers,
+    users: HashMap<u32, String>,
+    boot_to_epoch_ns: u64,
+    format: Format,
+    summary: Summary,
+}
+
+impl Agent {
+    /// Seeds the process table from /proc and starts the sensor. Needs root and a tokio
+    /// runtime.
+    pub fn start(options: Options) -> Result<Self, AgentError> {
+        let table = ProcessTable::from_proc();
+        let sensor = Sensor::start(&options.filter)?;
+        Ok(Agent {
+            sensor,
+            table,
+            containers: Containers::new(options.sources),
+            users: read_users("/etc/passwd"),
+            boot_to_epoch_ns: boot_to_epoch_ns(),
+            format: options.format,
+            summary: Summary::default(),
+        })
+    }
+
+    /// Reports events to `out` until `stop` completes; returns what was seen.
+    pub async fn run(
+        &mut self,
+        out: &mut dyn Write,
+        stop: impl Future<Output = ()>,
+    ) -> Result<Summary, AgentError> {
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                () = &mut stop => break,
+                ready = self.sensor.readable() => ready?,
+            }
+            self.drain(out)?;
+        }
+        self.drain(out)?;
+        out.flush()?;
+        self.summary.kernel = self.sensor.stats();
+        Ok(self.summary.clone())
+    }
+
+    /// Handles every record now in the ring buffer.
+    pub fn drain(&mut self, out: &mut dyn Write) -> Result<usize, AgentError> {
+        let mut records = Vec::new();
+        self.sensor.drain(|record| records.push(decode(record)));
+        let count = records.len();
+        for record in records {
+            match record {
+                Ok(event) => self.handle(&event, out)?,
+                Err(err) => {
+                    self.summary.undecodable += 1;
+                    tracing::warn!("undecodable kernel record: {err}");
+                }
+            }
+        }
+        Ok(count)
+    }
+
+    /// The kernel-side counters now.
+    pub fn kernel_stats(&self) -> Stats {
+        self.sensor.stats()
+    }
+
+    fn handle(&mut self, event: &Event, out: &mut dyn Write) -> std::io::Result<()> {
+        self.table.apply(event);
+        let task = event.task();
+        let process = self
+            .table
+            .get(task.pid)
+            .unwrap_or_else(|| std::sync::Arc::new(fallback(task)));
+        let ancestors = self.table.ancestors(&process);
+        let container = self.containers.view(&process.cgroup);
+        let cx = Context {
+            process: &process,
+            ancestors: &ancestors,
+            container: &container,
+            user_name: self.users.get(&task.uid).map(String::as_str),
+            boot_to_epoch_ns: self.boot_to_epoch_ns,
+        };
+        let fields = fields::render(event, &cx);
+        *self
+            .summary
+            .by_type
+            .entry(fields::event_type(event))
+            .or_default() += 1;
+        match self.format {
+            Format::Json => {
+                serde_json::to_writer(&mut *out, &fields)?;
+                out.write_all(b"\n")?;
+            }
+            Format::Text => writeln!(out, "{}", text_line(&fields))?,
+        }
+        if let Event::Exit { task, .. } = event {
+            self.table.remove(task.pid);
+        }
+        Ok(())
+    }
+}
+
+/// A process the table never saw (it was gone from /proc before it could be read).
+fn fallback(task: &Task) -> Process {
+    Process {
+        pid: task.pid,
+        ppid: task.ppid,
+        name: task.comm.clone(),
+        uid: task.uid,
+        ..Process::default()
+    }
+}
+
+fn text_line(fields: &serde_json::Map<String, Value>) -> String {
+    let get = |k: &str| match fields.get(k) {
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+        None => String::new(),
+    };
+    let mut line = format!(
+        "{} {} {}({}) user={} container={}",
+        get("evt.time"),
+        get("evt.type"),
+        get("proc.name"),
+        get("proc.pid"),
+        get("user.name"),
+        get("container.id"),
+    );
+    for key in ["proc.cmdline", "fd.name", "evt.res"] {
+        if fields.contains_key(key) {
+            line.push_str(&format!(" {key}={}", get(key)));
+        }
+    }
+    line
+}
+
+/// uid → user name from a passwd file; empty when unreadable.
+fn read_users(path: &str) -> HashMap<u32, String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.split(':');
+            let name = parts.next()?;
+            let uid = parts.nth(1)?.parse().ok()?;
+            Some((uid, name.to_owned()))
+        })
+        .collect()
+}
+
+/// Nanoseconds to add to CLOCK_BOOTTIME (the kernel's event clock) to get Unix time.
+fn boot_to_epoch_ns() -> u64 {
+    let now = |clock| {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: ts is a valid, writable timespec.
+        unsafe { libc::clock_gettime(clock, &mut ts) };
+        (ts.tv_sec as u64) * 1_000_000_000 + ts.tv_nsec as u64
+    };
+    now(libc::CLOCK_REALTIME).saturating_sub(now(libc::CLOCK_BOOTTIME))
+}

@@ -1,0 +1,353 @@
+//! Which container a process runs in (from its cgroup path) and what the engine that runs it
+//! says about it (Docker Engine API over its unix socket, else the OCI runtime's state and the
+//! bundle's config.json annotations, as CRI runtimes write them). Each container is looked up
+//! once, in the background, and cached; events never wait for a lookup.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::fields::ContainerView;
+
+/// The container id a cgroup path names, if any: runc (`/<id>`), Docker (`/docker/<id>`,
+/// `docker-<id>.scope`), containerd/CRI (`cri-containerd-<id>.scope`, kubepods paths),
+/// CRI-O (`crio-<id>.scope`), podman (`libpod-<id>.scope`). Conmon scopes are not containers.
+pub fn container_id(cgroup_path: &str) -> Option<&str> {
+    cgroup_path.rsplit('/').find_map(|component| {
+        let name = component.strip_suffix(".scope").unwrap_or(component);
+        let id = match name.rsplit_once('-') {
+            Some(("docker" | "cri-containerd" | "crio" | "libpod", id)) => id,
+            Some(_) => return None,
+            None => name,
+        };
+        is_container_id(id).then_some(id)
+    })
+}
+
+fn is_container_id(id: &str) -> bool {
+    id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Where container metadata comes from.
+#[derive(Clone, Debug)]
+pub struct Sources {
+    /// Docker Engine API socket.
+    pub docker_socket: PathBuf,
+    /// OCI runtime state roots (`<root>/<id>/state.json`).
+    pub runtime_roots: Vec<PathBuf>,
+}
+
+impl Default for Sources {
+    fn default() -> Self {
+        Sources {
+            docker_socket: "/var/run/docker.sock".into(),
+            runtime_roots: [
+                "/run/runc",
+                "/run/docker/runtime-runc/moby",
+                "/run/containerd/runc/k8s.io",
+                "/run/containerd/runc/default",
+                "/run/crun",
+            ]
+            .map(PathBuf::from)
+            .to_vec(),
+        }
+    }
+}
+
+/// The cache of container views, filled in the background.
+pub struct Containers {
+    sources: Sources,
+    cache: HashMap<String, ContainerView>,
+    results: (
+        mpsc::UnboundedSender<ContainerView>,
+        mpsc::UnboundedReceiver<ContainerView>,
+    ),
+}
+
+impl Containers {
+    /// An empty cache reading from `sources`.
+    pub fn new(sources: Sources) -> Self {
+        Containers {
+            sources,
+            cache: HashMap::new(),
+            results: mpsc::unbounded_channel(),
+        }
+    }
+
+    /// What is known now of the container `cgroup_path` names; starts a lookup the first
+    /// time an id is seen. Must run inside a tokio runtime.
+    pub fn view(&mut self, cgroup_path: &str) -> ContainerView {
+        while let Ok(view) = self.results.1.try_recv() {
+            self.cache.insert(view.id.clone(), view);
+        }
+        let Some(id) = container_id(cgroup_path) else {
+            return ContainerView::default();
+        };
+        if let Some(view) = self.cache.get(id) {
+            return view.clone();
+        }
+        let pending = ContainerView {
+            id: id.to_owned(),
+            ..ContainerView::default()
+        };
+        self.cache.insert(id.to_owned(), pending.clone());
+        let (sources, sender, id) = (self.sources.clone(), self.results.0.clone(), id.to_owned());
+        tokio::spawn(async move {
+            let view = lookup(&sources, &id).await;
+            let _ = sender.send(view);
+        });
+        pending
+    }
+
+    /// Waits for lookups in flight (tests, and before the agent reports a summary).
+    pub async fn settle(&mut self) {
+        tokio::task::yield_now().await;
+        while let Ok(view) = self.results.1.try_recv() {
+            self.cache.insert(view.id.clone(), view);
+        }
+    }
+}
+
+async fn lookup(sources: &Sources, id: &str) -> ContainerView {
+    match docker_inspect(&sources.docker_socket, id).await {
+        Ok(Some(view)) => return view,
+        Ok(None) => {}
+        Err(err) => tracing::debug!("docker lookup of {id}: {err}"),
+    }
+    for root in &sources.runtime_roots {
+        match oci_state(root, id) {
+            Ok(Some(view)) => return view,
+            Ok(None) => {}
+            Err(err) => tracing::warn!("container {id}: {err}"),
+        }
+    }
+    ContainerView {
+        id: id.to_owned(),
+        ..ContainerView::default()
+    }
+}
+
+/// Splits `registry:5000/repo/name:tag@sha256:...` into repository and tag (default `latest`).
+fn split_image(image: &str) -> (String, String) {
+    let image = image.split('@').next().unwrap_or(image);
+    let last_slash = image.rfind('/').map_or(0, |i| i + 1);
+    match image[last_slash..].rsplit_once(':') {
+        Some((_, tag)) => (
+            image[..image.len() - tag.len() - 1].to_owned(),
+            tag.to_owned(),
+        ),
+        None => (image.to_owned(), "latest".to_owned()),
+    }
+}
+
+fn text(v: &Value, pointer: &str) -> Option<String> {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+async fn docker_inspect(socket: &Path, id: &str) -> Result<Option<ContainerView>, String> {
+    use http_body_util::{BodyExt, Empty};
+    use hyper::body::Bytes;
+
+    if !socket.exists() {
+        return Ok(None);
+    }
+    let stream = tokio::net::UnixStream::connect(socket)
+        .await
+        .map_err(|e| format!("{}: {e}", socket.display()))?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+    tokio::spawn(connection);
+    let request = hyper::Request::get(format!("/v1.41/containers/{id}/json"))
+        .header("host", "docker")
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| e.to_string())?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    if response.status() == hyper::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    if !status.is_success() {
+        return Err(format!("docker answered {status}"));
+    }
+    let v: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+    let (repository, tag) = text(&v, "/Config/Image")
+        .map(|image| split_image(&image))
+        .unzip();
+    let label = |key: &str| text(&v, &format!("/Config/Labels/{}", key.replace('/', "~1")));
+    Ok(Some(ContainerView {
+        id: id.to_owned(),
+        name: text(&v, "/Name").map(|n| n.trim_start_matches('/').to_owned()),
+        image_repository: repository,
+        image_tag: tag,
+        privileged: v.pointer("/HostConfig/Privileged").and_then(Value::as_bool),
+        pod_name: label("io.kubernetes.pod.name"),
+        pod_namespace: label("io.kubernetes.pod.namespace"),
+        pod_uid: label("io.kubernetes.pod.uid"),
+    }))
+}
+
+/// Reads `<root>/<id>/state.json` and the bundle's config.json annotations.
+fn oci_state(root: &Path, id: &str) -> Result<Option<ContainerView>, String> {
+    let state_path = root.join(id).join("state.json");
+    let Ok(state) = std::fs::read(&state_path) else {
+        return Ok(None);
+    };
+    let state: Value =
+        serde_json::from_slice(&state).map_err(|e| format!("{}: {e}", state_path.display()))?;
+    let bundle = state
+        .pointer("/config/labels")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .find_map(|l| l.strip_prefix("bundle="))
+        .map(PathBuf::from);
+    let config: Value = match bundle {
+        Some(bundle) => {
+            let path = bundle.join("config.json");
+            match std::fs::read(&path) {
+                Ok(raw) => {
+                    serde_json::from_slice(&raw).map_err(|e| format!("{}: {e}", path.display()))?
+                }
+                Err(_) => Value::Null,
+            }
+        }
+        None => Value::Null,
+    };
+    let note = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| text(&config, &format!("/annotations/{}", k.replace('/', "~1"))))
+    };
+    let (repository, tag) = note(&[
+        "io.kubernetes.cri.image-name",
+        "io.kubernetes.cri-o.ImageName",
+    ])
+    .map(|image| split_image(&image))
+    .unzip();
+    let caps = |set: &str| {
+        config
+            .pointer(&format!("/process/capabilities/{set}"))
+            .and_then(Value::as_array)
+            .is_some_and(|caps| caps.iter().any(|c| c == "CAP_SYS_ADMIN"))
+    };
+    let masked = config
+        .pointer("/linux/maskedPaths")
+        .and_then(Value::as_array)
+        .is_some_and(|paths| !paths.is_empty());
+    Ok(Some(ContainerView {
+        id: id.to_owned(),
+        name: note(&[
+            "io.kubernetes.cri.container-name",
+            "io.kubernetes.container.name",
+        ])
+        .or_else(|| Some(id.to_owned())),
+        image_repository: repository,
+        image_tag: tag,
+        privileged: Some(caps("bounding") && !masked),
+        pod_name: note(&["io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name"]),
+        pod_namespace: note(&[
+            "io.kubernetes.cri.sandbox-namespace",
+            "io.kubernetes.pod.namespace",
+        ]),
+        pod_uid: note(&["io.kubernetes.cri.sandbox-uid", "io.kubernetes.pod.uid"]),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "26697885686bd3548122e7f371995a358e36c82e115016a5aeb0f3710da7d745";
+
+    #[test]
+    fn container_ids_from_cgroup_paths() {
+        for path in [
+            format!("/{ID}"),
+            format!("/docker/{ID}"),
+            format!("/process_api/f3ea/docker/{ID}"),
+            format!("/system.slice/docker-{ID}.scope"),
+            format!("/kubepods/burstable/pod1234-5678/{ID}"),
+            format!(
+                "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod12_34.slice/cri-containerd-{ID}.scope"
+            ),
+            format!("/machine.slice/libpod-{ID}.scope"),
+            format!("/kubepods.slice/crio-{ID}.scope"),
+        ] {
+            assert_eq!(container_id(&path), Some(ID), "{path}");
+        }
+        for path in [
+            "/",
+            "/user.slice/user-0.slice/session-1.scope",
+            &format!("/machine.slice/libpod-conmon-{ID}.scope"),
+            &format!("/crio-conmon-{ID}.scope"),
+        ] {
+            assert_eq!(container_id(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn images_split_into_repository_and_tag() {
+        assert_eq!(split_image("busybox"), ("busybox".into(), "latest".into()));
+        assert_eq!(
+            split_image("registry:5000/team/app:1.2@sha256:abc"),
+            ("registry:5000/team/app".into(), "1.2".into())
+        );
+        assert_eq!(
+            split_image("registry:5000/app"),
+            ("registry:5000/app".into(), "latest".into())
+        );
+    }
+
+    #[test]
+    fn oci_state_reads_cri_annotations() {
+        let root = tempfile::tempdir().unwrap();
+        let bundle = root.path().join("bundle");
+        std::fs::create_dir_all(root.path().join(ID)).unwrap();
+        std::fs::create_dir_all(&bundle).unwrap();
+        std::fs::write(
+            root.path().join(ID).join("state.json"),
+            format!(
+                r#"{{"config":{{"labels":["bundle={}"]}}}}"#,
+                bundle.display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            bundle.join("config.json"),
+            r#"{"annotations":{"io.kubernetes.cri.container-name":"web",
+                "io.kubernetes.cri.image-name":"nginx:1.27",
+                "io.kubernetes.cri.sandbox-name":"web-0",
+                "io.kubernetes.cri.sandbox-namespace":"shop"},
+               "process":{"capabilities":{"bounding":["CAP_CHOWN"]}},
+               "linux":{"maskedPaths":["/proc/kcore"]}}"#,
+        )
+        .unwrap();
+        let view = oci_state(root.path(), ID).unwrap().unwrap();
+        assert_eq!(view.name.as_deref(), Some("web"));
+        assert_eq!(view.image_repository.as_deref(), Some("nginx"));
+        assert_eq!(view.image_tag.as_deref(), Some("1.27"));
+        assert_eq!(view.pod_namespace.as_deref(), Some("shop"));
+        assert_eq!(view.privileged, Some(false));
+        std::fs::write(root.path().join(ID).join("state.json"), "{not json").unwrap();
+        assert!(
+            oci_state(root.path(), ID)
+                .unwrap_err()
+                .contains("state.json")
+        );
+    }
+}

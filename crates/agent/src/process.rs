@@ -1,0 +1,249 @@
+//! The process table: every live process with what Falco's `proc.*` fields need, seeded from
+//! /proc when the agent starts and kept current from fork, exec and exit events.
+
+use std::collections::HashMap;
+use std::fs;
+use std::sync::Arc;
+
+use haechi_sensor::{Event, Exec};
+
+/// What the agent knows of one process.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Process {
+    /// Process id.
+    pub pid: u32,
+    /// Parent process id.
+    pub ppid: u32,
+    /// Task name (`comm`), Falco's `proc.name`.
+    pub name: String,
+    /// Resolved executable path, Falco's `proc.exepath`.
+    pub exe_path: String,
+    /// Arguments, argv\[0\] first.
+    pub argv: Vec<String>,
+    /// Working directory at exec.
+    pub cwd: String,
+    /// Effective user id.
+    pub uid: u32,
+    /// Audit login uid.
+    pub loginuid: Option<u32>,
+    /// Controlling terminal (tty_nr), 0 when none.
+    pub tty: u32,
+    /// Cgroup path, which names the container.
+    pub cgroup: String,
+}
+
+impl Process {
+    /// Falco's `proc.exe`: argv\[0\] as the process was started.
+    pub fn exe(&self) -> &str {
+        self.argv.first().map_or(self.name.as_str(), String::as_str)
+    }
+
+    /// Falco's `proc.cmdline`: the name followed by the arguments after argv\[0\].
+    pub fn cmdline(&self) -> String {
+        let mut line = self.name.clone();
+        for arg in self.argv.iter().skip(1) {
+            line.push(' ');
+            line.push_str(arg);
+        }
+        line
+    }
+
+    fn from_exec(exec: &Exec) -> Self {
+        Process {
+            pid: exec.task.pid,
+            ppid: exec.task.ppid,
+            name: exec.task.comm.clone(),
+            exe_path: exec.exe_path.clone(),
+            argv: exec.argv.clone(),
+            cwd: exec.cwd.clone(),
+            uid: exec.task.uid,
+            loginuid: exec.loginuid,
+            tty: exec.tty,
+            cgroup: exec.cgroup.clone(),
+        }
+    }
+
+    /// Reads one process from /proc; `None` when it is gone or unreadable.
+    pub fn from_proc(pid: u32) -> Option<Self> {
+        let dir = format!("/proc/{pid}");
+        let stat = fs::read_to_string(format!("{dir}/stat")).ok()?;
+        // The name is in parentheses and may itself contain ") ".
+        let open = stat.find('(')?;
+        let close = stat.rfind(')')?;
+        let name = stat.get(open + 1..close)?.to_owned();
+        let rest: Vec<&str> = stat.get(close + 2..)?.split(' ').collect();
+        let ppid = rest.get(1)?.parse().ok()?;
+        let tty = rest.get(4)?.parse::<i64>().ok()? as u32;
+        let argv = fs::read(format!("{dir}/cmdline"))
+            .map(|raw| {
+                raw.split(|&b| b == 0)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let link = |what: &str| {
+            fs::read_link(format!("{dir}/{what}"))
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let status = fs::read_to_string(format!("{dir}/status")).unwrap_or_default();
+        let uid = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().nth(1))
+            .and_then(|euid| euid.parse().ok())
+            .unwrap_or(0);
+        let loginuid = fs::read_to_string(format!("{dir}/loginuid"))
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+            .filter(|&id| id != u32::MAX);
+        let cgroup = fs::read_to_string(format!("{dir}/cgroup"))
+            .map(|c| cgroup_path(&c))
+            .unwrap_or_default();
+        Some(Process {
+            pid,
+            ppid,
+            name,
+            exe_path: link("exe"),
+            argv,
+            cwd: link("cwd"),
+            uid,
+            loginuid,
+            tty,
+            cgroup,
+        })
+    }
+}
+
+/// The path that names a process's container in /proc/<pid>/cgroup: the v1 memory hierarchy's
+/// when there is one (what the kernel side reports on v1 and hybrid hosts), else the v2 one.
+fn cgroup_path(contents: &str) -> String {
+    let mut unified = None;
+    for line in contents.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next(), parts.next(), parts.next());
+        match (controllers, path) {
+            (Some(c), Some(p)) if c.split(',').any(|c| c == "memory") => return p.to_owned(),
+            (Some(""), Some(p)) => unified = Some(p.to_owned()),
+            _ => {}
+        }
+    }
+    unified.unwrap_or_default()
+}
+
+/// Longest ancestry the table walks (guards against a cycle from pid reuse).
+const MAX_ANCESTORS: usize = 32;
+
+/// Every live process the agent knows.
+#[derive(Debug, Default)]
+pub struct ProcessTable {
+    processes: HashMap<u32, Arc<Process>>,
+}
+
+impl ProcessTable {
+    /// A table seeded from /proc.
+    pub fn from_proc() -> Self {
+        let mut table = ProcessTable::default();
+        if let Ok(entries) = fs::read_dir("/proc") {
+            for entry in entries.flatten() {
+                if let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok())
+                    && let Some(process) = Process::from_proc(pid)
+                {
+                    table.processes.insert(pid, Arc::new(process));
+                }
+            }
+        }
+        table
+    }
+
+    /// Number of processes known.
+    pub fn len(&self) -> usize {
+        self.processes.len()
+    }
+
+    /// Whether no process is known.
+    pub fn is_empty(&self) -> bool {
+        self.processes.is_empty()
+    }
+
+    /// The process, if known; looked up in /proc (and remembered) when it predates the table.
+    pub fn get(&mut self, pid: u32) -> Option<Arc<Process>> {
+        if let Some(p) = self.processes.get(&pid) {
+            return Some(Arc::clone(p));
+        }
+        let process = Arc::new(Process::from_proc(pid)?);
+        self.processes.insert(pid, Arc::clone(&process));
+        Some(process)
+    }
+
+    /// The process's ancestors, parent first.
+    pub fn ancestors(&mut self, process: &Process) -> Vec<Arc<Process>> {
+        let mut chain = Vec::new();
+        let mut ppid = process.ppid;
+        while ppid != 0 && chain.len() < MAX_ANCESTORS {
+            let Some(parent) = self.get(ppid) else { break };
+            ppid = parent.ppid;
+            chain.push(parent);
+        }
+        chain
+    }
+
+    /// Brings the table up to date with a process event (before the event is reported).
+    pub fn apply(&mut self, event: &Event) {
+        match event {
+            Event::Fork { task, child_pid } => {
+                let mut child = self.get(task.pid).map(|p| (*p).clone()).unwrap_or_default();
+                child.pid = *child_pid;
+                child.ppid = task.pid;
+                self.processes.insert(*child_pid, Arc::new(child));
+            }
+            Event::Exec(exec) => {
+                self.processes
+                    .insert(exec.task.pid, Arc::new(Process::from_exec(exec)));
+            }
+            Event::Syscall(_) | Event::Exit { .. } => {}
+        }
+    }
+
+    /// Forgets a process after its exit has been reported.
+    pub fn remove(&mut self, pid: u32) {
+        self.processes.remove(&pid);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cgroup_path_prefers_the_memory_hierarchy() {
+        let hybrid = "9:name=systemd:/docker/abc\n4:memory:/docker/abc\n0::/other\n";
+        assert_eq!(cgroup_path(hybrid), "/docker/abc");
+        assert_eq!(cgroup_path("0::/kubepods/pod1/def\n"), "/kubepods/pod1/def");
+        assert_eq!(cgroup_path("garbage"), "");
+    }
+
+    #[test]
+    fn seeds_itself_from_proc_with_ancestry() {
+        let mut table = ProcessTable::from_proc();
+        let me = table
+            .get(std::process::id())
+            .expect("this process is in /proc");
+        assert!(!me.exe_path.is_empty());
+        assert!(!me.argv.is_empty());
+        let ancestors = table.ancestors(&me);
+        assert_eq!(ancestors.first().map(|p| p.pid), Some(me.ppid));
+    }
+
+    #[test]
+    fn cmdline_is_name_then_arguments() {
+        let p = Process {
+            name: "sh".into(),
+            argv: vec!["/bin/sh".into(), "-c".into(), "id".into()],
+            ..Process::default()
+        };
+        assert_eq!(p.cmdline(), "sh -c id");
+        assert_eq!(p.exe(), "/bin/sh");
+    }
+}

@@ -1,0 +1,134 @@
+//! `haechi agent`: the eBPF runtime sensor and its event stream.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use haechi_agent::containers::Sources;
+use haechi_agent::{Agent, Format, Options, Summary};
+use haechi_sensor::Filter;
+use haechi_sensor::probe::{self, KernelReport};
+
+const EXIT_USAGE: u8 = 2;
+
+#[derive(Args)]
+pub struct AgentArgs {
+    /// Print what the kernel offers the sensor and exit.
+    #[arg(long)]
+    probe: bool,
+    /// Write every event (one line each; keys are Falco field names in JSON).
+    #[arg(long)]
+    events: bool,
+    /// Event format.
+    #[arg(long, value_enum, default_value = "json")]
+    format: OutputFormat,
+    /// Write events to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Syscalls to watch, comma-separated (default: every one the sensor knows).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    syscalls: Vec<String>,
+    /// Report file events only under these path prefixes (filtered in the kernel).
+    #[arg(long = "path-prefix", value_name = "PREFIX")]
+    path_prefixes: Vec<String>,
+    /// Docker Engine API socket for container names and images.
+    #[arg(long, value_name = "PATH", default_value = "/var/run/docker.sock")]
+    docker_socket: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Json,
+    Text,
+}
+
+pub fn run(args: AgentArgs) -> ExitCode {
+    match agent(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("haechi agent: {message}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn agent(args: AgentArgs) -> Result<(), String> {
+    tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .init();
+    let report = KernelReport::probe();
+    if args.probe {
+        println!("{report}");
+        return Ok(());
+    }
+    eprintln!("{report}");
+    let missing = report.missing();
+    if !missing.is_empty() {
+        return Err(format!("this kernel lacks {}", missing.join(", ")));
+    }
+    match probe::ensure_mounts() {
+        Ok(mounted) => {
+            for dir in mounted {
+                eprintln!("mounted {dir}");
+            }
+        }
+        Err(err) => return Err(format!("cannot mount tracefs/bpffs: {err}")),
+    }
+    let filter = if args.syscalls.is_empty() {
+        Filter::everything()
+    } else {
+        Filter::default()
+            .with_syscalls(args.syscalls.iter().map(String::as_str))
+            .map_err(|e| e.to_string())?
+    };
+    let filter = Filter {
+        path_prefixes: args.path_prefixes,
+        ..filter
+    };
+    let mut out: Box<dyn Write> = match (&args.output, args.events) {
+        (Some(path), true) => Box::new(BufWriter::new(
+            File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        )),
+        (None, true) => Box::new(BufWriter::new(io::stdout())),
+        (_, false) => Box::new(io::sink()),
+    };
+    let options = Options {
+        filter,
+        sources: Sources {
+            docker_socket: args.docker_socket,
+            ..Sources::default()
+        },
+        format: match args.format {
+            OutputFormat::Json => Format::Json,
+            OutputFormat::Text => Format::Text,
+        },
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let summary = runtime.block_on(async {
+        let mut agent = Agent::start(options).map_err(|e| e.to_string())?;
+        eprintln!("watching; Ctrl-C or SIGTERM stops");
+        agent
+            .run(&mut out, super::shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())
+    })?;
+    print_summary(&summary);
+    Ok(())
+}
+
+fn print_summary(summary: &Summary) {
+    let total: u64 = summary.by_type.values().sum();
+    eprintln!(
+        "events {total} (kernel emitted {}, lost {}, filtered in kernel {}, undecodable {})",
+        summary.kernel.emitted, summary.kernel.lost, summary.kernel.filtered, summary.undecodable
+    );
+    for (kind, count) in &summary.by_type {
+        eprintln!("  {kind:<14} {count}");
+    }
+}
