@@ -43,6 +43,21 @@ char LICENSE[] SEC("license") = "GPL";
 #define SCRATCH_SIZE (SCRATCH_MASK + 1 + HAECHI_PATH_MAX + NAME_MAX + 2)
 #define DATA_LIMIT (SCRATCH_MASK - HAECHI_PATH_MAX)
 
+/*
+ * Puts every ABI struct into the object's BTF (nothing else references the
+ * event layouts by type), so the Rust side can check its mirror against it.
+ */
+struct haechi_abi {
+	struct haechi_event event;
+	struct haechi_syscall_event syscall;
+	struct haechi_exec_event exec;
+	struct haechi_fork_event fork;
+	struct haechi_exit_event exit;
+	struct haechi_sock sock;
+	struct haechi_syscall_conf conf;
+};
+const volatile struct haechi_abi *haechi_abi_anchor = 0;
+
 /* Set by the loader before the programs load. */
 const volatile __u32 haechi_agent_tgid = 0;
 /* 1: take the cgroup path from the v1 memory hierarchy (v1 or hybrid hosts). */
