@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Overhead of `haechi agent` on three loops (open/close, fork+exec, loopback connect), each run
+# without the agent, with the agent streaming every event it knows, and with the agent filtered
+# in the kernel to a few sensitive path prefixes. Prints ratios measured in this one run;
+# asserts nothing (timings on shared machines are noisy). Needs root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --quiet --release -p haechi
+haechi=target/release/haechi
+work=$(mktemp -d)
+agent_pid=
+trap 'if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
+
+cat > "$work/loops.py" <<'PY'
+import os, socket, subprocess, sys, time
+kind, n = sys.argv[1], int(sys.argv[2])
+start = time.perf_counter()
+if kind == "open":
+    for _ in range(n):
+        os.close(os.open("/etc/hostname", os.O_RDONLY))
+elif kind == "exec":
+    for _ in range(n):
+        pid = os.fork()
+        if pid == 0:
+            os.execv("/bin/true", ["/bin/true"])
+        os.waitpid(pid, 0)
+elif kind == "connect":
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1024)
+    port = server.getsockname()[1]
+    for _ in range(n):
+        client = socket.create_connection(("127.0.0.1", port))
+        conn, _ = server.accept()
+        conn.close()
+        client.close()
+print(time.perf_counter() - start)
+PY
+
+# Median of three runs of one loop, pinned to CPU 1 (the agent runs on CPU 0).
+measure() {
+  local times=()
+  for _ in 1 2 3; do times+=("$(taskset -c 1 python3 "$work/loops.py" "$1" "$2")"); done
+  printf '%s\n' "${times[@]}" | sort -n | sed -n 2p
+}
+
+start_agent() {
+  taskset -c 0 "$haechi" agent --events --output "$work/events.json" "$@" 2>"$work/agent.log" &
+  agent_pid=$!
+  for _ in $(seq 100); do grep -q watching "$work/agent.log" 2>/dev/null && return; sleep 0.1; done
+  echo "agent did not start:"; cat "$work/agent.log"; exit 1
+}
+
+stop_agent() {
+  kill -INT "$agent_pid"; wait "$agent_pid" || true; agent_pid=
+  grep -E '^events' "$work/agent.log"
+}
+
+loops=("open 200000" "exec 2000" "connect 20000")
+declare -A base all filtered
+for loop in "${loops[@]}"; do base[$loop]=$(measure $loop); done
+start_agent
+for loop in "${loops[@]}"; do all[$loop]=$(measure $loop); done
+echo "agent streaming every event:"; stop_agent
+events=$(wc -l < "$work/events.json")
+start_agent --path-prefix /etc/shadow --path-prefix /root/.ssh --path-prefix /proc/sys/kernel/core_pattern
+for loop in "${loops[@]}"; do filtered[$loop]=$(measure $loop); done
+echo "agent filtered in the kernel to sensitive paths:"; stop_agent
+
+printf '\n%-10s %12s %22s %22s\n' loop "no agent (s)" "agent, every event" "agent, path filter"
+for loop in "${loops[@]}"; do
+  python3 -c "
+b, a, f = ${base[$loop]}, ${all[$loop]}, ${filtered[$loop]}
+print(f'%-10s %12.3f %15.3f (%+5.1f%%) %15.3f (%+5.1f%%)' % ('${loop%% *}', b, a, (a/b-1)*100, f, (f/b-1)*100))"
+done
+echo "events written while streaming everything: $events"
