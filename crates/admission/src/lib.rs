@@ -4,13 +4,14 @@
 //! them, haechi's own checks per mode, exemptions, mutation) and the mapping from findings to
 //! verdicts, warnings, audit records and JSON Patches. It has no check logic of its own: every
 //! check and every fix is the shared [`haechi_policy::Engine`]'s, so the webhook and
-//! `haechi scan` judge an object alike. It must not read the cluster itself; namespace labels
-//! come in through [`policy::NamespaceLabels`], filled by a watcher.
+//! `haechi scan` judge an object alike. The one thing it reads from the cluster is Namespace
+//! labels ([`namespaces`], through kube-rs), into [`policy::NamespaceLabels`].
 #![deny(missing_docs)]
 
 pub mod certs;
 pub mod evaluate;
 pub mod metrics;
+pub mod namespaces;
 pub mod policy;
 pub mod review;
 pub mod server;

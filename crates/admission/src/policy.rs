@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use arc_swap::ArcSwap;
@@ -462,13 +463,27 @@ fn check_ids(
 
 /// Namespace labels known to the webhook, by namespace name. Empty until a namespace watcher
 /// fills it; the policy file's values apply to namespaces it does not know.
-#[derive(Debug, Clone, Default)]
-pub struct NamespaceLabels(Arc<RwLock<HashMap<String, BTreeMap<String, String>>>>);
+#[derive(Debug, Clone)]
+pub struct NamespaceLabels {
+    by_name: Arc<RwLock<HashMap<String, BTreeMap<String, String>>>>,
+    /// False while a watcher has been started and has not finished its first list: the webhook
+    /// is not ready then (it would judge pods by the wrong levels).
+    synced: Arc<AtomicBool>,
+}
+
+impl Default for NamespaceLabels {
+    fn default() -> Self {
+        NamespaceLabels {
+            by_name: Arc::default(),
+            synced: Arc::new(AtomicBool::new(true)),
+        }
+    }
+}
 
 impl NamespaceLabels {
     /// Records the labels of `namespace`.
     pub fn set(&self, namespace: &str, labels: BTreeMap<String, String>) {
-        self.0
+        self.by_name
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(namespace.to_string(), labels);
@@ -476,15 +491,31 @@ impl NamespaceLabels {
 
     /// Forgets `namespace`.
     pub fn remove(&self, namespace: &str) {
-        self.0
+        self.by_name
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(namespace);
     }
 
+    /// Replaces everything known with a complete list, and marks the cache synced.
+    pub fn replace_all(&self, all: HashMap<String, BTreeMap<String, String>>) {
+        *self.by_name.write().unwrap_or_else(PoisonError::into_inner) = all;
+        self.synced.store(true, Ordering::Release);
+    }
+
+    /// Marks the cache as waiting for a first complete list.
+    pub fn expect_sync(&self) {
+        self.synced.store(false, Ordering::Release);
+    }
+
+    /// Whether the cache holds a complete list (always, when nothing fills it).
+    pub fn is_synced(&self) -> bool {
+        self.synced.load(Ordering::Acquire)
+    }
+
     /// The labels of `namespace`, when known.
     pub fn get(&self, namespace: &str) -> Option<BTreeMap<String, String>> {
-        self.0
+        self.by_name
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(namespace)

@@ -21,6 +21,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::evaluate::{self, Outcome};
+use crate::namespaces;
 use crate::metrics::{CheckLabels, Metrics, ReviewLabels};
 use crate::policy::{NamespaceLabels, PolicyFile};
 use crate::review::{self, AdmissionRequest, BadReview};
@@ -105,6 +106,7 @@ pub struct Server {
     acceptor: TlsAcceptor,
     certs: Arc<CertStore>,
     state: Arc<State>,
+    namespace_watcher: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Server {
@@ -130,6 +132,7 @@ impl Server {
                 metrics: Metrics::default(),
                 options,
             }),
+            namespace_watcher: None,
         })
     }
 
@@ -141,6 +144,17 @@ impl Server {
     /// The namespace label cache the server reads; a namespace watcher fills it.
     pub fn namespace_labels(&self) -> NamespaceLabels {
         self.state.labels.clone()
+    }
+
+    /// Starts watching the cluster's Namespaces through `client` (see [`namespaces::watch`]);
+    /// `/readyz` answers 503 until the first list is in.
+    pub fn watch_namespaces(&mut self, client: kube::Client) {
+        let labels = self.state.labels.clone();
+        labels.expect_sync();
+        if let Some(old) = self.namespace_watcher.take() {
+            old.abort();
+        }
+        self.namespace_watcher = Some(tokio::spawn(namespaces::watch(client, labels)));
     }
 
     /// Serves until `shutdown` completes, then stops accepting and gives open connections
@@ -205,6 +219,9 @@ impl Server {
         drop(self.listener);
         drop(stopping_tx);
         reloader.abort();
+        if let Some(watcher) = &self.namespace_watcher {
+            watcher.abort();
+        }
         tracing::info!("shutting down");
         let grace = self.state.options.shutdown_grace;
         if tokio::time::timeout(grace, graceful.shutdown())
@@ -295,6 +312,10 @@ async fn handle(state: &State, request: Request<Incoming>) -> Response<Full<Byte
                     );
                     response
                 }
+                "/readyz" if !state.labels.is_synced() => text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "waiting for the first list of namespaces\n",
+                ),
                 _ => text(StatusCode::OK, "ok\n"),
             };
         }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use haechi_admission::{Options, Server, certs};
+use haechi_admission::{Options, Server, certs, namespaces};
 
 /// Exit status for usage errors, unusable files and servers that cannot start.
 const EXIT_USAGE: u8 = 2;
@@ -40,6 +40,10 @@ struct ServeArgs {
     /// audit and warn restricted.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Read Pod Security labels from the cluster's Namespaces (a watch through the API server,
+    /// with the pod's service account or KUBECONFIG); `/readyz` waits for the first list.
+    #[arg(long)]
+    watch_namespaces: bool,
 }
 
 #[derive(Args)]
@@ -87,7 +91,13 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     runtime.block_on(async {
         let mut options = Options::new(args.listen, args.cert, args.key);
         options.config = args.config;
-        let server = Server::bind(options).await.map_err(|e| e.to_string())?;
+        let mut server = Server::bind(options).await.map_err(|e| e.to_string())?;
+        if args.watch_namespaces {
+            let client = namespaces::client_from_environment()
+                .await
+                .map_err(|e| e.to_string())?;
+            server.watch_namespaces(client);
+        }
         let addr = server.local_addr().map_err(|e| e.to_string())?;
         tracing::info!("serving on https://{addr}");
         server.run(super::shutdown_signal()).await;
