@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Namespace;
-use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
 
 use crate::policy::NamespaceLabels;

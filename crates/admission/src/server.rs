@@ -21,8 +21,8 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::evaluate::{self, Outcome};
-use crate::namespaces;
 use crate::metrics::{CheckLabels, Metrics, ReviewLabels};
+use crate::namespaces;
 use crate::policy::{NamespaceLabels, PolicyFile};
 use crate::review::{self, AdmissionRequest, BadReview};
 use crate::tls::{CertStore, TlsError};

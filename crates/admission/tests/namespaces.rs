@@ -61,7 +61,10 @@ impl Replay {
             )
         };
         if path != "/api/v1/namespaces" {
-            return status(StatusCode::NOT_FOUND, "the server could not find the resource");
+            return status(
+                StatusCode::NOT_FOUND,
+                "the server could not find the resource",
+            );
         }
         if query.contains("watch=true") {
             if watches == 1 {
@@ -107,9 +110,8 @@ async fn start_api_server(dir: &Path) -> (Arc<Replay>, std::path::PathBuf) {
     let generated = certs::generate(&["localhost".to_string()]).unwrap();
     let tls_dir = dir.join("apiserver");
     generated.write(&tls_dir).unwrap();
-    let store = Arc::new(
-        CertStore::load(&tls_dir.join("tls.crt"), &tls_dir.join("tls.key")).unwrap(),
-    );
+    let store =
+        Arc::new(CertStore::load(&tls_dir.join("tls.crt"), &tls_dir.join("tls.key")).unwrap());
     let acceptor = TlsAcceptor::from(store.server_config().unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -160,10 +162,11 @@ async fn client_for(kubeconfig: &Path) -> kube::Client {
 }
 
 fn label(server: &Harness, namespace: &str, key: &str) -> Option<String> {
-    server
-        .labels
-        .get(namespace)
-        .and_then(|labels| labels.get(&format!("pod-security.kubernetes.io/{key}")).cloned())
+    server.labels.get(namespace).and_then(|labels| {
+        labels
+            .get(&format!("pod-security.kubernetes.io/{key}"))
+            .cloned()
+    })
 }
 
 /// A pod Baseline allows and Restricted does not (no securityContext at all).
@@ -199,8 +202,8 @@ async fn namespace_labels_follow_the_cluster_through_watch_expiry_and_relist() {
     let dir = TempDir::new().unwrap();
     let (replay, kubeconfig) = start_api_server(dir.path()).await;
     let client = client_for(&kubeconfig).await;
-    let server = Harness::start_prepared(None, |_| {}, |server| server.watch_namespaces(client))
-        .await;
+    let server =
+        Harness::start_prepared(None, |_| {}, |server| server.watch_namespaces(client)).await;
 
     // Until the first list is in, the webhook says it is not ready.
     let (code, body) = server.send(Method::GET, "/readyz", Vec::new()).await;
@@ -211,11 +214,26 @@ async fn namespace_labels_follow_the_cluster_through_watch_expiry_and_relist() {
     // After the list, the watch (label change, new namespace, deletion, bookmark), the 410 and
     // the relist, the cache holds what list 2 says.
     eventually(|| async { server.labels.get("late").is_some() }).await;
-    assert_eq!(label(&server, "legacy", "enforce").as_deref(), Some("baseline"));
-    assert_eq!(label(&server, "legacy", "warn").as_deref(), Some("restricted"));
-    assert_eq!(label(&server, "sandbox", "enforce").as_deref(), Some("restricted"));
-    assert_eq!(label(&server, "payments", "enforce").as_deref(), Some("restricted"));
-    assert_eq!(label(&server, "late", "enforce").as_deref(), Some("restricted"));
+    assert_eq!(
+        label(&server, "legacy", "enforce").as_deref(),
+        Some("baseline")
+    );
+    assert_eq!(
+        label(&server, "legacy", "warn").as_deref(),
+        Some("restricted")
+    );
+    assert_eq!(
+        label(&server, "sandbox", "enforce").as_deref(),
+        Some("restricted")
+    );
+    assert_eq!(
+        label(&server, "payments", "enforce").as_deref(),
+        Some("restricted")
+    );
+    assert_eq!(
+        label(&server, "late", "enforce").as_deref(),
+        Some("restricted")
+    );
     assert!(server.labels.get("old-team").is_none());
     assert!(server.labels.get("kube-system").is_some());
     let (code, _) = server.send(Method::GET, "/readyz", Vec::new()).await;
@@ -258,8 +276,8 @@ async fn a_refused_token_keeps_the_webhook_unready_and_serving() {
     let text = std::fs::read_to_string(&kubeconfig).unwrap();
     std::fs::write(&kubeconfig, text.replace(TOKEN, "stolen-token")).unwrap();
     let client = client_for(&kubeconfig).await;
-    let server = Harness::start_prepared(None, |_| {}, |server| server.watch_namespaces(client))
-        .await;
+    let server =
+        Harness::start_prepared(None, |_| {}, |server| server.watch_namespaces(client)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(replay.requests().is_empty(), "401s are not recorded");
     let (code, _) = server.send(Method::GET, "/readyz", Vec::new()).await;

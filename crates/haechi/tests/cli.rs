@@ -297,3 +297,56 @@ fn every_format_renders() {
         assert!(text.contains("pss-privileged"), "{format}: {text}");
     }
 }
+
+/// deploy/ is what users apply: it must pass its own scan with nothing above low, and its
+/// webhooks must leave kube-system and haechi's namespace alone.
+#[test]
+fn the_deploy_manifests_pass_their_own_scan() {
+    let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+    let out = haechi(
+        &["scan", "--fail-on", "medium", "-f", "json", "webhook"],
+        &deploy,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report = json(&out);
+    let kinds: Vec<&str> = report["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["object"]["kind"].as_str())
+        .collect();
+    for kind in [
+        "Deployment",
+        "Service",
+        "ClusterRole",
+        "NetworkPolicy",
+        "Namespace",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} not checked: {kinds:?}");
+    }
+    let text = fs::read_to_string(deploy.join("webhook/webhooks.yaml")).unwrap();
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
+    assert_eq!(docs.len(), 2);
+    for doc in &docs {
+        for hook in doc["webhooks"].as_array().unwrap() {
+            let excluded = &hook["namespaceSelector"]["matchExpressions"][0];
+            assert_eq!(excluded["key"], "kubernetes.io/metadata.name");
+            assert_eq!(excluded["operator"], "NotIn");
+            assert_eq!(
+                excluded["values"],
+                serde_json::json!(["kube-system", "haechi-system"])
+            );
+            assert_eq!(hook["admissionReviewVersions"], serde_json::json!(["v1"]));
+            assert!(hook["timeoutSeconds"].as_u64().unwrap() <= 10);
+        }
+    }
+    let deployment = fs::read_to_string(deploy.join("webhook/deployment.yaml")).unwrap();
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&deployment).unwrap();
+    assert_eq!(docs[0]["spec"]["replicas"], 2);
+    assert_eq!(docs[1]["kind"], "PodDisruptionBudget");
+}

@@ -120,3 +120,38 @@ fn fixes_leave_no_fixable_finding() {
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
+
+/// Kubernetes rejects `allowPrivilegeEscalation: false` next to `privileged: true` or an added
+/// SYS_ADMIN: the finding stands, without a fix that would make the object invalid.
+#[test]
+fn privilege_escalation_offers_no_fix_the_api_server_would_reject() {
+    let engine = Engine::new(Config::default());
+    let path = fixtures_dir().join("pss-privilege-escalation/fail/privileged-and-sys-admin.yaml");
+    let nodes = read(&path);
+    let set = ObjectSet::new(vec![Object::new(&nodes[0]).unwrap()]);
+    let findings: Vec<_> = engine
+        .evaluate(&set)
+        .into_iter()
+        .filter(|f| f.check.id == "pss-privilege-escalation")
+        .collect();
+    assert_eq!(findings.len(), 2);
+    for finding in &findings {
+        assert!(finding.violation.fix.is_none());
+    }
+    assert!(findings[0].violation.message.ends_with(
+        "(no automatic fix while it is privileged: Kubernetes rejects the combination)"
+    ));
+    assert!(
+        findings[1]
+            .violation
+            .message
+            .contains("while it adds SYS_ADMIN")
+    );
+    // Once the privileged fix has been applied, the escalation fix follows.
+    let fixed = engine.fix(&nodes[0]);
+    assert!(fixed.applied.contains(&"pss-privileged"));
+    assert_eq!(
+        fixed.object["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"],
+        false
+    );
+}

@@ -23,11 +23,23 @@ pub fn find(id: &str) -> Option<&'static Check> {
     all().find(|c| c.meta.id == id)
 }
 
+/// A capability name as Kubernetes and runtimes accept it: case-insensitive, `CAP_` optional.
+pub(crate) fn normalise_capability(cap: &str) -> String {
+    let upper = cap.trim().to_ascii_uppercase();
+    upper.strip_prefix("CAP_").unwrap_or(&upper).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
 
     use super::*;
+
+    #[test]
+    fn capability_names_normalise() {
+        assert_eq!(normalise_capability("cap_sys_admin"), "SYS_ADMIN");
+        assert_eq!(normalise_capability("NET_RAW"), "NET_RAW");
+    }
 
     #[test]
     fn ids_are_unique_and_kebab_case() {

@@ -4,8 +4,10 @@
 use serde_json::json;
 
 use crate::check::{Check, CheckMeta, Context, PssLevel, Rule, Severity, Violation};
+use crate::checks::normalise_capability;
 use crate::checks::refs::{NSA_CISA, PSS, cis, mitre};
 use crate::fix;
+use crate::object::Container;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -36,15 +38,39 @@ fn run(ctx: &Context<'_>, out: &mut Vec<Violation>) {
             != Some(false)
         {
             let path = container.security_path("allowPrivilegeEscalation");
-            let fix = fix::set(ctx.object.root, &path, json!(false));
-            out.push(ctx.violation(
-                path,
-                format!(
-                    "{} does not set allowPrivilegeEscalation: false",
-                    container.describe()
-                ),
-                Some(fix),
-            ));
+            let mut message = format!(
+                "{} does not set allowPrivilegeEscalation: false",
+                container.describe()
+            );
+            // The API server rejects allowPrivilegeEscalation: false next to privileged: true
+            // or an added SYS_ADMIN, so the fix would make the object invalid.
+            let fix = match escalation_required(&container) {
+                Some(why) => {
+                    message.push_str(&format!(
+                        " (no automatic fix while it {why}: Kubernetes rejects the combination)"
+                    ));
+                    None
+                }
+                None => Some(fix::set(ctx.object.root, &path, json!(false))),
+            };
+            out.push(ctx.violation(path, message, fix));
         }
     }
+}
+
+/// Why `container` needs privilege escalation in the API server's eyes, if it does.
+fn escalation_required(container: &Container<'_>) -> Option<&'static str> {
+    if container.security("privileged").and_then(|v| v.as_bool()) == Some(true) {
+        return Some("is privileged");
+    }
+    let adds_sys_admin = container
+        .security("capabilities")
+        .and_then(|c| c.get("add"))
+        .is_some_and(|add| {
+            add.items()
+                .iter()
+                .filter_map(|c| c.as_str())
+                .any(|c| normalise_capability(c) == "SYS_ADMIN")
+        });
+    adds_sys_admin.then_some("adds SYS_ADMIN")
 }

@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use crate::check::{Check, CheckMeta, Context, Rule, Severity, Violation};
+use crate::checks::normalise_capability;
 use crate::checks::refs::{MITRE_ESCAPE_TO_HOST, NSA_CISA, cis, mitre};
 use crate::fix;
 use crate::object::Container;
@@ -55,12 +56,6 @@ pub const NET_RAW: Check = Check {
     rule: Rule::Object(net_raw),
 };
 
-/// A capability name as Kubernetes and runtimes accept it: case-insensitive, `CAP_` optional.
-fn normalise(cap: &str) -> String {
-    let upper = cap.trim().to_ascii_uppercase();
-    upper.strip_prefix("CAP_").unwrap_or(&upper).to_string()
-}
-
 /// Reports each entry of `capabilities.add` that `bad` names and offers to remove it.
 fn added(
     ctx: &Context<'_>,
@@ -78,7 +73,7 @@ fn added(
     // From the end, so that each removal's index holds when the fixes apply one after another.
     for (i, cap) in adds.items().iter().enumerate().rev() {
         let Some(name) = cap.as_str() else { continue };
-        if bad(&normalise(name)) {
+        if bad(&normalise_capability(name)) {
             let entry = path.index(i);
             out.push(ctx.violation(
                 entry.clone(),
@@ -116,7 +111,7 @@ fn net_raw(ctx: &Context<'_>, out: &mut Vec<Violation>) {
             d.items()
                 .iter()
                 .filter_map(|c| c.as_str())
-                .any(|c| matches!(normalise(c).as_str(), "ALL" | "NET_RAW"))
+                .any(|c| matches!(normalise_capability(c).as_str(), "ALL" | "NET_RAW"))
         });
         if !dropped {
             out.push(ctx.violation(
@@ -125,16 +120,5 @@ fn net_raw(ctx: &Context<'_>, out: &mut Vec<Violation>) {
                 Some(fix::append(ctx.object.root, &drop_path, json!("ALL"))),
             ));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::normalise;
-
-    #[test]
-    fn capability_names_normalise() {
-        assert_eq!(normalise("cap_sys_admin"), "SYS_ADMIN");
-        assert_eq!(normalise("NET_RAW"), "NET_RAW");
     }
 }
