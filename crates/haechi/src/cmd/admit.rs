@@ -79,9 +79,14 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .ok()
         .and_then(|l| l.parse::<tracing::Level>().ok())
         .unwrap_or(tracing::Level::INFO);
+    // Audit records are written by a thread of their own, so that a slow stderr (a busy log
+    // pipeline) never holds up a review; lines are kept, not dropped, when it falls behind.
+    let (writer, _flush_on_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(io::stderr());
     tracing_subscriber::fmt()
         .with_max_level(level)
-        .with_writer(io::stderr)
+        .with_writer(writer)
         .with_ansi(io::stderr().is_terminal())
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
