@@ -27,6 +27,7 @@ pub mod fields;
 mod load;
 mod output;
 pub mod parse;
+pub mod replay;
 mod ruleset;
 
 pub use alert::{Alert, Priority};
