@@ -166,11 +166,13 @@ impl<'a> Parser<'a> {
         while self.keyword("not") {
             negations += 1;
         }
-        let mut expr = self.primary()?;
-        for _ in 0..negations {
-            expr = Expr::Not(Box::new(expr));
-        }
-        Ok(expr)
+        // `not not x` is `x`: only the parity matters, and deep `Not` chains would cost stack.
+        let expr = self.primary()?;
+        Ok(if negations % 2 == 1 {
+            Expr::Not(Box::new(expr))
+        } else {
+            expr
+        })
     }
 
     fn primary(&mut self) -> Result<Expr, ParseError> {

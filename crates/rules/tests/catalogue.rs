@@ -77,7 +77,11 @@ fn render() -> String {
             Source::Event => "event".to_owned(),
             Source::Unsupported(why) => format!("*unsupported*: {why}"),
         };
-        let _ = writeln!(md, "| `{}` | {} | {} | {} | {} |", f.name, f.ty, arg, source, f.desc);
+        let _ = writeln!(
+            md,
+            "| `{}` | {} | {} | {} | {} |",
+            f.name, f.ty, arg, source, f.desc
+        );
     }
     md.push_str("\n## Field classes reported as unsupported\n\n| Prefix | Why |\n|---|---|\n");
     for (prefix, why) in UNSUPPORTED_CLASSES {
@@ -108,5 +112,9 @@ fn catalogue_names_are_unique_and_described() {
     let before = names.len();
     names.dedup();
     assert_eq!(before, names.len(), "duplicate field names");
-    assert!(CATALOGUE.iter().all(|f| !f.desc.is_empty() && f.desc.ends_with('.')));
+    assert!(
+        CATALOGUE
+            .iter()
+            .all(|f| !f.desc.is_empty() && f.desc.ends_with('.'))
+    );
 }
