@@ -53,7 +53,7 @@ fn event(rng: &mut Rng, i: usize) -> Map<String, Value> {
         "/etc/shadow",
     ];
     let name = rng.pick(&procs);
-    let container = if rng.next() % 3 == 0 {
+    let container = if rng.next().is_multiple_of(3) {
         "host"
     } else {
         "3f1c2a9b7d10"
@@ -75,7 +75,7 @@ fn event(rng: &mut Rng, i: usize) -> Map<String, Value> {
     match kind {
         0..50 => {
             let file = rng.pick(&files);
-            let write = rng.next() % 4 == 0;
+            let write = rng.next().is_multiple_of(4);
             set("evt.type", json!("openat"));
             set("evt.res", json!("SUCCESS"));
             set("evt.rawres", json!(3));
@@ -120,7 +120,7 @@ fn event(rng: &mut Rng, i: usize) -> Map<String, Value> {
             set("fd.cport", json!(40000 + i % 20000));
             set(
                 "fd.sip",
-                json!(if i % 2 == 0 {
+                json!(if i.is_multiple_of(2) {
                     "10.96.0.1"
                 } else {
                     "93.184.216.34"

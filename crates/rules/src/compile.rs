@@ -896,7 +896,7 @@ fn flatten(values: &[ExValue], out: &mut Vec<Value>) {
 
 fn hex(s: &str) -> Option<Vec<u8>> {
     let s = s.as_bytes();
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     s.chunks(2)

@@ -121,8 +121,11 @@ impl Loader {
     }
 }
 
+/// Rule indexes by event type.
+type TypeIndex = HashMap<Box<str>, Box<[u32]>>;
+
 /// Rules by the event types they can match; rules that may match any type are in every list.
-fn index(rules: &[Rule], evt_type: &Key) -> (HashMap<Box<str>, Box<[u32]>>, Box<[u32]>) {
+fn index(rules: &[Rule], evt_type: &Key) -> (TypeIndex, Box<[u32]>) {
     let mut typed: Vec<(u32, Option<BTreeSet<Box<str>>>)> = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         if rule.enabled {
@@ -238,7 +241,7 @@ impl fmt::Display for Report {
 #[derive(Debug)]
 pub struct Ruleset {
     rules: Vec<Rule>,
-    by_type: HashMap<Box<str>, Box<[u32]>>,
+    by_type: TypeIndex,
     any_type: Box<[u32]>,
     evt_type: Key,
     evt_time: Key,
