@@ -208,7 +208,7 @@ impl<'d> Compiler<'d> {
             Expr::And(items) => {
                 Node::And(items.iter().map(|x| self.expr(x, scope, chain)).collect())
             }
-            Expr::Or(items) => Node::Or(items.iter().map(|x| self.expr(x, scope, chain)).collect()),
+            Expr::Or(items) => merge_or(items.iter().map(|x| self.expr(x, scope, chain)).collect()),
             Expr::Not(x) => Node::Not(Box::new(self.expr(x, scope, chain))),
             Expr::Check(c) => self.check(c, scope),
             Expr::Macro { name, .. } => self.macro_ref(name, scope, chain),
@@ -932,5 +932,85 @@ pub(crate) fn event_types(node: &Node, evt_type: &Key) -> Option<BTreeSet<Box<st
             acc.extend(event_types(n, evt_type)?);
             Some(acc)
         }),
+    }
+}
+
+/// Folds the alternatives of an `or` that test one plain field the same way into one matcher:
+/// `x = a or x = b` into a hash set, `x contains a or x contains b` into one Aho-Corasick scan.
+fn merge_or(items: Vec<Node>) -> Node {
+    let mut out: Vec<Node> = Vec::with_capacity(items.len());
+    let mut eq: Vec<(Key, HashSet<Box<str>>)> = Vec::new();
+    let mut contains: Vec<(Key, Vec<Vec<u8>>)> = Vec::new();
+    for node in items {
+        if let Node::Test(t) = &node
+            && !t.negate
+            && t.operand.transforms.is_empty()
+            && let Access::Key(k) = &t.operand.access
+        {
+            match &t.pred {
+                Some(Pred::StrEq(v)) => {
+                    match eq.iter_mut().find(|(key, _)| key == k) {
+                        Some((_, set)) => set.insert(v.clone()),
+                        None => {
+                            eq.push((k.clone(), HashSet::from([v.clone()])));
+                            true
+                        }
+                    };
+                    continue;
+                }
+                Some(Pred::StrIn(vs)) => {
+                    match eq.iter_mut().find(|(key, _)| key == k) {
+                        Some((_, set)) => set.extend(vs.iter().cloned()),
+                        None => eq.push((k.clone(), vs.clone())),
+                    }
+                    continue;
+                }
+                Some(Pred::Contains(f)) => {
+                    let needle = f.needle().to_vec();
+                    match contains.iter_mut().find(|(key, _)| key == k) {
+                        Some((_, ns)) => ns.push(needle),
+                        None => contains.push((k.clone(), vec![needle])),
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        out.push(node);
+    }
+    let test = |k: Key, pred: Pred| {
+        Node::Test(Box::new(Test {
+            operand: Operand {
+                access: Access::Key(k),
+                transforms: Box::new([]),
+            },
+            pred: Some(pred),
+            negate: false,
+        }))
+    };
+    for (k, set) in eq {
+        out.push(test(k, Pred::StrIn(set)));
+    }
+    for (k, mut needles) in contains {
+        let pred = match needles.len() {
+            1 => Pred::Contains(Finder::new(&needles.remove(0)).into_owned()),
+            _ => match AhoCorasick::new(&needles) {
+                Ok(ac) => Pred::ContainsAny(ac),
+                Err(_) => {
+                    out.extend(
+                        needles
+                            .iter()
+                            .map(|n| test(k.clone(), Pred::Contains(Finder::new(n).into_owned()))),
+                    );
+                    continue;
+                }
+            },
+        };
+        out.push(test(k, pred));
+    }
+    if out.len() == 1 {
+        out.remove(0)
+    } else {
+        Node::Or(out.into())
     }
 }

@@ -536,3 +536,20 @@ fn engine_version_and_plugins_are_accepted() {
         Some("0.57.0")
     );
 }
+
+#[test]
+fn alternatives_on_one_field_merge_without_changing_meaning() {
+    let c = "proc.name = a or fd.name contains /x/ or proc.name in (b, c) or fd.name contains /y/ or proc.name = d or user.uid = 0";
+    for (ev, want) in [
+        (json!({"proc.name": "a"}), true),
+        (json!({"proc.name": "c"}), true),
+        (json!({"proc.name": "d"}), true),
+        (json!({"fd.name": "/tmp/y/z"}), true),
+        (json!({"fd.name": "/x/"}), true),
+        (json!({"user.uid": 0}), true),
+        (json!({"proc.name": "e", "fd.name": "/z", "user.uid": 1}), false),
+    ] {
+        assert_eq!(fires(c, ev.clone()), want, "{ev}");
+    }
+    assert!(fires("evt.type = open or evt.type = openat", json!({"evt.type": "openat"})));
+}
