@@ -547,9 +547,15 @@ fn alternatives_on_one_field_merge_without_changing_meaning() {
         (json!({"fd.name": "/tmp/y/z"}), true),
         (json!({"fd.name": "/x/"}), true),
         (json!({"user.uid": 0}), true),
-        (json!({"proc.name": "e", "fd.name": "/z", "user.uid": 1}), false),
+        (
+            json!({"proc.name": "e", "fd.name": "/z", "user.uid": 1}),
+            false,
+        ),
     ] {
         assert_eq!(fires(c, ev.clone()), want, "{ev}");
     }
-    assert!(fires("evt.type = open or evt.type = openat", json!({"evt.type": "openat"})));
+    assert!(fires(
+        "evt.type = open or evt.type = openat",
+        json!({"evt.type": "openat"})
+    ));
 }
