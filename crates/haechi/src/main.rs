@@ -28,6 +28,8 @@ enum Command {
     Admit(cmd::admit::AdmitArgs),
     /// Watch every process, file and network action on this host with eBPF (needs root).
     Agent(cmd::agent::AgentArgs),
+    /// Check Falco rules files, or replay recorded events through them.
+    Rules(cmd::rules::RulesArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,5 +45,6 @@ fn main() -> ExitCode {
         Command::Scan(args) => cmd::scan::run(args),
         Command::Admit(args) => cmd::admit::run(args),
         Command::Agent(args) => cmd::agent::run(args),
+        Command::Rules(args) => cmd::rules::run(args),
     }
 }

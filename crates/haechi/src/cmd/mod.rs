@@ -2,6 +2,7 @@
 
 pub mod admit;
 pub mod agent;
+pub mod rules;
 pub mod scan;
 
 /// Completes on SIGTERM (what Kubernetes sends) or Ctrl-C.

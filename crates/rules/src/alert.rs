@@ -1,0 +1,158 @@
+//! Alerts in Falco's JSON shape, so Falcosidekick and existing pipelines read them unchanged.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+/// A rule's priority, Falco's syslog-like levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    /// The system is unusable.
+    Emergency,
+    /// Act immediately.
+    Alert,
+    /// Critical.
+    Critical,
+    /// Error.
+    Error,
+    /// Warning.
+    Warning,
+    /// Normal but significant.
+    Notice,
+    /// Informational.
+    Informational,
+    /// Debug.
+    Debug,
+}
+
+impl Priority {
+    /// Parses a priority the way Falco does: case-insensitive, `INFO` for informational.
+    pub fn parse(text: &str) -> Option<Priority> {
+        Some(match text.trim().to_ascii_lowercase().as_str() {
+            "emergency" => Priority::Emergency,
+            "alert" => Priority::Alert,
+            "critical" => Priority::Critical,
+            "error" => Priority::Error,
+            "warning" => Priority::Warning,
+            "notice" => Priority::Notice,
+            "informational" | "info" => Priority::Informational,
+            "debug" => Priority::Debug,
+            _ => return None,
+        })
+    }
+
+    /// Falco's capitalised name, as it appears in alerts.
+    pub fn name(self) -> &'static str {
+        match self {
+            Priority::Emergency => "Emergency",
+            Priority::Alert => "Alert",
+            Priority::Critical => "Critical",
+            Priority::Error => "Error",
+            Priority::Warning => "Warning",
+            Priority::Notice => "Notice",
+            Priority::Informational => "Informational",
+            Priority::Debug => "Debug",
+        }
+    }
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Priority {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// One alert. Fields are in the order Falco writes them (alphabetical).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    /// The host that saw the event.
+    pub hostname: String,
+    /// `<time>: <Priority> <rendered output>`, as Falco prints it.
+    pub output: String,
+    /// Every field the output names, with its value (`null` when the event lacks it).
+    pub output_fields: BTreeMap<String, serde_json::Value>,
+    /// The rule's priority.
+    pub priority: Priority,
+    /// The rule's name.
+    pub rule: String,
+    /// The event source (`syscall`).
+    pub source: String,
+    /// The rule's tags.
+    pub tags: Vec<String>,
+    /// When the event happened, RFC 3339 with nanoseconds, UTC.
+    pub time: String,
+}
+
+impl Alert {
+    /// One line of text: `time: Priority output`.
+    pub fn text(&self) -> &str {
+        &self.output
+    }
+}
+
+/// Nanoseconds since the epoch as RFC 3339 with nanoseconds (`2024-05-01T10:20:30.123456789Z`).
+pub fn rfc3339(ns: i128) -> String {
+    match time::OffsetDateTime::from_unix_timestamp_nanos(ns) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.nanosecond()
+        ),
+        Err(_) => "1970-01-01T00:00:00.000000000Z".to_owned(),
+    }
+}
+
+/// The time of day of a timestamp, UTC, as Falco renders `%evt.time` (`10:20:30.123456789`).
+pub fn time_of_day(ns: i128) -> String {
+    match time::OffsetDateTime::from_unix_timestamp_nanos(ns) {
+        Ok(t) => format!(
+            "{:02}:{:02}:{:02}.{:09}",
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.nanosecond()
+        ),
+        Err(_) => "00:00:00.000000000".to_owned(),
+    }
+}
+
+/// This machine's host name (the kernel's), `localhost` when it cannot be read.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_render_like_falco() {
+        let ns = 1_700_000_000_123_456_789i128;
+        assert_eq!(rfc3339(ns), "2023-11-14T22:13:20.123456789Z");
+        assert_eq!(time_of_day(ns), "22:13:20.123456789");
+    }
+
+    #[test]
+    fn priorities_parse_case_insensitively() {
+        assert_eq!(Priority::parse("WARNING"), Some(Priority::Warning));
+        assert_eq!(Priority::parse("info"), Some(Priority::Informational));
+        assert_eq!(Priority::parse("loud"), None);
+        assert_eq!(Priority::Critical.name(), "Critical");
+    }
+}

@@ -1,0 +1,331 @@
+//! The loaded, compiled rules and the entry points: [`Loader`] in, [`Ruleset`] out.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::alert::{Alert, Priority, rfc3339, time_of_day};
+use crate::compile::{Compiler, event_types};
+use crate::error::{Error, Errors, Loc, Warning};
+use crate::eval::{Event, Key, Node, Val};
+use crate::load::Definitions;
+use crate::output::Template;
+
+/// How to treat what haechi cannot evaluate.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Turn unsupported constructs into errors instead of leaving their rules out.
+    pub strict: bool,
+}
+
+/// Reads rules files, in order: a later file overrides or appends to an earlier one.
+#[derive(Debug, Default)]
+pub struct Loader {
+    defs: Definitions,
+    files: usize,
+}
+
+impl Loader {
+    /// An empty loader.
+    pub fn new() -> Loader {
+        Loader::default()
+    }
+
+    /// Adds rules text; `name` is how errors refer to it.
+    pub fn add_source(&mut self, name: &str, text: &str) {
+        self.files += 1;
+        self.defs.add(name, text);
+    }
+
+    /// Adds a rules file; a file that cannot be read is an error of the load.
+    pub fn add_file(&mut self, path: &Path) {
+        let name = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => self.add_source(&name, &text),
+            Err(e) => self.defs.errors.push(
+                Error::new(
+                    &Loc {
+                        file: Arc::from(name.as_str()),
+                        line: 0,
+                    },
+                    None,
+                    format!("cannot read the file: {e}"),
+                )
+                .hint("check the path and its permissions"),
+            ),
+        }
+    }
+
+    /// Compiles everything added. Errors come back all together, in file order.
+    pub fn compile(self, options: Options) -> Result<Ruleset, Errors> {
+        let defs = self.defs;
+        let mut compiler = Compiler::new(&defs);
+        let mut rules = Vec::new();
+        let mut unsupported = Vec::new();
+        for def in &defs.rules {
+            match compiler.rule(def) {
+                Some(Ok(rule)) => rules.push(rule),
+                Some(Err(u)) => unsupported.push(u),
+                None => {}
+            }
+        }
+        let mut errors = defs.errors.clone();
+        errors.append(&mut compiler.errors);
+        if options.strict {
+            for u in &unsupported {
+                errors.push(
+                    Error::new(
+                        &u.loc,
+                        Some(&format!("rule '{}'", u.rule)),
+                        format!("unsupported: {}", u.constructs.join("; ")),
+                    )
+                    .hint(
+                        "haechi cannot evaluate this yet; disable the rule or load without strict",
+                    ),
+                );
+            }
+        }
+        if !errors.is_empty() {
+            errors.sort_by(|a, b| {
+                a.loc
+                    .file
+                    .cmp(&b.loc.file)
+                    .then(a.loc.line.cmp(&b.loc.line))
+            });
+            return Err(Errors(errors));
+        }
+        let evt_type = compiler.interner.key("evt.type");
+        let evt_time = compiler.interner.key("evt.time");
+        let report = Report {
+            files: self.files,
+            rules: defs.rules.len(),
+            compiled: rules.len(),
+            enabled: rules.iter().filter(|r| r.enabled).count(),
+            macros: defs.macros.len(),
+            lists: defs.lists.len(),
+            unsupported,
+            warnings: defs.warnings.clone(),
+            required_engine_version: defs.required_engine_version.clone(),
+        };
+        let (by_type, any_type) = index(&rules, &evt_type);
+        Ok(Ruleset {
+            rules,
+            by_type,
+            any_type,
+            evt_type,
+            evt_time,
+            keys: compiler.interner.keys,
+            report,
+        })
+    }
+}
+
+/// Rule indexes by event type.
+type TypeIndex = HashMap<Box<str>, Box<[u32]>>;
+
+/// Rules by the event types they can match; rules that may match any type are in every list.
+fn index(rules: &[Rule], evt_type: &Key) -> (TypeIndex, Box<[u32]>) {
+    let mut typed: Vec<(u32, Option<BTreeSet<Box<str>>>)> = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        if rule.enabled {
+            typed.push((i as u32, event_types(&rule.cond, evt_type)));
+        }
+    }
+    let any: Box<[u32]> = typed
+        .iter()
+        .filter(|(_, t)| t.is_none())
+        .map(|(i, _)| *i)
+        .collect();
+    let names: BTreeSet<&Box<str>> = typed
+        .iter()
+        .filter_map(|(_, t)| t.as_ref())
+        .flatten()
+        .collect();
+    let by_type = names
+        .into_iter()
+        .map(|name| {
+            let list = typed
+                .iter()
+                .filter(|(_, t)| t.as_ref().is_none_or(|t| t.contains(name)))
+                .map(|(i, _)| *i)
+                .collect();
+            (name.clone(), list)
+        })
+        .collect();
+    (by_type, any)
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Its name.
+    pub name: String,
+    /// Its description.
+    pub desc: String,
+    /// Its priority.
+    pub priority: Priority,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// Its event source.
+    pub source: String,
+    /// Whether it is evaluated.
+    pub enabled: bool,
+    /// Where it is defined.
+    pub loc: Loc,
+    pub(crate) cond: Node,
+    pub(crate) output: Template,
+}
+
+/// A rule left out because it needs what haechi cannot evaluate yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    /// The rule's name.
+    pub rule: String,
+    /// Where it is defined.
+    pub loc: Loc,
+    /// What it needs, one entry per field, operator or source.
+    pub constructs: Vec<String>,
+}
+
+/// What a load produced.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Files read.
+    pub files: usize,
+    /// Rules defined.
+    pub rules: usize,
+    /// Rules compiled (enabled or not).
+    pub compiled: usize,
+    /// Compiled rules that are enabled.
+    pub enabled: usize,
+    /// Macros defined.
+    pub macros: usize,
+    /// Lists defined.
+    pub lists: usize,
+    /// Rules left out, with what they need.
+    pub unsupported: Vec<Unsupported>,
+    /// Accepted oddities (unknown keys).
+    pub warnings: Vec<Warning>,
+    /// The last `required_engine_version` seen.
+    pub required_engine_version: Option<String>,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} rules ({} compiled, {} enabled, {} unsupported), {} macros, {} lists from {} file(s)",
+            self.rules,
+            self.compiled,
+            self.enabled,
+            self.unsupported.len(),
+            self.macros,
+            self.lists,
+            self.files
+        )?;
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
+        }
+        for u in &self.unsupported {
+            writeln!(f, "unsupported: {}: rule '{}':", u.loc, u.rule)?;
+            for c in &u.constructs {
+                writeln!(f, "  - {c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Compiled rules, indexed by event type.
+#[derive(Debug)]
+pub struct Ruleset {
+    rules: Vec<Rule>,
+    by_type: TypeIndex,
+    any_type: Box<[u32]>,
+    evt_type: Key,
+    evt_time: Key,
+    keys: Vec<Key>,
+    report: Report,
+}
+
+impl Ruleset {
+    /// Loads and compiles files in order.
+    pub fn from_files<P: AsRef<Path>>(paths: &[P], options: Options) -> Result<Ruleset, Errors> {
+        let mut loader = Loader::new();
+        for p in paths {
+            loader.add_file(p.as_ref());
+        }
+        loader.compile(options)
+    }
+
+    /// Loads and compiles one text.
+    pub fn from_text(name: &str, text: &str, options: Options) -> Result<Ruleset, Errors> {
+        let mut loader = Loader::new();
+        loader.add_source(name, text);
+        loader.compile(options)
+    }
+
+    /// The compiled rules; matches are indexes into this.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// What the load produced.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// Every field key the rules use, by id.
+    pub fn keys(&self) -> &[Key] {
+        &self.keys
+    }
+
+    /// The rules that can match an event, in rule order.
+    fn candidates<E: Event + ?Sized>(&self, ev: &E) -> &[u32] {
+        match ev.get(&self.evt_type) {
+            Some(Val::Str(t)) => self.by_type.get(&*t).unwrap_or(&self.any_type),
+            _ => &self.any_type,
+        }
+    }
+
+    /// Appends the index of every enabled rule `ev` matches to `out`, in rule order.
+    pub fn matches<E: Event + ?Sized>(&self, ev: &E, out: &mut Vec<usize>) {
+        for &i in self.candidates(ev) {
+            if self.rules[i as usize].cond.eval(ev) {
+                out.push(i as usize);
+            }
+        }
+    }
+
+    /// The first enabled rule `ev` matches (Falco's default `rule_matching: first`).
+    pub fn first_match<E: Event + ?Sized>(&self, ev: &E) -> Option<usize> {
+        self.candidates(ev)
+            .iter()
+            .find(|&&i| self.rules[i as usize].cond.eval(ev))
+            .map(|&i| i as usize)
+    }
+
+    /// The alert rule `rule` raises for `ev`.
+    pub fn alert<E: Event + ?Sized>(&self, rule: usize, ev: &E, hostname: &str) -> Alert {
+        let r = &self.rules[rule];
+        let ns = match ev.get(&self.evt_time) {
+            Some(Val::Num(n)) => i128::from(n),
+            _ => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as i128),
+        };
+        let (text, output_fields): (String, BTreeMap<String, serde_json::Value>) =
+            r.output.render(ev);
+        Alert {
+            hostname: hostname.to_owned(),
+            output: format!("{}: {} {}", time_of_day(ns), r.priority, text),
+            output_fields,
+            priority: r.priority,
+            rule: r.name.clone(),
+            source: r.source.clone(),
+            tags: r.tags.clone(),
+            time: rfc3339(ns),
+        }
+    }
+}

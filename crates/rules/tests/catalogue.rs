@@ -1,0 +1,120 @@
+//! docs/rules.md is generated from the field catalogue so it cannot drift: this test fails when
+//! it is stale; `HAECHI_BLESS=1 cargo test -p haechi-rules --test catalogue` rewrites it.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use haechi_rules::fields::{Arg, CATALOGUE, Source, UNSUPPORTED_CLASSES};
+
+const INTRO: &str = "# Rules
+
+Generated from the code by `crates/rules/tests/catalogue.rs`; do not edit by hand.
+
+haechi reads Falco's rules format: YAML files of `list`, `macro` and `rule` items, with
+`required_engine_version` and `required_plugin_versions` accepted. Files load in order; an item
+that redefines a name replaces it, and `append: true` or `override:` (`key: append` or
+`key: replace`) changes an earlier one, across files, as Falco does. Lists and macros may be used
+before they are defined. Rules take `condition`, `output`, `priority`, `desc`, `tags`, `enabled`,
+`exceptions`, `source` and `skip-if-unknown-filter`; an exception's `fields`, `comps` and
+`values` become `and not (...)` on the condition, with Falco's defaults (`in` for one field, `=`
+for each of a list).
+
+```sh
+haechi rules check [--strict] FILE...        # what compiled, and what is unsupported, by rule
+haechi rules test --rules FILE... --events EVENTS.jsonl [--format json|text] [--match first|all]
+```
+
+`check` exits 0 when the files load, 1 with `--strict` when a rule needs something haechi cannot
+evaluate yet, 2 on errors (each names the file, line, item and what to do). `test` replays
+events, one flat JSON object of Falco fields per line (what `haechi agent --events` writes), and
+prints alerts in Falco's JSON shape (`hostname`, `output`, `output_fields`, `priority`, `rule`,
+`source`, `tags`, `time`) or as Falco's text lines.
+
+## Conditions
+
+`and`, `or`, `not` and parentheses (`not` binds tighter than `and`, `and` tighter than `or`);
+comparisons `=` (`==`), `!=`, `<`, `<=`, `>`, `>=`; `contains`, `icontains`, `bcontains`,
+`startswith`, `istartswith`, `bstartswith`, `endswith`, `glob`, `iglob`, `regex` (RE2 syntax,
+whole value); `in`, `intersects` and `pmatch` (path prefixes) with a list `(a, b, \"c d\")` or a
+list's name; `exists`. Values are bare words or quoted strings; `b*` operators take hex bytes.
+A field is compared with another through `val(field)`; transformers `tolower`, `toupper`, `b64`,
+`basename` and `len` apply to either side. Macros and lists are expanded when the rules are
+compiled; an unquoted list item that names a list is replaced by its items.
+
+As in Falco, a test of a field the event lacks is false whatever the operator (`not` of it is
+true), and `exists` asks whether it is there. A field without an ancestor index (`proc.aname`)
+holds when any ancestor matches (`!=`: when none does); `fd.ip`, `fd.port` and `fd.net` test
+either end of a socket the same way.
+
+Outputs name fields as `%proc.name` or `%proc.aname[2]`; a missing one renders `<NA>` (`null` in
+`output_fields`). `%evt.time` renders as the time of day, UTC.
+
+A field Falco has but haechi cannot evaluate (marked *unsupported* below, or in a class listed at
+the end), or a `source` other than `syscall`, leaves its rule out and is reported by name; the
+rest loads. Falco's stable ruleset compiles completely.
+
+## Fields
+
+The *haechi agent* column says where a value comes from: **yes**, `haechi agent` writes it; a
+derivation, it is computed from other fields when the event does not carry it; **event**, it is
+read when the event's producer sets it (the agent does not yet).
+
+| Field | Type | Argument | haechi agent | Description |
+|---|---|---|---|---|
+";
+
+fn render() -> String {
+    let mut md = String::from(INTRO);
+    for f in CATALOGUE {
+        let arg = match f.arg {
+            Arg::None => "",
+            Arg::Ancestor => "`[level]`, optional",
+            Arg::Name => "`.name` or `[name]`",
+        };
+        let source = match f.source {
+            Source::Agent => "yes".to_owned(),
+            Source::Derived(d) => format!("from {d}"),
+            Source::Event => "event".to_owned(),
+            Source::Unsupported(why) => format!("*unsupported*: {why}"),
+        };
+        let _ = writeln!(
+            md,
+            "| `{}` | {} | {} | {} | {} |",
+            f.name, f.ty, arg, source, f.desc
+        );
+    }
+    md.push_str("\n## Field classes reported as unsupported\n\n| Prefix | Why |\n|---|---|\n");
+    for (prefix, why) in UNSUPPORTED_CLASSES {
+        let _ = writeln!(md, "| `{prefix}*` | {why} |");
+    }
+    md
+}
+
+#[test]
+fn docs_rules_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/rules.md");
+    let expected = render();
+    if std::env::var_os("HAECHI_BLESS").is_some() {
+        std::fs::write(&path, &expected).unwrap();
+        return;
+    }
+    let actual = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        actual == expected,
+        "docs/rules.md is stale: run HAECHI_BLESS=1 cargo test -p haechi-rules --test catalogue"
+    );
+}
+
+#[test]
+fn catalogue_names_are_unique_and_described() {
+    let mut names: Vec<_> = CATALOGUE.iter().map(|f| f.name).collect();
+    names.sort_unstable();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(before, names.len(), "duplicate field names");
+    assert!(
+        CATALOGUE
+            .iter()
+            .all(|f| !f.desc.is_empty() && f.desc.ends_with('.'))
+    );
+}
