@@ -30,6 +30,12 @@ pub mod parse;
 pub mod replay;
 mod ruleset;
 
+/// haechi's default rules (`rules/haechi_rules.yaml`), embedded in the binary.
+pub const DEFAULT_RULES: &str = include_str!("../../../rules/haechi_rules.yaml");
+
+/// The name [`DEFAULT_RULES`] goes by in errors and alerts.
+pub const DEFAULT_RULES_NAME: &str = "haechi_rules.yaml";
+
 pub use alert::{Alert, Priority};
 pub use error::{Error, Errors, Loc, Warning};
 pub use eval::{Event, Key, Val, json_val};
