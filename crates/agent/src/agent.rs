@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
+use haechi_rules::Ruleset;
 use haechi_sensor::{Event, Filter, Sensor, SensorError, Stats, Task, decode};
 use serde_json::Value;
 
@@ -11,24 +12,28 @@ use crate::containers::{Containers, Sources};
 use crate::fields::{self, Context};
 use crate::process::{Process, ProcessTable};
 
-/// How events are written.
+/// How events and alerts are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// One JSON object per line, keys are Falco field names.
+    /// One JSON object per line: events keyed by Falco field names, alerts in Falco's shape.
     Json,
-    /// One readable line per event.
+    /// One readable line each (an alert's line is Falco's `output`).
     Text,
 }
 
 /// What the agent is asked to do.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Options {
     /// What the kernel side lets through.
     pub filter: Filter,
     /// Where container metadata comes from.
     pub sources: Sources,
-    /// Output format of events.
+    /// Output format of events and alerts.
     pub format: Format,
+    /// Write every event.
+    pub events: bool,
+    /// Rules whose alerts are written (the first rule an event matches, as Falco does).
+    pub rules: Option<Ruleset>,
 }
 
 /// Why the agent stopped.
@@ -49,6 +54,8 @@ pub struct Summary {
     pub by_type: BTreeMap<&'static str, u64>,
     /// Records that did not decode.
     pub undecodable: u64,
+    /// Alerts raised, by rule.
+    pub alerts: BTreeMap<String, u64>,
     /// Kernel-side counters (lost events among them).
     pub kernel: Stats,
 }
@@ -61,6 +68,9 @@ pub struct Agent {
     users: HashMap<u32, String>,
     boot_to_epoch_ns: u64,
     format: Format,
+    events: bool,
+    rules: Option<Ruleset>,
+    hostname: String,
     summary: Summary,
 }
 
@@ -77,6 +87,9 @@ impl Agent {
             users: read_users("/etc/passwd"),
             boot_to_epoch_ns: boot_to_epoch_ns(),
             format: options.format,
+            events: options.events,
+            rules: options.rules,
+            hostname: haechi_rules::alert::hostname(),
             summary: Summary::default(),
         })
     }
@@ -145,12 +158,27 @@ impl Agent {
             .by_type
             .entry(fields::event_type(event))
             .or_default() += 1;
-        match self.format {
-            Format::Json => {
-                serde_json::to_writer(&mut *out, &fields)?;
-                out.write_all(b"\n")?;
+        if self.events {
+            match self.format {
+                Format::Json => {
+                    serde_json::to_writer(&mut *out, &fields)?;
+                    out.write_all(b"\n")?;
+                }
+                Format::Text => writeln!(out, "{}", text_line(&fields))?,
             }
-            Format::Text => writeln!(out, "{}", text_line(&fields))?,
+        }
+        if let Some(rules) = &self.rules
+            && let Some(rule) = rules.first_match(&fields)
+        {
+            let alert = rules.alert(rule, &fields, &self.hostname);
+            *self.summary.alerts.entry(alert.rule.clone()).or_default() += 1;
+            match self.format {
+                Format::Json => {
+                    serde_json::to_writer(&mut *out, &alert)?;
+                    out.write_all(b"\n")?;
+                }
+                Format::Text => writeln!(out, "{}", alert.text())?,
+            }
         }
         if let Event::Exit { task, .. } = event {
             self.table.remove(task.pid);

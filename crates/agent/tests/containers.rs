@@ -65,6 +65,8 @@ fn watch(sources: Sources, start: impl FnOnce() + Send + 'static) -> Vec<Value> 
             filter: Filter::everything(),
             sources,
             format: Format::Json,
+            events: true,
+            rules: Some(default_rules()),
         })
         .expect("agent starts");
         let worker = tokio::task::spawn_blocking(start);
@@ -114,6 +116,40 @@ fn assert_container_actions(events: &[Value], id: &str, name: &str) {
         e["evt.type"] == "execve" && e["container.id"] == short && e["proc.args"] == "/etc/shadow"
     });
     assert_eq!(exec["proc.exe"], "cat");
+    // The default rules saw the same actions: alerts in Falco's shape, among the events.
+    let alert = find(events, |e| {
+        e["rule"] == "Read sensitive file by untrusted program"
+            && e["output_fields"]["container.id"] == short
+    });
+    assert_eq!(alert["priority"], "Warning");
+    assert_eq!(alert["source"], "syscall");
+    assert_eq!(alert["output_fields"]["fd.name"], "/etc/shadow");
+    assert_eq!(alert["output_fields"]["proc.name"], "cat");
+    assert!(
+        alert["output"]
+            .as_str()
+            .unwrap()
+            .contains("file=/etc/shadow process=cat")
+    );
+    assert!(
+        alert["tags"]
+            .as_array()
+            .unwrap()
+            .contains(&"T1003.008".into())
+    );
+    let shell = find(events, |e| {
+        e["rule"] == "Terminal shell in container" && e["output_fields"]["container.id"] == short
+    });
+    assert_eq!(shell["output_fields"]["proc.name"], "sh");
+}
+
+fn default_rules() -> haechi_rules::Ruleset {
+    haechi_rules::Ruleset::from_text(
+        haechi_rules::DEFAULT_RULES_NAME,
+        haechi_rules::DEFAULT_RULES,
+        haechi_rules::Options::default(),
+    )
+    .unwrap()
 }
 
 #[test]

@@ -160,7 +160,8 @@ impl<'d> Compiler<'d> {
         let mut template = Template::default();
         if def.source == "syscall" {
             scope.loc = def.loc.clone();
-            template = self.template(&def.output, &mut scope);
+            // A folded YAML scalar (`output: >`) ends in a newline Falco does not print.
+            template = self.template(def.output.trim(), &mut scope);
         }
         for field in &scope.unknown {
             scope

@@ -276,6 +276,15 @@ impl Ruleset {
         &self.report
     }
 
+    /// The event types (`evt.type` values) some enabled rule can match, or `None` when a rule
+    /// may match any type. The agent lets only these cross from the kernel.
+    pub fn event_types(&self) -> Option<BTreeSet<&str>> {
+        if !self.any_type.is_empty() {
+            return None;
+        }
+        Some(self.by_type.keys().map(|t| &**t).collect())
+    }
+
     /// Every field key the rules use, by id.
     pub fn keys(&self) -> &[Key] {
         &self.keys

@@ -1,15 +1,16 @@
 //! `haechi agent`: the eBPF runtime sensor and its event stream.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, LineWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use haechi_agent::containers::Sources;
 use haechi_agent::{Agent, Format, Options, Summary};
-use haechi_sensor::Filter;
+use haechi_rules::{DEFAULT_RULES, DEFAULT_RULES_NAME, Loader, Options as RulesOptions, Ruleset};
 use haechi_sensor::probe::{self, KernelReport};
+use haechi_sensor::{Filter, syscalls};
 
 const EXIT_USAGE: u8 = 2;
 
@@ -18,16 +19,24 @@ pub struct AgentArgs {
     /// Print what the kernel offers the sensor and exit.
     #[arg(long)]
     probe: bool,
-    /// Write every event (one line each; keys are Falco field names in JSON).
+    /// Write every event (one line each; keys are Falco field names in JSON), besides alerts.
     #[arg(long)]
     events: bool,
-    /// Event format.
+    /// Format of events and alerts (alerts in JSON have Falco's shape).
     #[arg(long, value_enum, default_value = "json")]
     format: OutputFormat,
-    /// Write events to FILE instead of standard output.
+    /// Write events and alerts to FILE instead of standard output.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Syscalls to watch, comma-separated (default: every one the sensor knows).
+    /// Falco rules files to load after haechi's default rules (repeatable; later files
+    /// override and append to earlier ones).
+    #[arg(long = "rules", value_name = "FILE")]
+    rules: Vec<PathBuf>,
+    /// Leave haechi's default rules out.
+    #[arg(long)]
+    no_default_rules: bool,
+    /// Syscalls to watch, comma-separated (default: the ones the rules need, or every one the
+    /// sensor knows with --events).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     syscalls: Vec<String>,
     /// Report file events only under these path prefixes (filtered in the kernel).
@@ -77,23 +86,30 @@ fn agent(args: AgentArgs) -> Result<(), String> {
         }
         Err(err) => return Err(format!("cannot mount tracefs/bpffs: {err}")),
     }
-    let filter = if args.syscalls.is_empty() {
-        Filter::everything()
-    } else {
+    let rules = load_rules(&args)?;
+    let filter = if !args.syscalls.is_empty() {
         Filter::default()
             .with_syscalls(args.syscalls.iter().map(String::as_str))
             .map_err(|e| e.to_string())?
+    } else {
+        match rules.as_ref().and_then(Ruleset::event_types) {
+            // Only what the rules can match crosses from the kernel (exec, fork and exit
+            // always do: the process table needs them).
+            Some(types) if !args.events => Filter::default()
+                .with_syscalls(types.into_iter().filter(|t| syscalls::by_name(t).is_some()))
+                .map_err(|e| e.to_string())?,
+            _ => Filter::everything(),
+        }
     };
     let filter = Filter {
         path_prefixes: args.path_prefixes,
         ..filter
     };
-    let mut out: Box<dyn Write> = match (&args.output, args.events) {
-        (Some(path), true) => Box::new(BufWriter::new(
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::new(
             File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
         )),
-        (None, true) => Box::new(BufWriter::new(io::stdout())),
-        (_, false) => Box::new(io::sink()),
+        None => Box::new(LineWriter::new(io::stdout())),
     };
     let options = Options {
         filter,
@@ -105,6 +121,8 @@ fn agent(args: AgentArgs) -> Result<(), String> {
             OutputFormat::Json => Format::Json,
             OutputFormat::Text => Format::Text,
         },
+        events: args.events,
+        rules,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -122,6 +140,26 @@ fn agent(args: AgentArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The default rules (unless left out) and `--rules` files, in that order; what they use that
+/// haechi cannot evaluate is reported and left out.
+fn load_rules(args: &AgentArgs) -> Result<Option<Ruleset>, String> {
+    if args.no_default_rules && args.rules.is_empty() {
+        return Ok(None);
+    }
+    let mut loader = Loader::new();
+    if !args.no_default_rules {
+        loader.add_source(DEFAULT_RULES_NAME, DEFAULT_RULES);
+    }
+    for path in &args.rules {
+        loader.add_file(path);
+    }
+    let rules = loader
+        .compile(RulesOptions::default())
+        .map_err(|e| format!("rules: {e}"))?;
+    eprint!("rules: {}", rules.report());
+    Ok(Some(rules))
+}
+
 fn print_summary(summary: &Summary) {
     let total: u64 = summary.by_type.values().sum();
     eprintln!(
@@ -130,5 +168,10 @@ fn print_summary(summary: &Summary) {
     );
     for (kind, count) in &summary.by_type {
         eprintln!("  {kind:<14} {count}");
+    }
+    let alerts: u64 = summary.alerts.values().sum();
+    eprintln!("alerts {alerts}");
+    for (rule, count) in &summary.alerts {
+        eprintln!("  {count:>6}  {rule}");
     }
 }
