@@ -63,6 +63,9 @@ pub fn render(event: &Event, cx: &Context<'_>) -> Map<String, Value> {
     m.insert("proc.pid".into(), json!(task.pid));
     m.insert("thread.tid".into(), json!(task.tid));
     m.insert("proc.ppid".into(), json!(p.ppid));
+    if let Some(vpid) = p.vpid {
+        m.insert("proc.vpid".into(), json!(vpid));
+    }
     m.insert("proc.name".into(), json!(task.comm));
     m.insert("proc.exe".into(), json!(p.exe()));
     m.insert("proc.exepath".into(), json!(p.exe_path));

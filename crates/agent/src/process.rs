@@ -30,6 +30,8 @@ pub struct Process {
     pub tty: u32,
     /// Cgroup path, which names the container.
     pub cgroup: String,
+    /// Process id in its own pid namespace (1 for a container's first process), when known.
+    pub vpid: Option<u32>,
 }
 
 impl Process {
@@ -60,6 +62,10 @@ impl Process {
             loginuid: exec.loginuid,
             tty: exec.tty,
             cgroup: exec.cgroup.clone(),
+            // Read while the process still runs, which a container's first process does.
+            vpid: fs::read_to_string(format!("/proc/{}/status", exec.task.pid))
+                .ok()
+                .and_then(|status| namespace_pid(&status)),
         }
     }
 
@@ -112,8 +118,18 @@ impl Process {
             loginuid,
             tty,
             cgroup,
+            vpid: namespace_pid(&status),
         })
     }
+}
+
+/// The innermost pid of `NSpid:` in /proc/<pid>/status.
+fn namespace_pid(status: &str) -> Option<u32> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))
+        .and_then(|ids| ids.split_whitespace().last())
+        .and_then(|id| id.parse().ok())
 }
 
 /// The path that names a process's container in /proc/<pid>/cgroup: the v1 memory hierarchy's
@@ -196,6 +212,7 @@ impl ProcessTable {
                 let mut child = self.get(task.pid).map(|p| (*p).clone()).unwrap_or_default();
                 child.pid = *child_pid;
                 child.ppid = task.pid;
+                child.vpid = None;
                 self.processes.insert(*child_pid, Arc::new(child));
             }
             Event::Exec(exec) => {
@@ -234,6 +251,13 @@ mod tests {
         assert!(!me.argv.is_empty());
         let ancestors = table.ancestors(&me);
         assert_eq!(ancestors.first().map(|p| p.pid), Some(me.ppid));
+    }
+
+    #[test]
+    fn namespace_pid_is_the_innermost() {
+        assert_eq!(namespace_pid("Name:\tsh\nNSpid:\t4242\t1\n"), Some(1));
+        assert_eq!(namespace_pid("NSpid:\t77\n"), Some(77));
+        assert_eq!(namespace_pid("Name:\tsh\n"), None);
     }
 
     #[test]

@@ -187,6 +187,14 @@ fn docker_container_actions_carry_its_id_name_and_image() {
     assert_eq!(open["container.image.repository"], "haechi-test-busybox");
     assert_eq!(open["container.image.tag"], std::process::id().to_string());
     assert_eq!(open["container.privileged"], false);
+    // The container's first process is pid 1 in its namespace (what "Launch privileged
+    // container" looks for; this machine cannot start a privileged one).
+    let init = find(&events, |e| {
+        e["evt.type"] == "execve"
+            && e["container.id"] == open["container.id"]
+            && e["proc.name"] == "sh"
+    });
+    assert_eq!(init["proc.vpid"], 1);
 }
 
 #[test]
