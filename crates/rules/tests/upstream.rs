@@ -1,4 +1,4 @@
-//! The upstream Falco rulesets in shared/compat/falco: the stable file compiles completely, the
+//! The upstream Falco rulesets (vendored in tests/falco, see SOURCE.md there): the stable file compiles completely, the
 //! incubating and sandbox files load with whatever is unsupported reported by name.
 
 use std::path::PathBuf;
@@ -7,7 +7,7 @@ use haechi_rules::{Options, Ruleset};
 
 fn compat(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/compat/falco")
+        .join("tests/falco")
         .join(name)
 }
 
