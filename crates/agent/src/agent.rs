@@ -36,6 +36,15 @@ pub struct Options {
     pub rules: Option<Ruleset>,
 }
 
+/// New rules, and the kernel filter they need, taken in while the agent runs (SIGHUP).
+#[derive(Debug)]
+pub struct Reload {
+    /// The rules from now on.
+    pub rules: Option<Ruleset>,
+    /// Which syscalls the kernel reports from now on (path prefixes and ignore lists stay).
+    pub filter: Filter,
+}
+
 /// Why the agent stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -94,17 +103,24 @@ impl Agent {
         })
     }
 
-    /// Reports events to `out` until `stop` completes; returns what was seen.
+    /// Reports events to `out` until `stop` completes, taking in what `reloads` sends; returns
+    /// what was seen.
     pub async fn run(
         &mut self,
         out: &mut dyn Write,
         stop: impl Future<Output = ()>,
+        reloads: &mut tokio::sync::mpsc::UnboundedReceiver<Reload>,
     ) -> Result<Summary, AgentError> {
         tokio::pin!(stop);
+        let mut reloads_open = true;
         loop {
             tokio::select! {
                 () = &mut stop => break,
                 ready = self.sensor.readable() => ready?,
+                reload = reloads.recv(), if reloads_open => match reload {
+                    Some(reload) => self.reload(reload, out)?,
+                    None => reloads_open = false,
+                },
             }
             self.drain(out)?;
         }
@@ -129,6 +145,15 @@ impl Agent {
             }
         }
         Ok(count)
+    }
+
+    /// Swaps in new rules and syscalls. What the ring buffer holds is judged by the old rules
+    /// first; nothing is dropped meanwhile (the kernel keeps writing to the ring buffer).
+    pub fn reload(&mut self, reload: Reload, out: &mut dyn Write) -> Result<(), AgentError> {
+        self.drain(out)?;
+        self.sensor.set_syscalls(&reload.filter)?;
+        self.rules = reload.rules;
+        Ok(())
     }
 
     /// The kernel-side counters now.

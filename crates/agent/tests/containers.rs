@@ -74,7 +74,8 @@ fn watch(sources: Sources, start: impl FnOnce() + Send + 'static) -> Vec<Value> 
             worker.await.unwrap();
             tokio::time::sleep(Duration::from_millis(500)).await;
         };
-        let summary = agent.run(&mut out, stop).await.unwrap();
+        let (_no_reloads, mut reloads) = tokio::sync::mpsc::unbounded_channel();
+        let summary = agent.run(&mut out, stop, &mut reloads).await.unwrap();
         assert_eq!(summary.kernel.lost, 0);
     });
     String::from_utf8(out)

@@ -114,8 +114,8 @@ pub struct Stats {
 pub struct Sensor {
     ring: AsyncFd<RingBuf<MapData>>,
     stats: PerCpuArray<MapData, u64>,
-    // Owns the programs and their links; dropped last.
-    _ebpf: Ebpf,
+    // Owns the programs, their links and the filter maps; dropped last.
+    ebpf: Ebpf,
 }
 
 fn map_error(map: &'static str, err: impl std::fmt::Display) -> SensorError {
@@ -163,8 +163,30 @@ impl Sensor {
         Ok(Sensor {
             ring: register(ring)?,
             stats,
-            _ebpf: ebpf,
+            ebpf,
         })
+    }
+
+    /// Changes which syscalls are reported, while the programs run (path prefixes and ignore
+    /// lists stay as started). Records already in the ring buffer are kept.
+    pub fn set_syscalls(&mut self, filter: &Filter) -> Result<(), SensorError> {
+        let mut table: Array<_, SyscallConf> = self
+            .ebpf
+            .map_mut("syscalls")
+            .ok_or(map_error("syscalls", "missing"))?
+            .try_into()
+            .map_err(|e| map_error("syscalls", e))?;
+        for syscall in SYSCALLS {
+            let conf = if filter.syscalls.contains(syscall.name) {
+                filter.conf(syscall)
+            } else {
+                SyscallConf::default()
+            };
+            table
+                .set(syscall.nr, conf, 0)
+                .map_err(|e| map_error("syscalls", e))?;
+        }
+        Ok(())
     }
 
     /// Waits until the ring buffer has records.

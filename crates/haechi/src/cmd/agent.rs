@@ -7,10 +7,12 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use haechi_agent::containers::Sources;
-use haechi_agent::{Agent, Format, Options, Summary};
+use haechi_agent::{Agent, Format, Options, Reload, Summary};
 use haechi_rules::{DEFAULT_RULES, DEFAULT_RULES_NAME, Loader, Options as RulesOptions, Ruleset};
 use haechi_sensor::probe::{self, KernelReport};
 use haechi_sensor::{Filter, syscalls};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc::UnboundedSender;
 
 const EXIT_USAGE: u8 = 2;
 
@@ -87,24 +89,7 @@ fn agent(args: AgentArgs) -> Result<(), String> {
         Err(err) => return Err(format!("cannot mount tracefs/bpffs: {err}")),
     }
     let rules = load_rules(&args)?;
-    let filter = if !args.syscalls.is_empty() {
-        Filter::default()
-            .with_syscalls(args.syscalls.iter().map(String::as_str))
-            .map_err(|e| e.to_string())?
-    } else {
-        match rules.as_ref().and_then(Ruleset::event_types) {
-            // Only what the rules can match crosses from the kernel (exec, fork and exit
-            // always do: the process table needs them).
-            Some(types) if !args.events => Filter::default()
-                .with_syscalls(types.into_iter().filter(|t| syscalls::by_name(t).is_some()))
-                .map_err(|e| e.to_string())?,
-            _ => Filter::everything(),
-        }
-    };
-    let filter = Filter {
-        path_prefixes: args.path_prefixes,
-        ..filter
-    };
+    let filter = filter_for(&args, rules.as_ref())?;
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(BufWriter::new(
             File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
@@ -114,7 +99,7 @@ fn agent(args: AgentArgs) -> Result<(), String> {
     let options = Options {
         filter,
         sources: Sources {
-            docker_socket: args.docker_socket,
+            docker_socket: args.docker_socket.clone(),
             ..Sources::default()
         },
         format: match args.format {
@@ -130,14 +115,60 @@ fn agent(args: AgentArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let summary = runtime.block_on(async {
         let mut agent = Agent::start(options).map_err(|e| e.to_string())?;
-        eprintln!("watching; Ctrl-C or SIGTERM stops");
+        let (reload_tx, mut reloads) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(reload_on_hangup(args, reload_tx));
+        eprintln!("watching; Ctrl-C or SIGTERM stops, SIGHUP reloads the rules");
         agent
-            .run(&mut out, super::shutdown_signal())
+            .run(&mut out, super::shutdown_signal(), &mut reloads)
             .await
             .map_err(|e| e.to_string())
     })?;
     print_summary(&summary);
     Ok(())
+}
+
+/// Which syscalls cross from the kernel: `--syscalls`, else what the rules can match (exec, fork
+/// and exit always do: the process table needs them), else everything.
+fn filter_for(args: &AgentArgs, rules: Option<&Ruleset>) -> Result<Filter, String> {
+    let filter = if !args.syscalls.is_empty() {
+        Filter::default()
+            .with_syscalls(args.syscalls.iter().map(String::as_str))
+            .map_err(|e| e.to_string())?
+    } else {
+        match rules.and_then(Ruleset::event_types) {
+            Some(types) if !args.events => Filter::default()
+                .with_syscalls(types.into_iter().filter(|t| syscalls::by_name(t).is_some()))
+                .map_err(|e| e.to_string())?,
+            _ => Filter::everything(),
+        }
+    };
+    Ok(Filter {
+        path_prefixes: args.path_prefixes.clone(),
+        ..filter
+    })
+}
+
+/// Reloads the rules files on each SIGHUP; a file that no longer loads is reported and the
+/// rules in force stay.
+async fn reload_on_hangup(args: AgentArgs, reloads: UnboundedSender<Reload>) {
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        let reload = load_rules(&args).and_then(|rules| {
+            let filter = filter_for(&args, rules.as_ref())?;
+            Ok(Reload { rules, filter })
+        });
+        match reload {
+            Ok(reload) => {
+                if reloads.send(reload).is_err() {
+                    return;
+                }
+                eprintln!("rules reloaded");
+            }
+            Err(message) => eprintln!("keeping the rules in force: {message}"),
+        }
+    }
 }
 
 /// The default rules (unless left out) and `--rules` files, in that order; what they use that
