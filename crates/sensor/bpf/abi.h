@@ -157,4 +157,128 @@ struct haechi_prefix_key {
 	__u8 path[HAECHI_PREFIX_MAX];
 };
 
+/*
+ * Enforcement (enforce.bpf.c). Policies are numbered 0..HAECHI_POLICY_MAX-1;
+ * a container's cgroup maps to the bit set of the policies that apply to it.
+ * Rules are numbered from 1 across all policies; 0 means "no rule". Every
+ * verdict the programs act on is reported as a haechi_enforcement record.
+ */
+#define HAECHI_POLICY_MAX 32
+#define HAECHI_NET_ALLOW_MAX 16
+#define HAECHI_EXE_MAX 256
+
+/* What a rule does when it matches. */
+#define HAECHI_ACTION_ALERT 1 /* report only */
+#define HAECHI_ACTION_DENY 2  /* the syscall fails with EPERM */
+#define HAECHI_ACTION_KILL 3  /* SIGKILL before the syscall returns */
+
+/* haechi_enforcement.kind: which hook acted. */
+#define HAECHI_ENF_CONNECT 1
+#define HAECHI_ENF_SENDMSG 2
+#define HAECHI_ENF_OPEN 3
+#define HAECHI_ENF_EXEC 4
+#define HAECHI_ENF_SYSCALL 5
+
+/* Protocol bits of haechi_net_allow.protocols. */
+#define HAECHI_PROTO_TCP 1
+#define HAECHI_PROTO_UDP 2
+
+/* Access bits of haechi_file_rule.access. */
+#define HAECHI_ACCESS_READ 1
+#define HAECHI_ACCESS_WRITE 2
+
+/* haechi_enforced_syscall.kind */
+#define HAECHI_SYS_OPEN 1      /* an open: its returned fd is checked against file rules */
+#define HAECHI_SYS_PRIVILEGE 2 /* checked against the privilege rules of its class */
+
+/* Privilege classes (haechi_privilege_rules.rules index). */
+#define HAECHI_PRIV_PTRACE 0
+#define HAECHI_PRIV_MODULE 1
+#define HAECHI_PRIV_SETID 2
+#define HAECHI_PRIV_MOUNT 3
+#define HAECHI_PRIV_NAMESPACE 4
+#define HAECHI_PRIV_BPF 5
+#define HAECHI_PRIV_CLASSES 6
+
+/* The rule that decided, and what it does: value of the rule maps. */
+struct haechi_verdict {
+	__u32 rule;
+	__u8 action;
+	__u8 access;         /* file rules: HAECHI_ACCESS_* bits the rule covers */
+	__u8 has_exceptions; /* 1: look the executable up in `exceptions` first */
+	__u8 _pad;
+};
+
+/* One allowed destination of a default-deny egress policy. */
+struct haechi_net_allow {
+	__u8 addr[16];     /* IPv6, or IPv4 mapped as ::ffff:a.b.c.d */
+	__u8 prefix_len;   /* bits of addr that must match, of 128 */
+	__u8 protocols;    /* HAECHI_PROTO_* bits; 0: any */
+	__u16 port_min;    /* host order, inclusive */
+	__u16 port_max;
+	__u16 _pad;
+};
+
+/* A policy's egress rules: value of the `net_policies` array. */
+struct haechi_net_policy {
+	struct haechi_verdict verdict; /* what refusing a connection does, and its rule */
+	__u8 default_deny; /* 1: destinations not in allow[] are refused */
+	__u8 n_allow;
+	__u8 _pad[2];
+	struct haechi_net_allow allow[HAECHI_NET_ALLOW_MAX];
+};
+
+/* Key of the `net_denied` LPM trie: data[0] is the policy, data[1..17] the
+ * address as in haechi_net_allow; prefix_len counts the policy's 8 bits. */
+struct haechi_net_key {
+	__u32 prefix_len;
+	__u8 data[20];
+};
+
+/* Key of the `file_rules` and `exec_rules` LPM tries: path[0] is the
+ * policy, the path follows. An entry whose bytes end with the path's NUL
+ * matches that file only; one ending in '/' matches everything below. */
+struct haechi_policy_path_key {
+	__u32 prefix_len;
+	__u8 path[HAECHI_PREFIX_MAX];
+};
+
+/* Key of the `exceptions` hash: executables a rule does not act on. */
+struct haechi_exception_key {
+	__u32 rule;
+	char exe[HAECHI_EXE_MAX]; /* resolved path, NUL-padded */
+};
+
+/* Value of the `enforced_syscalls` array, indexed by syscall number. */
+struct haechi_enforced_syscall {
+	__u8 kind;      /* HAECHI_SYS_*; 0: not enforced */
+	__u8 flags_arg; /* opens: argument index of the flags (1 or 2), HAECHI_ARG_NONE for creat */
+	__u8 flags_in_how; /* opens: the flags are the first u64 of struct open_how (openat2) */
+	__u8 class;     /* privilege: HAECHI_PRIV_* */
+};
+
+/* Value of the `privilege_rules` array, one per policy. */
+struct haechi_privilege_rules {
+	struct haechi_verdict rules[HAECHI_PRIV_CLASSES];
+};
+
+/* What an enforcement program did; written to the `enforcements` ring buffer. */
+struct haechi_enforcement {
+	__u64 ts_ns; /* CLOCK_BOOTTIME */
+	__u64 cgroup_id;
+	__u32 tgid;
+	__u32 tid;
+	__u32 uid;
+	__u32 rule;
+	__u8 action;
+	__u8 kind; /* HAECHI_ENF_* */
+	__u8 protocol; /* HAECHI_PROTO_* for network kinds */
+	__u8 _pad;
+	__u16 port; /* destination port, host order */
+	__u16 nr;   /* syscall number for HAECHI_ENF_SYSCALL and HAECHI_ENF_OPEN */
+	__u8 addr[16]; /* destination, as in haechi_net_allow */
+	char comm[16];
+	char path[HAECHI_PREFIX_MAX]; /* file or executable */
+};
+
 #endif

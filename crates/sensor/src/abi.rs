@@ -151,3 +151,158 @@ pub struct ExitEvent {
     pub exit_code: i32,
     pub _pad: u32,
 }
+
+// ---- Enforcement (`bpf/enforce.bpf.c`) ----
+
+/// Policies one kernel holds at once; a cgroup's scope is a bit set of them.
+pub const POLICY_MAX: usize = 32;
+/// Allowed destinations per default-deny egress policy.
+pub const NET_ALLOW_MAX: usize = 16;
+/// Longest executable path an exception compares.
+pub const EXE_MAX: usize = 256;
+
+/// Report only.
+pub const ACTION_ALERT: u8 = 1;
+/// The syscall fails with EPERM.
+pub const ACTION_DENY: u8 = 2;
+/// SIGKILL before the syscall returns.
+pub const ACTION_KILL: u8 = 3;
+
+/// Enforcement record kinds: a refused or reported connect.
+pub const ENF_CONNECT: u8 = 1;
+/// A datagram send.
+pub const ENF_SENDMSG: u8 = 2;
+/// An open of a protected path.
+pub const ENF_OPEN: u8 = 3;
+/// An execution of a forbidden binary.
+pub const ENF_EXEC: u8 = 4;
+/// A privileged syscall.
+pub const ENF_SYSCALL: u8 = 5;
+
+/// TCP in [`NetAllow::protocols`] and [`Enforcement::protocol`].
+pub const PROTO_TCP: u8 = 1;
+/// UDP.
+pub const PROTO_UDP: u8 = 2;
+
+/// Reads, in [`Verdict::access`].
+pub const ACCESS_READ: u8 = 1;
+/// Writes (including create and truncate).
+pub const ACCESS_WRITE: u8 = 2;
+
+/// [`EnforcedSyscall::kind`]: an open whose returned fd is checked against file rules.
+pub const SYS_OPEN: u8 = 1;
+/// A syscall checked against the privilege rules of its class.
+pub const SYS_PRIVILEGE: u8 = 2;
+
+/// Privilege classes, the index into [`PrivilegeRules::rules`].
+pub const PRIV_PTRACE: usize = 0;
+/// init_module, finit_module, delete_module.
+pub const PRIV_MODULE: usize = 1;
+/// setuid and its family, capset.
+pub const PRIV_SETID: usize = 2;
+/// mount, umount and the new mount API.
+pub const PRIV_MOUNT: usize = 3;
+/// unshare, setns.
+pub const PRIV_NAMESPACE: usize = 4;
+/// bpf.
+pub const PRIV_BPF: usize = 5;
+/// Number of privilege classes.
+pub const PRIV_CLASSES: usize = 6;
+
+/// The rule that decided and what it does (`struct haechi_verdict`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Verdict {
+    pub rule: u32,
+    pub action: u8,
+    pub access: u8,
+    pub has_exceptions: u8,
+    pub _pad: u8,
+}
+
+/// One allowed destination (`struct haechi_net_allow`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetAllow {
+    pub addr: [u8; 16],
+    pub prefix_len: u8,
+    pub protocols: u8,
+    pub port_min: u16,
+    pub port_max: u16,
+    pub _pad: u16,
+}
+
+/// A policy's egress rules (`struct haechi_net_policy`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetPolicy {
+    pub verdict: Verdict,
+    pub default_deny: u8,
+    pub n_allow: u8,
+    pub _pad: [u8; 2],
+    pub allow: [NetAllow; NET_ALLOW_MAX],
+}
+
+/// Data of a `net_denied` key: the policy, then the address (`struct haechi_net_key`).
+pub type NetKeyData = [u8; 20];
+
+/// Data of a `file_rules` / `exec_rules` key: the policy, then the path
+/// (`struct haechi_policy_path_key`).
+pub type PolicyPathData = [u8; PREFIX_MAX];
+
+/// Key of the `exceptions` hash (`struct haechi_exception_key`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExceptionKey {
+    pub rule: u32,
+    pub exe: [u8; EXE_MAX],
+}
+
+/// How a syscall number is enforced (`struct haechi_enforced_syscall`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EnforcedSyscall {
+    pub kind: u8,
+    pub flags_arg: u8,
+    pub flags_in_how: u8,
+    pub class: u8,
+}
+
+/// A policy's privilege rules, by class (`struct haechi_privilege_rules`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PrivilegeRules {
+    pub rules: [Verdict; PRIV_CLASSES],
+}
+
+/// What an enforcement program did (`struct haechi_enforcement`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Enforcement {
+    pub ts_ns: u64,
+    pub cgroup_id: u64,
+    pub tgid: u32,
+    pub tid: u32,
+    pub uid: u32,
+    pub rule: u32,
+    pub action: u8,
+    pub kind: u8,
+    pub protocol: u8,
+    pub _pad: u8,
+    pub port: u16,
+    pub nr: u16,
+    pub addr: [u8; 16],
+    pub comm: [u8; 16],
+    pub path: [u8; PREFIX_MAX],
+}
+
+// SAFETY: plain old data, every bit pattern valid, no padding the compiler adds.
+unsafe impl aya::Pod for Verdict {}
+// SAFETY: as above.
+unsafe impl aya::Pod for NetPolicy {}
+// SAFETY: as above.
+unsafe impl aya::Pod for ExceptionKey {}
+// SAFETY: as above.
+unsafe impl aya::Pod for EnforcedSyscall {}
+// SAFETY: as above.
+unsafe impl aya::Pod for PrivilegeRules {}

@@ -51,6 +51,9 @@ pub enum SensorError {
     /// A filter named a syscall the sensor does not know.
     #[error("unknown syscall `{0}` in the filter; known: see `haechi agent --probe`")]
     UnknownSyscall(String),
+    /// Pinning under bpffs, or the cgroup hierarchy, failed.
+    #[error("{0}")]
+    Pin(String),
     /// The ring buffer could not be registered with the async runtime.
     #[error("watching the ring buffer: {0}")]
     Io(#[from] std::io::Error),

@@ -7,15 +7,17 @@ use std::mem::{offset_of, size_of};
 use std::process::Command;
 
 use haechi_sensor::abi::{
-    EventHeader, ExecEvent, ExitEvent, ForkEvent, Sock, SyscallConf, SyscallEvent,
+    EnforcedSyscall, Enforcement, EventHeader, ExceptionKey, ExecEvent, ExitEvent, ForkEvent,
+    NetAllow, NetKeyData, NetPolicy, PolicyPathData, PrivilegeRules, Sock, SyscallConf,
+    SyscallEvent, Verdict,
 };
 use serde_json::Value;
 
 /// C struct name → (size, member name → byte offset), from the object's BTF.
-fn btf_layouts() -> HashMap<String, (usize, HashMap<String, usize>)> {
-    let object = concat!(env!("CARGO_MANIFEST_DIR"), "/bpf/sensor.bpf.o");
+fn btf_layouts(object: &str) -> HashMap<String, (usize, HashMap<String, usize>)> {
+    let object = format!("{}/bpf/{object}", env!("CARGO_MANIFEST_DIR"));
     let output = Command::new("bpftool")
-        .args(["-j", "btf", "dump", "file", object])
+        .args(["-j", "btf", "dump", "file", &object])
         .output()
         .expect("bpftool (Debian package bpftool) reads the object's BTF");
     assert!(output.status.success(), "bpftool: {output:?}");
@@ -61,7 +63,7 @@ macro_rules! check {
 
 #[test]
 fn abi_matches_btf() {
-    let layouts = btf_layouts();
+    let layouts = btf_layouts("sensor.bpf.o");
     check!(layouts, "event", EventHeader, {
         "ts_ns" => ts_ns, "cgroup_id" => cgroup_id, "tgid" => tgid, "tid" => tid,
         "ppid" => ppid, "uid" => uid, "gid" => gid, "kind" => kind, "size" => size,
@@ -91,4 +93,42 @@ fn abi_matches_btf() {
         "addr_len_arg" => addr_len_arg, "path_filter" => path_filter,
         "success_only" => success_only, "_pad" => _pad,
     });
+}
+
+#[test]
+fn enforcement_abi_matches_btf() {
+    let layouts = btf_layouts("enforce.bpf.o");
+    check!(layouts, "verdict", Verdict, {
+        "rule" => rule, "action" => action, "access" => access,
+        "has_exceptions" => has_exceptions, "_pad" => _pad,
+    });
+    check!(layouts, "net_allow", NetAllow, {
+        "addr" => addr, "prefix_len" => prefix_len, "protocols" => protocols,
+        "port_min" => port_min, "port_max" => port_max, "_pad" => _pad,
+    });
+    check!(layouts, "net_policy", NetPolicy, {
+        "verdict" => verdict, "default_deny" => default_deny, "n_allow" => n_allow,
+        "_pad" => _pad, "allow" => allow,
+    });
+    check!(layouts, "exception_key", ExceptionKey, { "rule" => rule, "exe" => exe });
+    check!(layouts, "enforced_syscall", EnforcedSyscall, {
+        "kind" => kind, "flags_arg" => flags_arg, "flags_in_how" => flags_in_how,
+        "class" => class,
+    });
+    check!(layouts, "privilege_rules", PrivilegeRules, { "rules" => rules });
+    check!(layouts, "enforcement", Enforcement, {
+        "ts_ns" => ts_ns, "cgroup_id" => cgroup_id, "tgid" => tgid, "tid" => tid,
+        "uid" => uid, "rule" => rule, "action" => action, "kind" => kind,
+        "protocol" => protocol, "_pad" => _pad, "port" => port, "nr" => nr,
+        "addr" => addr, "comm" => comm, "path" => path,
+    });
+    // LPM keys: a u32 prefix length, then the data the Rust side builds.
+    let (size, _) = &layouts["net_key"];
+    assert_eq!(*size, 4 + size_of::<NetKeyData>(), "size of haechi_net_key");
+    let (size, _) = &layouts["policy_path_key"];
+    assert_eq!(
+        *size,
+        4 + size_of::<PolicyPathData>(),
+        "size of haechi_policy_path_key"
+    );
 }

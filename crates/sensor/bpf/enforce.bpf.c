@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * haechi's in-kernel enforcement: decisions taken before the process sees
+ * the result of what it asked for.
+ *
+ * Built on hooks that load where BPF-LSM does not:
+ *  - cgroup/connect4, connect6, sendmsg4, sendmsg6 refuse a connection or a
+ *    datagram (the syscall fails with EPERM) per container cgroup;
+ *  - raw tracepoints on sys_exit and sched_process_exec send SIGKILL, which
+ *    the kernel delivers before the syscall returns to user space, for opens
+ *    of protected paths, privileged syscalls and executions of forbidden
+ *    binaries.
+ *
+ * Everything is scoped: `scopes` maps a cgroup v2 id to the set of policies
+ * that apply to it, and every program returns after that one lookup for a
+ * process no policy covers. The maps are pinned under bpffs by the loader,
+ * so a restarted agent finds them (and the pinned links keep the programs
+ * running while no agent does).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "abi.h"
+#include "vfs.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define SIGKILL 9
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define O_ACCMODE 3
+#define O_RDONLY 0
+#define O_WRONLY 1
+#define O_CREAT 0100
+#define O_TRUNC 01000
+
+/* Where the executable's path is resolved, after the file's. */
+#define EXE_OFFSET 8192
+
+/* Puts the enforcement structs into the object's BTF for the ABI test. */
+struct haechi_enforce_abi {
+	struct haechi_verdict verdict;
+	struct haechi_net_allow allow;
+	struct haechi_net_policy net;
+	struct haechi_net_key net_key;
+	struct haechi_policy_path_key path_key;
+	struct haechi_exception_key exception;
+	struct haechi_enforced_syscall syscall;
+	struct haechi_privilege_rules privilege;
+	struct haechi_enforcement enforcement;
+};
+const volatile struct haechi_enforce_abi *haechi_enforce_abi_anchor = 0;
+
+struct enforce_scratch {
+	struct scratch s;
+	struct haechi_policy_path_key key;
+	struct haechi_net_key net_key;
+	struct haechi_exception_key exception;
+	struct haechi_enforcement record;
+	__u8 exe_resolved;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} scopes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, HAECHI_POLICY_MAX);
+	__type(key, __u32);
+	__type(value, struct haechi_net_policy);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} net_policies SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct haechi_net_key);
+	__type(value, struct haechi_verdict);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} net_denied SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct haechi_policy_path_key);
+	__type(value, struct haechi_verdict);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} file_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct haechi_policy_path_key);
+	__type(value, struct haechi_verdict);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} exec_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct haechi_exception_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} exceptions SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, HAECHI_SYSCALL_MAX);
+	__type(key, __u32);
+	__type(value, struct haechi_enforced_syscall);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} enforced_syscalls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, HAECHI_POLICY_MAX);
+	__type(key, __u32);
+	__type(value, struct haechi_privilege_rules);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} privilege_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} enforcements SEC(".maps");
+
+/* [0]: records written, [1]: records lost because the ring buffer was full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} enforce_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct enforce_scratch);
+} enforce_scratch_space SEC(".maps");
+
+static __always_inline struct enforce_scratch *get_scratch(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&enforce_scratch_space, &zero);
+}
+
+/* The policies that cover the current task's cgroup; 0 for most of them. */
+static __always_inline __u32 current_scope(void)
+{
+	__u64 cgroup = bpf_get_current_cgroup_id();
+	__u32 *mask = bpf_map_lookup_elem(&scopes, &cgroup);
+	return mask ? *mask : 0;
+}
+
+static __always_inline void count(__u32 index)
+{
+	__u64 *value = bpf_map_lookup_elem(&enforce_stats, &index);
+	if (value)
+		*value += 1;
+}
+
+/* Fills the record's task part; the caller has set the rest. */
+static __always_inline void report(struct enforce_scratch *es, const struct haechi_verdict *v, __u8 kind)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct haechi_enforcement *r = &es->record;
+
+	r->ts_ns = bpf_ktime_get_boot_ns();
+	r->cgroup_id = bpf_get_current_cgroup_id();
+	r->tgid = pid_tgid >> 32;
+	r->tid = (__u32)pid_tgid;
+	r->uid = (__u32)bpf_get_current_uid_gid();
+	r->rule = v->rule;
+	r->action = v->action;
+	r->kind = kind;
+	r->_pad = 0;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	if (bpf_ringbuf_output(&enforcements, r, sizeof(*r), 0))
+		count(1);
+	else
+		count(0);
+}
+
+/* ---- network ---------------------------------------------------------- */
+
+static __always_inline int addr_matches(const __u8 *addr, const struct haechi_net_allow *allow)
+{
+	__u32 bits = allow->prefix_len;
+
+	#pragma clang loop unroll(disable)
+	for (int i = 0; i < 16; i++) {
+		if (bits == 0)
+			return 1;
+		__u8 mask = bits >= 8 ? 0xff : (__u8)(0xff << (8 - bits));
+		if ((addr[i] & mask) != (allow->addr[i] & mask))
+			return 0;
+		bits = bits >= 8 ? bits - 8 : 0;
+	}
+	return 1;
+}
+
+/*
+ * The verdict of one policy on a destination (es->record.addr, port and
+ * protocol already filled); NULL when the policy lets it through. Global,
+ * so the verifier checks it once for every policy index.
+ */
+__noinline int net_verdict(struct enforce_scratch *es, __u32 policy, struct haechi_verdict *out)
+{
+	struct haechi_verdict *denied;
+	struct haechi_net_policy *np;
+
+	if (!es || !out || policy >= HAECHI_POLICY_MAX)
+		return 0;
+	es->net_key.prefix_len = 8 + 128;
+	es->net_key.data[0] = policy;
+	__builtin_memcpy(&es->net_key.data[1], es->record.addr, 16);
+	denied = bpf_map_lookup_elem(&net_denied, &es->net_key);
+	if (denied) {
+		*out = *denied;
+		return 1;
+	}
+	np = bpf_map_lookup_elem(&net_policies, &policy);
+	if (!np || !np->default_deny)
+		return 0;
+	#pragma clang loop unroll(disable)
+	for (int i = 0; i < HAECHI_NET_ALLOW_MAX; i++) {
+		if (i >= np->n_allow)
+			break;
+		struct haechi_net_allow *a = &np->allow[i];
+		if (a->protocols && !(a->protocols & es->record.protocol))
+			continue;
+		if (es->record.port < a->port_min || es->record.port > a->port_max)
+			continue;
+		if (addr_matches(es->record.addr, a))
+			return 0;
+	}
+	*out = np->verdict;
+	return 1;
+}
+
+/* 1: let the connection or datagram through; 0: refuse it (EPERM). */
+static __always_inline int check_destination(struct enforce_scratch *es, __u32 mask, __u8 kind)
+{
+	struct haechi_verdict v = {};
+	int allow = 1;
+
+	for (__u32 i = 0; i < HAECHI_POLICY_MAX; i++) {
+		if (!(mask & (1u << i)) || !net_verdict(es, i, &v))
+			continue;
+		/* kill needs a tracing hook; the loader refuses it for egress. */
+		report(es, &v, kind);
+		if (v.action != HAECHI_ACTION_ALERT) {
+			allow = 0;
+			break;
+		}
+	}
+	return allow;
+}
+
+static __always_inline __u8 protocol_bit(__u32 protocol)
+{
+	if (protocol == IPPROTO_TCP)
+		return HAECHI_PROTO_TCP;
+	if (protocol == IPPROTO_UDP)
+		return HAECHI_PROTO_UDP;
+	return 0;
+}
+
+static __always_inline int check_v4(struct bpf_sock_addr *ctx, __u8 kind)
+{
+	__u32 mask = current_scope();
+	struct enforce_scratch *es;
+
+	if (!mask)
+		return 1;
+	es = get_scratch();
+	if (!es)
+		return 1;
+	__u32 ip = ctx->user_ip4;
+	__builtin_memset(es->record.addr, 0, 10);
+	es->record.addr[10] = 0xff;
+	es->record.addr[11] = 0xff;
+	__builtin_memcpy(&es->record.addr[12], &ip, 4);
+	es->record.port = bpf_ntohs((__u16)ctx->user_port);
+	es->record.protocol = protocol_bit(ctx->protocol);
+	es->record.nr = 0;
+	es->record.path[0] = 0;
+	return check_destination(es, mask, kind);
+}
+
+static __always_inline int check_v6(struct bpf_sock_addr *ctx, __u8 kind)
+{
+	__u32 mask = current_scope();
+	struct enforce_scratch *es;
+
+	if (!mask)
+		return 1;
+	es = get_scratch();
+	if (!es)
+		return 1;
+	/* Context fields only allow constant offsets: one read per word. */
+	__u32 words[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3]};
+	__builtin_memcpy(es->record.addr, words, 16);
+	es->record.port = bpf_ntohs((__u16)ctx->user_port);
+	es->record.protocol = protocol_bit(ctx->protocol);
+	es->record.nr = 0;
+	es->record.path[0] = 0;
+	return check_destination(es, mask, kind);
+}
+
+SEC("cgroup/connect4")
+int enforce_connect4(struct bpf_sock_addr *ctx)
+{
+	return check_v4(ctx, HAECHI_ENF_CONNECT);
+}
+
+SEC("cgroup/connect6")
+int enforce_connect6(struct bpf_sock_addr *ctx)
+{
+	return check_v6(ctx, HAECHI_ENF_CONNECT);
+}
+
+SEC("cgroup/sendmsg4")
+int enforce_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return check_v4(ctx, HAECHI_ENF_SENDMSG);
+}
+
+SEC("cgroup/sendmsg6")
+int enforce_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return check_v6(ctx, HAECHI_ENF_SENDMSG);
+}
+
+/* ---- files, executables, privileged syscalls -------------------------- */
+
+/* Whether the current executable is one of the rule's exceptions. */
+static __always_inline int excepted(struct enforce_scratch *es, __u32 rule, struct task_struct *task)
+{
+	if (!es->exe_resolved) {
+		struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+		__builtin_memset(es->exception.exe, 0, sizeof(es->exception.exe));
+		if (exe) {
+			int len = write_path(&es->s, EXE_OFFSET, (__u64)&exe->f_path, (__u64)task);
+			if (len > 0)
+				bpf_probe_read_kernel_str(es->exception.exe, sizeof(es->exception.exe),
+							  &es->s.buf[EXE_OFFSET]);
+		}
+		es->exe_resolved = 1;
+	}
+	es->exception.rule = rule;
+	return bpf_map_lookup_elem(&exceptions, &es->exception) != NULL;
+}
+
+static __always_inline void act(struct enforce_scratch *es, const struct haechi_verdict *v, __u8 kind)
+{
+	if (v->action == HAECHI_ACTION_KILL)
+		bpf_send_signal(SIGKILL);
+	report(es, v, kind);
+}
+
+/*
+ * Looks the path in es->s.buf (len bytes with its NUL) up in `rules` for
+ * every policy in mask and acts on the first match that covers `access`.
+ */
+static __always_inline void check_path(struct enforce_scratch *es, void *rules, __u32 mask, __u32 len,
+				       __u8 access, __u8 kind, struct task_struct *task)
+{
+	struct haechi_verdict *v;
+
+	if (len == 0)
+		return;
+	if (len > HAECHI_PREFIX_MAX - 1)
+		len = HAECHI_PREFIX_MAX - 1;
+	bpf_probe_read_kernel(&es->key.path[1], HAECHI_PREFIX_MAX - 1, es->s.buf);
+	bpf_probe_read_kernel_str(es->record.path, sizeof(es->record.path), es->s.buf);
+	es->key.prefix_len = 8 + len * 8;
+	es->exe_resolved = 0;
+	for (__u32 i = 0; i < HAECHI_POLICY_MAX; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		es->key.path[0] = i;
+		v = bpf_map_lookup_elem(rules, &es->key);
+		if (!v || !(v->access & access))
+			continue;
+		if (v->has_exceptions && excepted(es, v->rule, task))
+			continue;
+		act(es, v, kind);
+		return;
+	}
+}
+
+static __always_inline __u8 open_access(__u64 flags)
+{
+	__u8 access;
+
+	switch (flags & O_ACCMODE) {
+	case O_RDONLY:
+		access = HAECHI_ACCESS_READ;
+		break;
+	case O_WRONLY:
+		access = HAECHI_ACCESS_WRITE;
+		break;
+	default:
+		access = HAECHI_ACCESS_READ | HAECHI_ACCESS_WRITE;
+	}
+	if (flags & (O_CREAT | O_TRUNC))
+		access |= HAECHI_ACCESS_WRITE;
+	return access;
+}
+
+SEC("raw_tracepoint/sys_exit")
+int enforce_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (void *)raw_arg(ctx, 0);
+	long ret = (long)raw_arg(ctx, 1);
+	struct haechi_enforced_syscall *conf;
+	struct enforce_scratch *es;
+	struct task_struct *task;
+	__u32 mask = current_scope();
+	__u32 nr;
+
+	if (!mask)
+		return 0;
+	nr = BPF_CORE_READ(regs, orig_ax);
+	conf = bpf_map_lookup_elem(&enforced_syscalls, &nr);
+	if (!conf || !conf->kind)
+		return 0;
+	es = get_scratch();
+	if (!es)
+		return 0;
+	__builtin_memset(es->record.addr, 0, sizeof(es->record.addr));
+	es->record.port = 0;
+	es->record.protocol = 0;
+	es->record.nr = nr;
+	task = (void *)bpf_get_current_task();
+
+	if (conf->kind == HAECHI_SYS_PRIVILEGE) {
+		__u32 class = conf->class;
+		es->record.path[0] = 0;
+		if (class >= HAECHI_PRIV_CLASSES)
+			return 0;
+		for (__u32 i = 0; i < HAECHI_POLICY_MAX; i++) {
+			if (!(mask & (1u << i)))
+				continue;
+			struct haechi_privilege_rules *rules = bpf_map_lookup_elem(&privilege_rules, &i);
+			if (!rules || !rules->rules[class].rule)
+				continue;
+			act(es, &rules->rules[class], HAECHI_ENF_SYSCALL);
+			return 0;
+		}
+		return 0;
+	}
+
+	if (conf->kind != HAECHI_SYS_OPEN || ret < 0)
+		return 0;
+	__u64 flags = O_WRONLY | O_CREAT | O_TRUNC; /* creat() */
+	/* The flags are the second argument (open) or the third (openat, openat2). */
+	if (conf->flags_arg == 1 || conf->flags_arg == 2) {
+		flags = conf->flags_arg == 1 ? BPF_CORE_READ(regs, si) : BPF_CORE_READ(regs, dx);
+		if (conf->flags_in_how &&
+		    bpf_probe_read_user(&flags, sizeof(flags), (const void *)flags))
+			return 0;
+	}
+	struct file *file = fd_file(task, ret);
+	if (!file)
+		return 0;
+	int len = write_path(&es->s, 0, (__u64)&file->f_path, (__u64)task);
+	check_path(es, &file_rules, mask, field_len(len), open_access(flags), HAECHI_ENF_OPEN, task);
+	return 0;
+}
+
+SEC("raw_tracepoint/sched_process_exec")
+int enforce_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *task = (void *)raw_arg(ctx, 0);
+	struct enforce_scratch *es;
+	__u32 mask = current_scope();
+
+	if (!mask)
+		return 0;
+	es = get_scratch();
+	if (!es)
+		return 0;
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	if (!exe)
+		return 0;
+	__builtin_memset(es->record.addr, 0, sizeof(es->record.addr));
+	es->record.port = 0;
+	es->record.protocol = 0;
+	es->record.nr = 0;
+	int len = write_path(&es->s, 0, (__u64)&exe->f_path, (__u64)task);
+	check_path(es, &exec_rules, mask, field_len(len), HAECHI_ACCESS_READ, HAECHI_ENF_EXEC, task);
+	return 0;
+}

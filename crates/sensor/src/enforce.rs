@@ -1,0 +1,423 @@
+//! Loading the enforcement programs (`bpf/enforce.bpf.c`), pinning them so they outlive the
+//! agent, writing the policy tables they read, and reading what they did.
+//!
+//! The tables are data only: what a policy means is decided by the crate that compiles
+//! policies; this module puts entries into maps and takes stale ones out, without reloading
+//! a program.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::hash::Hash;
+use std::path::{Path, PathBuf};
+
+use aya::maps::lpm_trie::{Key, LpmTrie};
+use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
+use aya::programs::links::{FdLink, PinnedLink};
+use aya::programs::{CgroupAttachMode, CgroupSockAddr, RawTracePoint};
+use aya::{Ebpf, EbpfLoader, Pod};
+use tokio::io::unix::AsyncFd;
+
+use crate::abi::{
+    self, EnforcedSyscall, Enforcement, ExceptionKey, NetKeyData, NetPolicy, POLICY_MAX,
+    PolicyPathData, PrivilegeRules, Verdict,
+};
+use crate::probe::CgroupLayout;
+use crate::sensor::SensorError;
+
+/// The compiled enforcement programs; rebuilt by `bpf/build.sh`.
+static OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/enforce.bpf.o");
+
+/// Where pins live by default: `maps/` and `links/` below it.
+pub const DEFAULT_PIN_DIR: &str = "/sys/fs/bpf/haechi";
+
+/// Raw tracepoint programs and their hooks.
+const TRACEPOINTS: [(&str, &str); 2] = [
+    ("enforce_sys_exit", "sys_exit"),
+    ("enforce_exec", "sched_process_exec"),
+];
+
+/// Cgroup socket-address programs; attached at the root of the cgroup v2 hierarchy so every
+/// container cgroup below it inherits them.
+const SOCK_ADDR: [&str; 4] = [
+    "enforce_connect4",
+    "enforce_connect6",
+    "enforce_sendmsg4",
+    "enforce_sendmsg6",
+];
+
+/// A path-keyed rule: the key's data (policy byte, path), how many leading bits of it must
+/// match, and the verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathRule {
+    /// Policy index in byte 0, the path after it.
+    pub data: PolicyPathData,
+    /// Bits of `data` that must match.
+    pub bits: u32,
+    /// What the rule does.
+    pub verdict: Verdict,
+}
+
+/// A denied address range of one policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetRule {
+    /// Policy index in byte 0, the IPv6 (or IPv4-mapped) address after it.
+    pub data: NetKeyData,
+    /// Bits of `data` that must match.
+    pub bits: u32,
+    /// What the rule does.
+    pub verdict: Verdict,
+}
+
+/// Everything the enforcement programs read, for every policy at once.
+#[derive(Clone, Debug, Default)]
+pub struct Tables {
+    /// Egress rules by policy index.
+    pub net_policies: Vec<(u32, NetPolicy)>,
+    /// Denied destinations.
+    pub net_denied: Vec<NetRule>,
+    /// Protected paths.
+    pub file_rules: Vec<PathRule>,
+    /// Forbidden executables.
+    pub exec_rules: Vec<PathRule>,
+    /// Executables a rule does not act on.
+    pub exceptions: Vec<ExceptionKey>,
+    /// Privileged-syscall rules by policy index.
+    pub privilege: Vec<(u32, PrivilegeRules)>,
+}
+
+/// The loaded, attached, pinned enforcement programs.
+pub struct Enforcer {
+    ring: AsyncFd<RingBuf<MapData>>,
+    // Owns the programs and maps; the pinned links keep them attached beyond it.
+    ebpf: Ebpf,
+}
+
+fn map_error(map: &'static str, err: impl std::fmt::Display) -> SensorError {
+    SensorError::Map {
+        map,
+        detail: err.to_string(),
+    }
+}
+
+fn pin_error(what: &str, path: &Path, err: impl std::fmt::Display) -> SensorError {
+    SensorError::Pin(format!("{what} {}: {err}", path.display()))
+}
+
+/// The cgroup v2 hierarchy the socket programs attach to.
+pub fn cgroup2_root() -> Result<PathBuf, SensorError> {
+    match CgroupLayout::detect() {
+        CgroupLayout::Unified => Ok("/sys/fs/cgroup".into()),
+        CgroupLayout::Hybrid => Ok("/sys/fs/cgroup/unified".into()),
+        CgroupLayout::Legacy => Err(SensorError::Pin(
+            "network enforcement needs a cgroup v2 hierarchy (unified or hybrid); this host \
+             mounts cgroup v1 only"
+                .into(),
+        )),
+    }
+}
+
+impl Enforcer {
+    /// Loads the programs, reusing the maps pinned under `pin_dir` (a restarted agent keeps
+    /// what the last one enforced), attaches them and pins their links, replacing the links
+    /// an earlier agent pinned. Needs root and a mounted bpffs.
+    pub fn start(pin_dir: &Path) -> Result<Self, SensorError> {
+        let maps_dir = pin_dir.join("maps");
+        let links_dir = pin_dir.join("links");
+        for dir in [&maps_dir, &links_dir] {
+            std::fs::create_dir_all(dir).map_err(|e| pin_error("creating", dir, e))?;
+        }
+        let mut ebpf = EbpfLoader::new()
+            .default_map_pin_directory(&maps_dir)
+            .load(OBJECT)?;
+        fill_syscall_table(&mut ebpf)?;
+
+        for (program, hook) in TRACEPOINTS {
+            let attach = |ebpf: &mut Ebpf| -> Result<FdLink, aya::programs::ProgramError> {
+                let prog: &mut RawTracePoint = ebpf
+                    .program_mut(program)
+                    .ok_or(aya::programs::ProgramError::UnexpectedProgramType)?
+                    .try_into()?;
+                prog.load()?;
+                let id = prog.attach(hook)?;
+                Ok(prog.take_link(id)?.into())
+            };
+            let link = attach(&mut ebpf).map_err(|source| SensorError::Program {
+                program,
+                hook,
+                source,
+            })?;
+            replace_pin(link, &links_dir.join(program))?;
+        }
+
+        let root = cgroup2_root()?;
+        let cgroup = File::open(&root).map_err(|e| pin_error("opening", &root, e))?;
+        for program in SOCK_ADDR {
+            let attach = |ebpf: &mut Ebpf| -> Result<FdLink, aya::programs::ProgramError> {
+                let prog: &mut CgroupSockAddr = ebpf
+                    .program_mut(program)
+                    .ok_or(aya::programs::ProgramError::UnexpectedProgramType)?
+                    .try_into()?;
+                prog.load()?;
+                // A bpf_link on a cgroup always lets other programs attach beside it; the
+                // kernel refuses the multi-attach flag on links, so ask for the default.
+                let id = prog.attach(&cgroup, CgroupAttachMode::Single)?;
+                prog.take_link(id)?
+                    .try_into()
+                    .map_err(|_| aya::programs::ProgramError::UnexpectedProgramType)
+            };
+            let link = attach(&mut ebpf).map_err(|source| SensorError::Program {
+                program,
+                hook: "cgroup v2 root",
+                source,
+            })?;
+            replace_pin(link, &links_dir.join(program))?;
+        }
+
+        let ring = ebpf
+            .take_map("enforcements")
+            .ok_or(map_error("enforcements", "missing"))?;
+        let ring = RingBuf::try_from(ring).map_err(|e| map_error("enforcements", e))?;
+        // SAFETY: the RingBuf owns its map fd; it stays open for as long as the AsyncFd lives.
+        let ring = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
+            .map_err(|e| e.into_parts().1)?;
+        Ok(Enforcer { ring, ebpf })
+    }
+
+    /// Removes every pin under `pin_dir`: the programs detach and the maps go once nothing
+    /// else holds them. Returns whether there was anything to remove.
+    pub fn cleanup(pin_dir: &Path) -> Result<bool, SensorError> {
+        if !pin_dir.exists() {
+            return Ok(false);
+        }
+        std::fs::remove_dir_all(pin_dir).map_err(|e| pin_error("removing", pin_dir, e))?;
+        Ok(true)
+    }
+
+    /// Makes the kernel's tables equal to `tables`: new entries first, then stale ones out,
+    /// so a rule in both the old and the new tables never lapses.
+    pub fn load_tables(&mut self, tables: &Tables) -> Result<(), SensorError> {
+        for index in 0..POLICY_MAX as u32 {
+            let net = lookup(&tables.net_policies, index);
+            typed::<Array<_, NetPolicy>>(&mut self.ebpf, "net_policies")?
+                .set(index, net, 0)
+                .map_err(|e| map_error("net_policies", e))?;
+            let privilege = lookup(&tables.privilege, index);
+            typed::<Array<_, PrivilegeRules>>(&mut self.ebpf, "privilege_rules")?
+                .set(index, privilege, 0)
+                .map_err(|e| map_error("privilege_rules", e))?;
+        }
+        let net: Vec<_> = tables
+            .net_denied
+            .iter()
+            .map(|r| (Key::new(r.bits, r.data), r.verdict))
+            .collect();
+        sync_trie(&mut self.ebpf, "net_denied", &net)?;
+        let files: Vec<_> = tables
+            .file_rules
+            .iter()
+            .map(|r| (Key::new(r.bits, r.data), r.verdict))
+            .collect();
+        sync_trie(&mut self.ebpf, "file_rules", &files)?;
+        let execs: Vec<_> = tables
+            .exec_rules
+            .iter()
+            .map(|r| (Key::new(r.bits, r.data), r.verdict))
+            .collect();
+        sync_trie(&mut self.ebpf, "exec_rules", &execs)?;
+
+        let mut exceptions: HashMap<_, ExceptionKey, u8> = typed(&mut self.ebpf, "exceptions")?;
+        for key in &tables.exceptions {
+            exceptions
+                .insert(key, 1, 0)
+                .map_err(|e| map_error("exceptions", e))?;
+        }
+        let wanted: HashSet<_> = tables.exceptions.iter().map(exception_id).collect();
+        let stale: Vec<ExceptionKey> = exceptions
+            .keys()
+            .filter_map(Result::ok)
+            .filter(|k| !wanted.contains(&exception_id(k)))
+            .collect();
+        for key in stale {
+            exceptions
+                .remove(&key)
+                .map_err(|e| map_error("exceptions", e))?;
+        }
+        Ok(())
+    }
+
+    /// Puts a cgroup under the policies of `mask` (bit i: policy i); 0 takes it out.
+    pub fn set_scope(&mut self, cgroup_id: u64, mask: u32) -> Result<(), SensorError> {
+        let mut scopes: HashMap<_, u64, u32> = typed(&mut self.ebpf, "scopes")?;
+        if mask == 0 {
+            match scopes.remove(&cgroup_id) {
+                Ok(()) | Err(aya::maps::MapError::KeyNotFound) => Ok(()),
+                Err(e) => Err(map_error("scopes", e)),
+            }
+        } else {
+            scopes
+                .insert(cgroup_id, mask, 0)
+                .map_err(|e| map_error("scopes", e))
+        }
+    }
+
+    /// Every scoped cgroup and its policy mask, as the kernel holds them (kept across restarts).
+    pub fn scopes(&self) -> Result<Vec<(u64, u32)>, SensorError> {
+        let map = self
+            .ebpf
+            .map("scopes")
+            .ok_or(map_error("scopes", "missing"))?;
+        let scopes: HashMap<_, u64, u32> =
+            HashMap::try_from(map).map_err(|e| map_error("scopes", e))?;
+        Ok(scopes.iter().filter_map(Result::ok).collect())
+    }
+
+    /// Waits until enforcement records are there.
+    pub async fn readable(&mut self) -> Result<(), SensorError> {
+        let mut guard = self.ring.readable_mut().await?;
+        guard.clear_ready();
+        Ok(())
+    }
+
+    /// Hands every record now in the ring buffer to `on_record`.
+    pub fn drain(&mut self, mut on_record: impl FnMut(Enforcement)) -> usize {
+        let ring = self.ring.get_mut();
+        let mut count = 0;
+        while let Some(item) = ring.next() {
+            if item.len() >= size_of::<Enforcement>() {
+                // SAFETY: the kernel wrote a whole `struct haechi_enforcement` (the ABI test
+                // checks the layouts agree); read_unaligned copes with any alignment.
+                on_record(unsafe { std::ptr::read_unaligned(item.as_ptr().cast()) });
+                count += 1;
+            }
+        }
+        count
+    }
+
+    /// Records written and records lost because the ring buffer was full.
+    pub fn stats(&self) -> (u64, u64) {
+        let Some(map) = self.ebpf.map("enforce_stats") else {
+            return (0, 0);
+        };
+        let Ok(stats) = PerCpuArray::<_, u64>::try_from(map) else {
+            return (0, 0);
+        };
+        let sum = |i: u32| stats.get(&i, 0).map(|v| v.iter().sum()).unwrap_or(0);
+        (sum(0), sum(1))
+    }
+}
+
+/// The map `name`, typed.
+fn typed<'a, V>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<V, SensorError>
+where
+    V: TryFrom<&'a mut aya::maps::Map>,
+    V::Error: std::fmt::Display,
+{
+    let map = ebpf.map_mut(name).ok_or(map_error(name, "missing"))?;
+    V::try_from(map).map_err(|e| map_error(name, e))
+}
+
+/// The entry for policy `index`, or the empty one.
+fn lookup<T: Copy + Default>(entries: &[(u32, T)], index: u32) -> T {
+    entries
+        .iter()
+        .find(|(i, _)| *i == index)
+        .map(|(_, value)| *value)
+        .unwrap_or_default()
+}
+
+fn exception_id(key: &ExceptionKey) -> (u32, [u8; abi::EXE_MAX]) {
+    (key.rule, key.exe)
+}
+
+/// Writes `wanted` into the trie `name`, then removes every other entry.
+fn sync_trie<K: Pod + Eq + Hash, V: Pod>(
+    ebpf: &mut Ebpf,
+    name: &'static str,
+    wanted: &[(Key<K>, V)],
+) -> Result<(), SensorError> {
+    let mut trie: LpmTrie<_, K, V> = typed(ebpf, name)?;
+    for (key, value) in wanted {
+        trie.insert(key, *value, 0)
+            .map_err(|e| map_error(name, e))?;
+    }
+    let keep: HashSet<(u32, K)> = wanted
+        .iter()
+        .map(|(k, _)| (k.prefix_len(), k.data()))
+        .collect();
+    let stale: Vec<Key<K>> = trie
+        .keys()
+        .filter_map(Result::ok)
+        .filter(|k| !keep.contains(&(k.prefix_len(), k.data())))
+        .collect();
+    for key in stale {
+        trie.remove(&key).map_err(|e| map_error(name, e))?;
+    }
+    Ok(())
+}
+
+/// Pins `link` at `path`; the link an earlier agent pinned there is unpinned after the new
+/// one is attached, so the hook is never left without a program.
+fn replace_pin(link: FdLink, path: &Path) -> Result<(), SensorError> {
+    let old = if path.exists() {
+        Some(PinnedLink::from_pin(path).map_err(|e| pin_error("reading pinned link", path, e))?)
+    } else {
+        None
+    };
+    if let Some(old) = old {
+        old.unpin().map_err(|e| pin_error("unpinning", path, e))?;
+    }
+    link.pin(path).map_err(|e| pin_error("pinning", path, e))?;
+    Ok(())
+}
+
+/// Which syscalls the enforcement programs look at, by number (x86_64, from libc).
+fn fill_syscall_table(ebpf: &mut Ebpf) -> Result<(), SensorError> {
+    let mut table: Array<_, EnforcedSyscall> = typed(ebpf, "enforced_syscalls")?;
+    let open = |flags_arg: u8, flags_in_how: u8| EnforcedSyscall {
+        kind: abi::SYS_OPEN,
+        flags_arg,
+        flags_in_how,
+        class: 0,
+    };
+    let privilege = |class: usize| EnforcedSyscall {
+        kind: abi::SYS_PRIVILEGE,
+        flags_arg: abi::ARG_NONE,
+        flags_in_how: 0,
+        class: class as u8,
+    };
+    let entries = [
+        (libc::SYS_open, open(1, 0)),
+        (libc::SYS_openat, open(2, 0)),
+        (libc::SYS_openat2, open(2, 1)),
+        (libc::SYS_creat, open(abi::ARG_NONE, 0)),
+        (libc::SYS_ptrace, privilege(abi::PRIV_PTRACE)),
+        (libc::SYS_process_vm_writev, privilege(abi::PRIV_PTRACE)),
+        (libc::SYS_init_module, privilege(abi::PRIV_MODULE)),
+        (libc::SYS_finit_module, privilege(abi::PRIV_MODULE)),
+        (libc::SYS_delete_module, privilege(abi::PRIV_MODULE)),
+        (libc::SYS_setuid, privilege(abi::PRIV_SETID)),
+        (libc::SYS_setgid, privilege(abi::PRIV_SETID)),
+        (libc::SYS_setreuid, privilege(abi::PRIV_SETID)),
+        (libc::SYS_setregid, privilege(abi::PRIV_SETID)),
+        (libc::SYS_setresuid, privilege(abi::PRIV_SETID)),
+        (libc::SYS_setresgid, privilege(abi::PRIV_SETID)),
+        (libc::SYS_setfsuid, privilege(abi::PRIV_SETID)),
+        (libc::SYS_setfsgid, privilege(abi::PRIV_SETID)),
+        (libc::SYS_capset, privilege(abi::PRIV_SETID)),
+        (libc::SYS_mount, privilege(abi::PRIV_MOUNT)),
+        (libc::SYS_umount2, privilege(abi::PRIV_MOUNT)),
+        (libc::SYS_fsopen, privilege(abi::PRIV_MOUNT)),
+        (libc::SYS_fsmount, privilege(abi::PRIV_MOUNT)),
+        (libc::SYS_move_mount, privilege(abi::PRIV_MOUNT)),
+        (libc::SYS_open_tree, privilege(abi::PRIV_MOUNT)),
+        (libc::SYS_unshare, privilege(abi::PRIV_NAMESPACE)),
+        (libc::SYS_setns, privilege(abi::PRIV_NAMESPACE)),
+        (libc::SYS_bpf, privilege(abi::PRIV_BPF)),
+    ];
+    for (nr, entry) in entries {
+        table
+            .set(nr as u32, entry, 0)
+            .map_err(|e| map_error("enforced_syscalls", e))?;
+    }
+    Ok(())
+}

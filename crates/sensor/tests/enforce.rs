@@ -1,0 +1,233 @@
+//! Loads the enforcement programs into the running kernel and checks that they refuse and
+//! kill what their tables say, for processes in a scoped cgroup only. Needs root.
+
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use haechi_sensor::abi::{self, Enforcement, NetAllow, NetPolicy, PrivilegeRules, Verdict};
+use haechi_sensor::enforce::{Enforcer, PathRule, Tables, cgroup2_root};
+use haechi_sensor::probe::ensure_mounts;
+
+/// A cgroup of its own and a pin directory of its own, removed on drop.
+struct Sandbox {
+    cgroup: PathBuf,
+    pins: PathBuf,
+}
+
+impl Sandbox {
+    fn new(name: &str) -> Self {
+        // SAFETY: geteuid has no preconditions.
+        assert_eq!(unsafe { libc::geteuid() }, 0, "enforcement tests need root");
+        ensure_mounts().expect("bpffs mounted");
+        let id = format!("haechi-test-{}-{name}", std::process::id());
+        let cgroup = cgroup2_root().unwrap().join(&id);
+        std::fs::create_dir_all(&cgroup).unwrap();
+        let pins = Path::new("/sys/fs/bpf").join(id);
+        Sandbox { cgroup, pins }
+    }
+
+    fn cgroup_id(&self) -> u64 {
+        std::fs::metadata(&self.cgroup).unwrap().ino()
+    }
+
+    /// Runs `program args` inside the cgroup (or outside it) and returns what it did.
+    fn run(&self, inside: bool, program: &str, args: &[&str]) -> Output {
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        if inside {
+            let procs = self.cgroup.join("cgroup.procs");
+            // SAFETY: only async-signal-safe work between fork and exec: open, write, close.
+            unsafe {
+                cmd.pre_exec(move || std::fs::write(&procs, b"0"));
+            }
+        }
+        cmd.output().unwrap()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = Enforcer::cleanup(&self.pins);
+        let _ = std::fs::remove_dir(&self.cgroup);
+    }
+}
+
+fn verdict(rule: u32, action: u8) -> Verdict {
+    Verdict {
+        rule,
+        action,
+        access: abi::ACCESS_READ | abi::ACCESS_WRITE,
+        has_exceptions: 0,
+        _pad: 0,
+    }
+}
+
+/// Key data for `path` in policy 0: a directory prefix when it ends with '/'.
+fn path_rule(path: &str, verdict: Verdict) -> PathRule {
+    let mut data = [0u8; abi::PREFIX_MAX];
+    data[1..=path.len()].copy_from_slice(path.as_bytes());
+    PathRule {
+        data,
+        bits: 8 * (1 + path.len() as u32),
+        verdict,
+    }
+}
+
+async fn records(
+    enforcer: &mut Enforcer,
+    until: impl Fn(&[Enforcement]) -> bool,
+) -> Vec<Enforcement> {
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !until(&seen) && Instant::now() < deadline {
+        let _ = tokio::time::timeout(Duration::from_millis(50), enforcer.readable()).await;
+        enforcer.drain(|r| seen.push(r));
+    }
+    seen
+}
+
+const CONNECT: &str = r#"
+import socket, sys
+listener = socket.socket(); listener.bind(("127.0.0.1", 0)); listener.listen()
+port = listener.getsockname()[1]
+try:
+    socket.create_connection(("127.0.0.1", port), timeout=2); print("tcp ok")
+except PermissionError:
+    print("tcp EPERM")
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    udp.sendto(b"x", ("127.0.0.1", 53)); print("udp53 ok")
+except PermissionError:
+    print("udp53 EPERM")
+try:
+    udp.sendto(b"x", ("127.0.0.1", 54)); print("udp54 ok")
+except PermissionError:
+    print("udp54 EPERM")
+"#;
+
+#[tokio::test]
+async fn a_dns_only_policy_refuses_tcp_and_other_udp_in_its_cgroup_only() {
+    let sandbox = Sandbox::new("dns");
+    let mut enforcer = Enforcer::start(&sandbox.pins).expect("enforcement programs load");
+    let mut dns = NetAllow {
+        protocols: abi::PROTO_UDP | abi::PROTO_TCP,
+        port_min: 53,
+        port_max: 53,
+        ..NetAllow::default()
+    };
+    dns.prefix_len = 0;
+    let mut policy = NetPolicy {
+        verdict: verdict(7, abi::ACTION_DENY),
+        default_deny: 1,
+        n_allow: 1,
+        ..NetPolicy::default()
+    };
+    policy.allow[0] = dns;
+    let tables = Tables {
+        net_policies: vec![(0, policy)],
+        ..Tables::default()
+    };
+    enforcer.load_tables(&tables).unwrap();
+    enforcer.set_scope(sandbox.cgroup_id(), 1).unwrap();
+
+    let inside = sandbox.run(true, "python3", &["-c", CONNECT]);
+    let stdout = String::from_utf8_lossy(&inside.stdout);
+    assert_eq!(stdout, "tcp EPERM\nudp53 ok\nudp54 EPERM\n", "{inside:?}");
+    let outside = sandbox.run(false, "python3", &["-c", CONNECT]);
+    assert_eq!(
+        String::from_utf8_lossy(&outside.stdout),
+        "tcp ok\nudp53 ok\nudp54 ok\n"
+    );
+
+    let seen = records(&mut enforcer, |r| r.len() >= 2).await;
+    assert_eq!(seen.len(), 2, "one record per refusal: {seen:?}");
+    assert_eq!(seen[0].kind, abi::ENF_CONNECT);
+    assert_eq!(seen[0].protocol, abi::PROTO_TCP);
+    assert_eq!(seen[1].kind, abi::ENF_SENDMSG);
+    assert_eq!(seen[1].port, 54);
+    assert!(
+        seen.iter()
+            .all(|r| r.rule == 7 && r.action == abi::ACTION_DENY)
+    );
+    assert_eq!(&seen[1].addr[10..], &[0xff, 0xff, 127, 0, 0, 1]);
+}
+
+#[tokio::test]
+async fn opening_a_protected_path_for_writing_kills_the_writer() {
+    let sandbox = Sandbox::new("file");
+    let dir = tempfile::tempdir().unwrap();
+    let protected = format!("{}/", dir.path().display());
+    std::fs::write(dir.path().join("existing"), "kept").unwrap();
+    let mut enforcer = Enforcer::start(&sandbox.pins).unwrap();
+    let mut write_only = verdict(3, abi::ACTION_KILL);
+    write_only.access = abi::ACCESS_WRITE;
+    enforcer
+        .load_tables(&Tables {
+            file_rules: vec![path_rule(&protected, write_only)],
+            ..Tables::default()
+        })
+        .unwrap();
+    enforcer.set_scope(sandbox.cgroup_id(), 1).unwrap();
+
+    let target = dir.path().join("new");
+    let script = format!("echo written > {}; echo survived", target.display());
+    let killed = sandbox.run(true, "/bin/sh", &["-c", &script]);
+    assert_eq!(killed.status.signal(), Some(libc::SIGKILL), "{killed:?}");
+    assert!(killed.stdout.is_empty());
+    // The open happened (no hook here can refuse it) but nothing was written.
+    assert_eq!(std::fs::read_to_string(&target).unwrap_or_default(), "");
+
+    let read = format!("cat {}/existing", dir.path().display());
+    let reader = sandbox.run(true, "/bin/sh", &["-c", &read]);
+    assert_eq!(String::from_utf8_lossy(&reader.stdout), "kept");
+    let outside = sandbox.run(false, "/bin/sh", &["-c", &script]);
+    assert!(outside.status.success());
+
+    let seen = records(&mut enforcer, |r| !r.is_empty()).await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].kind, abi::ENF_OPEN);
+    assert_eq!(seen[0].action, abi::ACTION_KILL);
+    let path = std::ffi::CStr::from_bytes_until_nul(&seen[0].path).unwrap();
+    assert_eq!(path.to_str().unwrap(), target.to_str().unwrap());
+}
+
+#[tokio::test]
+async fn privileged_syscalls_and_forbidden_binaries_are_killed() {
+    let sandbox = Sandbox::new("priv");
+    let dir = tempfile::tempdir().unwrap();
+    // busybox runs the applet its file is named after.
+    let forbidden = dir.path().join("echo");
+    std::fs::copy("/bin/busybox", &forbidden).unwrap();
+    let mut enforcer = Enforcer::start(&sandbox.pins).unwrap();
+    let mut privilege = PrivilegeRules::default();
+    privilege.rules[abi::PRIV_NAMESPACE] = verdict(11, abi::ACTION_KILL);
+    enforcer
+        .load_tables(&Tables {
+            privilege: vec![(0, privilege)],
+            exec_rules: vec![path_rule(
+                &format!("{}\0", forbidden.display()),
+                verdict(12, abi::ACTION_KILL),
+            )],
+            ..Tables::default()
+        })
+        .unwrap();
+    enforcer.set_scope(sandbox.cgroup_id(), 1).unwrap();
+
+    let unshare = sandbox.run(true, "/bin/busybox", &["unshare", "-U", "true"]);
+    assert_eq!(unshare.status.signal(), Some(libc::SIGKILL), "{unshare:?}");
+    let exec = sandbox.run(true, forbidden.to_str().unwrap(), &["ran"]);
+    assert_eq!(exec.status.signal(), Some(libc::SIGKILL), "{exec:?}");
+    assert!(exec.stdout.is_empty());
+    let allowed = sandbox.run(true, "/bin/busybox", &["echo", "ran"]);
+    assert_eq!(String::from_utf8_lossy(&allowed.stdout), "ran\n");
+    let outside = sandbox.run(false, forbidden.to_str().unwrap(), &["ran"]);
+    assert_eq!(String::from_utf8_lossy(&outside.stdout), "ran\n");
+
+    let seen = records(&mut enforcer, |r| r.len() >= 2).await;
+    let rules: Vec<_> = seen.iter().map(|r| (r.rule, r.kind)).collect();
+    assert_eq!(rules, [(11, abi::ENF_SYSCALL), (12, abi::ENF_EXEC)]);
+    assert_eq!(seen[0].nr as i64, libc::SYS_unshare);
+}
