@@ -1,0 +1,368 @@
+//! Policies → the kernel's tables: which action each rule really gets on a kernel without
+//! BPF-LSM, rule ids for alerts, and one entry per path, range and class.
+
+use haechi_sensor::abi::{
+    self, ExceptionKey, NetAllow, NetPolicy, PolicyPathData, PrivilegeRules, Verdict,
+};
+use haechi_sensor::enforce::{NetRule, PathRule, Tables};
+use ipnet::IpNet;
+
+use crate::policy::{
+    Access, Action, Match, PathMatch, Policy, PolicyError, Privilege, Protocol, Rule,
+};
+use crate::selector::Target;
+
+/// What alerts say about a rule the kernel acted on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleInfo {
+    /// The policy's name.
+    pub policy: String,
+    /// The rule's name.
+    pub rule: String,
+    /// The action the kernel takes (after any fallback).
+    pub action: Action,
+    /// What it was asked for, when the fallback replaced it.
+    pub requested: Option<Action>,
+}
+
+/// Policies ready for the kernel.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    policies: Vec<Policy>,
+    rules: Vec<RuleInfo>,
+    tables: Tables,
+}
+
+impl Compiled {
+    /// Compiles `policies`; policy i gets bit i of a cgroup's scope. Fails on a rule that asks
+    /// for an action its hook cannot give and names no fallback that it can.
+    pub fn new(policies: Vec<Policy>) -> Result<Self, PolicyError> {
+        if policies.len() > abi::POLICY_MAX {
+            return Err(PolicyError::TooMany {
+                count: policies.len(),
+                max: abi::POLICY_MAX,
+            });
+        }
+        let mut compiled = Compiled {
+            policies: Vec::new(),
+            rules: Vec::new(),
+            tables: Tables::default(),
+        };
+        for (index, policy) in policies.iter().enumerate() {
+            compiled.add(index as u8, policy)?;
+        }
+        compiled.policies = policies;
+        Ok(compiled)
+    }
+
+    /// The tables to load.
+    pub fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    /// The policies, in bit order.
+    pub fn policies(&self) -> &[Policy] {
+        &self.policies
+    }
+
+    /// The rule with kernel id `id`.
+    pub fn rule(&self, id: u32) -> Option<&RuleInfo> {
+        self.rules.get((id as usize).checked_sub(1)?)
+    }
+
+    /// Every rule, in id order (id 1 first).
+    pub fn rules(&self) -> &[RuleInfo] {
+        &self.rules
+    }
+
+    /// The scope mask of the policies that select `target`.
+    pub fn scope(&self, target: &Target<'_>) -> u32 {
+        self.policies
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.selector.selects(target))
+            .fold(0, |mask, (i, _)| mask | 1 << i)
+    }
+
+    /// Names of the policies in `mask`.
+    pub fn names(&self, mask: u32) -> Vec<&str> {
+        self.policies
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| mask & (1 << i) != 0)
+            .map(|(_, p)| p.name.as_str())
+            .collect()
+    }
+
+    fn add(&mut self, index: u8, policy: &Policy) -> Result<(), PolicyError> {
+        let mut net: Option<NetPolicy> = None;
+        let mut privilege: Option<PrivilegeRules> = None;
+        for (i, rule) in policy.rules.iter().enumerate() {
+            let invalid = |field: &str, message: String| PolicyError::Invalid {
+                path: policy.source.clone(),
+                policy: policy.name.clone(),
+                field: format!("spec.rules[{i}]{field}"),
+                message,
+            };
+            let action = effective_action(rule).map_err(|m| invalid(".action", m))?;
+            self.rules.push(RuleInfo {
+                policy: policy.name.clone(),
+                rule: rule.name.clone(),
+                action,
+                requested: (action != rule.action).then_some(rule.action),
+            });
+            let id = self.rules.len() as u32;
+            let verdict = |access: u8, has_exceptions: bool| Verdict {
+                rule: id,
+                action: action_code(action),
+                access,
+                has_exceptions: u8::from(has_exceptions),
+                _pad: 0,
+            };
+            match &rule.matches {
+                Match::Egress { allow, deny } => {
+                    for net in deny {
+                        self.tables
+                            .net_denied
+                            .push(net_rule(index, net, verdict(0, false)));
+                    }
+                    if let Some(allow) = allow {
+                        if net.is_some() {
+                            return Err(invalid(
+                                ".egress.allow",
+                                "one rule per policy may list allowed destinations; merge them"
+                                    .into(),
+                            ));
+                        }
+                        net = Some(
+                            net_policy(allow, verdict(0, false))
+                                .map_err(|m| invalid(".egress.allow", m))?,
+                        );
+                    }
+                }
+                Match::Files {
+                    paths,
+                    access,
+                    except_binaries,
+                } => {
+                    let access = match access {
+                        Access::Read => abi::ACCESS_READ,
+                        Access::Write => abi::ACCESS_WRITE,
+                        Access::Any => abi::ACCESS_READ | abi::ACCESS_WRITE,
+                    };
+                    let v = verdict(access, !except_binaries.is_empty());
+                    self.add_paths(index, paths, v, false)
+                        .map_err(|m| invalid(".files.paths", m))?;
+                    self.add_exceptions(id, except_binaries);
+                }
+                Match::Exec {
+                    paths,
+                    except_binaries,
+                } => {
+                    let v = verdict(
+                        abi::ACCESS_READ | abi::ACCESS_WRITE,
+                        !except_binaries.is_empty(),
+                    );
+                    self.add_paths(index, paths, v, true)
+                        .map_err(|m| invalid(".exec.paths", m))?;
+                    self.add_exceptions(id, except_binaries);
+                }
+                Match::Privilege(classes) => {
+                    let rules = privilege.get_or_insert_with(PrivilegeRules::default);
+                    for class in classes {
+                        let slot = &mut rules.rules[class_index(*class)];
+                        if slot.rule != 0 {
+                            return Err(invalid(
+                                ".privilege",
+                                format!("{class:?} is already covered by an earlier rule"),
+                            ));
+                        }
+                        *slot = verdict(0, false);
+                    }
+                }
+            }
+        }
+        if let Some(net) = net {
+            self.tables.net_policies.push((index.into(), net));
+        }
+        if let Some(privilege) = privilege {
+            self.tables.privilege.push((index.into(), privilege));
+        }
+        Ok(())
+    }
+
+    fn add_paths(
+        &mut self,
+        index: u8,
+        paths: &[PathMatch],
+        verdict: Verdict,
+        exec: bool,
+    ) -> Result<(), String> {
+        for path in paths {
+            // /var/run is a symlink to /run on most images, and the kernel matches the
+            // resolved path: cover both spellings.
+            let alias = path
+                .0
+                .strip_prefix("/var/run/")
+                .map(|rest| format!("/run/{rest}"));
+            for text in std::iter::once(path.0.as_str()).chain(alias.as_deref()) {
+                let rule = path_rule(index, text, path.is_directory(), verdict);
+                let table = if exec {
+                    &mut self.tables.exec_rules
+                } else {
+                    &mut self.tables.file_rules
+                };
+                if table
+                    .iter()
+                    .any(|r| r.data == rule.data && r.bits == rule.bits)
+                {
+                    return Err(format!("`{text}` is already covered by an earlier rule"));
+                }
+                table.push(rule);
+            }
+        }
+        Ok(())
+    }
+
+    fn add_exceptions(&mut self, rule: u32, binaries: &[String]) {
+        for binary in binaries {
+            let mut exe = [0u8; abi::EXE_MAX];
+            exe[..binary.len()].copy_from_slice(binary.as_bytes());
+            self.tables.exceptions.push(ExceptionKey { rule, exe });
+        }
+    }
+}
+
+/// The action the kernel gives `rule` here: egress can be refused (cgroup socket hooks) but
+/// not killed; files, executables and privileged syscalls can be killed (tracepoints and
+/// `bpf_send_signal`) but refused only by BPF-LSM hooks, which haechi does not load.
+fn effective_action(rule: &Rule) -> Result<Action, String> {
+    let egress = matches!(rule.matches, Match::Egress { .. });
+    let available = |a: Action| match a {
+        Action::Alert => true,
+        Action::Deny => egress,
+        Action::Kill => !egress,
+    };
+    if available(rule.action) {
+        return Ok(rule.action);
+    }
+    match rule.fallback {
+        Some(fallback) if available(fallback) => Ok(fallback),
+        _ if egress => Err(format!(
+            "`{}` is not available for egress: the cgroup socket hooks refuse a connection but \
+             cannot signal the process; use `deny` (or `fallback: deny`)",
+            rule.action.name()
+        )),
+        _ => Err(format!(
+            "`{}` needs a BPF-LSM hook (file_open, bprm_check_security, ...), which haechi does \
+             not load on this kernel; the process can be killed before the syscall returns \
+             instead: set `fallback: kill` (or `action: kill`)",
+            rule.action.name()
+        )),
+    }
+}
+
+fn action_code(action: Action) -> u8 {
+    match action {
+        Action::Alert => abi::ACTION_ALERT,
+        Action::Deny => abi::ACTION_DENY,
+        Action::Kill => abi::ACTION_KILL,
+    }
+}
+
+fn class_index(class: Privilege) -> usize {
+    match class {
+        Privilege::Ptrace => abi::PRIV_PTRACE,
+        Privilege::Module => abi::PRIV_MODULE,
+        Privilege::Setid => abi::PRIV_SETID,
+        Privilege::Mount => abi::PRIV_MOUNT,
+        Privilege::Namespace => abi::PRIV_NAMESPACE,
+        Privilege::Bpf => abi::PRIV_BPF,
+    }
+}
+
+/// An address as the kernel compares it: IPv6, IPv4 mapped into ::ffff:0:0/96.
+fn address_bytes(net: &IpNet) -> ([u8; 16], u8) {
+    match net {
+        IpNet::V4(v4) => (v4.addr().to_ipv6_mapped().octets(), 96 + v4.prefix_len()),
+        IpNet::V6(v6) => (v6.addr().octets(), v6.prefix_len()),
+    }
+}
+
+fn net_rule(index: u8, net: &IpNet, verdict: Verdict) -> NetRule {
+    let (addr, bits) = address_bytes(net);
+    let mut data = [0u8; 20];
+    data[0] = index;
+    data[1..17].copy_from_slice(&addr);
+    NetRule {
+        data,
+        bits: 8 + u32::from(bits),
+        verdict,
+    }
+}
+
+fn net_policy(allow: &[crate::policy::Destination], verdict: Verdict) -> Result<NetPolicy, String> {
+    let mut policy = NetPolicy {
+        verdict,
+        default_deny: 1,
+        ..NetPolicy::default()
+    };
+    let mut entries = Vec::new();
+    for dest in allow {
+        let protocols = dest.protocols.iter().fold(0, |bits, p| {
+            bits | match p {
+                Protocol::Tcp => abi::PROTO_TCP,
+                Protocol::Udp => abi::PROTO_UDP,
+            }
+        });
+        let nets: Vec<Option<&IpNet>> = if dest.cidrs.is_empty() {
+            vec![None]
+        } else {
+            dest.cidrs.iter().map(Some).collect()
+        };
+        let ports = if dest.ports.is_empty() {
+            vec![(0, u16::MAX)]
+        } else {
+            dest.ports.clone()
+        };
+        for net in &nets {
+            for (port_min, port_max) in &ports {
+                let (addr, prefix_len) = net.map(address_bytes).unwrap_or(([0; 16], 0));
+                entries.push(NetAllow {
+                    addr,
+                    prefix_len,
+                    protocols,
+                    port_min: *port_min,
+                    port_max: *port_max,
+                    _pad: 0,
+                });
+            }
+        }
+    }
+    if entries.len() > abi::NET_ALLOW_MAX {
+        return Err(format!(
+            "{} address and port combinations; the kernel holds {} per policy (use port \
+             ranges or wider CIDRs)",
+            entries.len(),
+            abi::NET_ALLOW_MAX
+        ));
+    }
+    for (slot, entry) in policy.allow.iter_mut().zip(&entries) {
+        *slot = *entry;
+    }
+    policy.n_allow = entries.len() as u8;
+    Ok(policy)
+}
+
+fn path_rule(index: u8, path: &str, directory: bool, verdict: Verdict) -> PathRule {
+    let mut data: PolicyPathData = [0; abi::PREFIX_MAX];
+    data[0] = index;
+    data[1..=path.len()].copy_from_slice(path.as_bytes());
+    // A file matches with its NUL, so /etc/shadow does not cover /etc/shadow-.
+    let bytes = path.len() + usize::from(!directory);
+    PathRule {
+        data,
+        bits: 8 * (1 + bytes as u32),
+        verdict,
+    }
+}
