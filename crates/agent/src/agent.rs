@@ -9,6 +9,7 @@ use haechi_sensor::{Event, Filter, Sensor, SensorError, Stats, Task, decode};
 use serde_json::Value;
 
 use crate::containers::{Containers, Sources};
+use crate::enforcement::Enforcement;
 use crate::fields::{self, Context};
 use crate::process::{Process, ProcessTable};
 
@@ -34,6 +35,8 @@ pub struct Options {
     pub events: bool,
     /// Rules whose alerts are written (the first rule an event matches, as Falco does).
     pub rules: Option<Ruleset>,
+    /// Policies the kernel enforces, and where their programs and maps are pinned.
+    pub enforce: Option<(haechi_enforce::Compiled, std::path::PathBuf)>,
 }
 
 /// New rules, and the kernel filter they need, taken in while the agent runs (SIGHUP).
@@ -79,6 +82,7 @@ pub struct Agent {
     format: Format,
     events: bool,
     rules: Option<Ruleset>,
+    enforcement: Option<Enforcement>,
     hostname: String,
     summary: Summary,
 }
@@ -89,15 +93,27 @@ impl Agent {
     pub fn start(options: Options) -> Result<Self, AgentError> {
         let table = ProcessTable::from_proc();
         let sensor = Sensor::start(&options.filter)?;
+        let mut containers = Containers::new(options.sources);
+        let enforcement = match options.enforce {
+            Some((policies, pin_dir)) => {
+                let mut enforcement = Enforcement::start(policies, &pin_dir)?;
+                for (cgroup_id, id) in Enforcement::running_containers() {
+                    enforcement.observe(cgroup_id, &containers.view(&format!("/{id}")));
+                }
+                Some(enforcement)
+            }
+            None => None,
+        };
         Ok(Agent {
             sensor,
             table,
-            containers: Containers::new(options.sources),
+            containers,
             users: read_users("/etc/passwd"),
             boot_to_epoch_ns: boot_to_epoch_ns(),
             format: options.format,
             events: options.events,
             rules: options.rules,
+            enforcement,
             hostname: haechi_rules::alert::hostname(),
             summary: Summary::default(),
         })
@@ -113,10 +129,15 @@ impl Agent {
     ) -> Result<Summary, AgentError> {
         tokio::pin!(stop);
         let mut reloads_open = true;
+        // Container lookups finish in the background; enforcement scopes them on this tick.
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+        let enforcing = self.enforcement.is_some();
         loop {
             tokio::select! {
                 () = &mut stop => break,
                 ready = self.sensor.readable() => ready?,
+                ready = enforcement_readable(&mut self.enforcement), if enforcing => ready?,
+                _ = tick.tick(), if enforcing => {},
                 reload = reloads.recv(), if reloads_open => match reload {
                     Some(reload) => self.reload(reload, out)?,
                     None => reloads_open = false,
@@ -130,8 +151,18 @@ impl Agent {
         Ok(self.summary.clone())
     }
 
-    /// Handles every record now in the ring buffer.
+    /// Handles every record now in the ring buffers.
     pub fn drain(&mut self, out: &mut dyn Write) -> Result<usize, AgentError> {
+        let fresh = self.containers.take_fresh();
+        if let Some(enforcement) = &mut self.enforcement {
+            for view in &fresh {
+                enforcement.resolved(view);
+            }
+            for alert in enforcement.drain(self.boot_to_epoch_ns, &self.hostname) {
+                *self.summary.alerts.entry(alert.rule.clone()).or_default() += 1;
+                self.write_alert(&alert, out)?;
+            }
+        }
         let mut records = Vec::new();
         self.sensor.drain(|record| records.push(decode(record)));
         let count = records.len();
@@ -170,6 +201,9 @@ impl Agent {
             .unwrap_or_else(|| std::sync::Arc::new(fallback(task)));
         let ancestors = self.table.ancestors(&process);
         let container = self.containers.view(&process.cgroup);
+        if let Some(enforcement) = &mut self.enforcement {
+            enforcement.observe(task.cgroup_id, &container);
+        }
         let cx = Context {
             process: &process,
             ancestors: &ancestors,
@@ -197,18 +231,36 @@ impl Agent {
         {
             let alert = rules.alert(rule, &fields, &self.hostname);
             *self.summary.alerts.entry(alert.rule.clone()).or_default() += 1;
-            match self.format {
-                Format::Json => {
-                    serde_json::to_writer(&mut *out, &alert)?;
-                    out.write_all(b"\n")?;
-                }
-                Format::Text => writeln!(out, "{}", alert.text())?,
-            }
+            self.write_alert(&alert, out)?;
         }
         if let Event::Exit { task, .. } = event {
             self.table.remove(task.pid);
         }
         Ok(())
+    }
+}
+
+impl Agent {
+    fn write_alert(
+        &self,
+        alert: &haechi_rules::alert::Alert,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        match self.format {
+            Format::Json => {
+                serde_json::to_writer(&mut *out, alert)?;
+                out.write_all(b"\n")
+            }
+            Format::Text => writeln!(out, "{}", alert.text()),
+        }
+    }
+}
+
+/// Waits for enforcement records; never completes without enforcement.
+async fn enforcement_readable(enforcement: &mut Option<Enforcement>) -> Result<(), SensorError> {
+    match enforcement {
+        Some(enforcement) => enforcement.readable().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -60,6 +60,7 @@ impl Default for Sources {
 pub struct Containers {
     sources: Sources,
     cache: HashMap<String, ContainerView>,
+    fresh: Vec<ContainerView>,
     results: (
         mpsc::UnboundedSender<ContainerView>,
         mpsc::UnboundedReceiver<ContainerView>,
@@ -72,6 +73,7 @@ impl Containers {
         Containers {
             sources,
             cache: HashMap::new(),
+            fresh: Vec::new(),
             results: mpsc::unbounded_channel(),
         }
     }
@@ -79,9 +81,7 @@ impl Containers {
     /// What is known now of the container `cgroup_path` names; starts a lookup the first
     /// time an id is seen. Must run inside a tokio runtime.
     pub fn view(&mut self, cgroup_path: &str) -> ContainerView {
-        while let Ok(view) = self.results.1.try_recv() {
-            self.cache.insert(view.id.clone(), view);
-        }
+        self.receive();
         let Some(id) = container_id(cgroup_path) else {
             return ContainerView::default();
         };
@@ -104,8 +104,19 @@ impl Containers {
     /// Waits for lookups in flight (tests, and before the agent reports a summary).
     pub async fn settle(&mut self) {
         tokio::task::yield_now().await;
+        self.receive();
+    }
+
+    /// The views whose lookups finished since the last call.
+    pub fn take_fresh(&mut self) -> Vec<ContainerView> {
+        self.receive();
+        std::mem::take(&mut self.fresh)
+    }
+
+    fn receive(&mut self) {
         while let Ok(view) = self.results.1.try_recv() {
-            self.cache.insert(view.id.clone(), view);
+            self.cache.insert(view.id.clone(), view.clone());
+            self.fresh.push(view);
         }
     }
 }
@@ -125,8 +136,19 @@ async fn lookup(sources: &Sources, id: &str) -> ContainerView {
     }
     ContainerView {
         id: id.to_owned(),
+        resolved: true,
         ..ContainerView::default()
     }
+}
+
+/// A JSON object of strings as a map; anything else is empty.
+fn string_map(value: Option<&Value>) -> std::collections::BTreeMap<String, String> {
+    value
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+        .collect()
 }
 
 /// Splits `registry:5000/repo/name:tag@sha256:...` into repository and tag (default `latest`).
@@ -198,6 +220,8 @@ async fn docker_inspect(socket: &Path, id: &str) -> Result<Option<ContainerView>
         pod_name: label("io.kubernetes.pod.name"),
         pod_namespace: label("io.kubernetes.pod.namespace"),
         pod_uid: label("io.kubernetes.pod.uid"),
+        labels: string_map(v.pointer("/Config/Labels")),
+        resolved: true,
     }))
 }
 
@@ -265,6 +289,8 @@ fn oci_state(root: &Path, id: &str) -> Result<Option<ContainerView>, String> {
             "io.kubernetes.pod.namespace",
         ]),
         pod_uid: note(&["io.kubernetes.cri.sandbox-uid", "io.kubernetes.pod.uid"]),
+        labels: string_map(config.pointer("/annotations")),
+        resolved: true,
     }))
 }
 

@@ -27,6 +27,10 @@ pub struct ContainerView {
     pub pod_namespace: Option<String>,
     /// Kubernetes pod uid.
     pub pod_uid: Option<String>,
+    /// Labels the engine reports (Docker labels, OCI annotations).
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// The engine has answered (or none knew the container); false while a lookup runs.
+    pub resolved: bool,
 }
 
 /// Everything needed to render one event.

@@ -1,13 +1,15 @@
 //! haechi's runtime pipeline on top of the sensor: the process table (seeded from /proc, kept
 //! from fork/exec/exit), container attribution from cgroup paths with metadata from the
-//! container engine, events rendered with Falco's field names, and the alerts compiled rules
-//! raise on them.
+//! container engine, events rendered with Falco's field names, the alerts compiled rules
+//! raise on them, and the scoping of enforcement policies to container cgroups with alerts for
+//! what the kernel enforced.
 //!
 //! This crate never touches the kernel directly (that is `haechi-sensor`) and holds no rule
 //! logic (that is `haechi-rules`'): it feeds events to a [`haechi_rules::Ruleset`].
 
 mod agent;
 pub mod containers;
+pub mod enforcement;
 pub mod fields;
 pub mod process;
 

@@ -67,6 +67,7 @@ fn watch(sources: Sources, start: impl FnOnce() + Send + 'static) -> Vec<Value> 
             format: Format::Json,
             events: true,
             rules: Some(default_rules()),
+            enforce: None,
         })
         .expect("agent starts");
         let worker = tokio::task::spawn_blocking(start);

@@ -28,6 +28,7 @@ struct Running {
     child: Child,
     stderr: Receiver<String>,
     seen: Vec<String>,
+    cursor: usize,
 }
 
 impl Running {
@@ -52,17 +53,27 @@ impl Running {
             child,
             stderr,
             seen: Vec::new(),
+            cursor: 0,
         }
     }
 
-    /// Waits for a standard-error line containing `text`.
+    /// Waits for a standard-error line containing `text`, looking first at lines that came
+    /// after the last one waited for.
     fn wait_for(&mut self, text: &str) {
+        if let Some(i) = self.seen[self.cursor..]
+            .iter()
+            .position(|l| l.contains(text))
+        {
+            self.cursor += i + 1;
+            return;
+        }
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(line) = self.stderr.recv_timeout(Duration::from_millis(100)) {
                 let found = line.contains(text);
                 self.seen.push(line);
                 if found {
+                    self.cursor = self.seen.len();
                     return;
                 }
             }
@@ -160,5 +171,218 @@ fn rules_load_alert_and_reload_on_sighup() {
             ("Read demo secret".to_owned(), "Warning".to_owned()),
             ("Connect to demo port".to_owned(), "Notice".to_owned()),
         ]
+    );
+}
+
+/// A runc container from a busybox rootfs, sharing the host's network (so it can reach the
+/// test's listener) but in a cgroup of its own; deleted on drop.
+struct Container {
+    id: String,
+    rootfs: std::path::PathBuf,
+}
+
+impl Container {
+    fn start(dir: &Path, name: &str, namespace: &str) -> Container {
+        let bundle = dir.join(name);
+        let rootfs = bundle.join("rootfs");
+        for sub in ["bin", "etc", "tmp", "proc", "sys", "dev"] {
+            std::fs::create_dir_all(rootfs.join(sub)).unwrap();
+        }
+        std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).unwrap();
+        for applet in ["sh", "nc", "echo", "sleep", "cat"] {
+            std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
+        }
+        let spec = Command::new("runc")
+            .args(["spec", "--bundle"])
+            .arg(&bundle)
+            .status()
+            .expect("runc (Debian package runc) is installed");
+        assert!(spec.success());
+        let config_path = bundle.join("config.json");
+        let mut config: Value =
+            serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+        config["process"]["terminal"] = Value::Bool(false);
+        config["process"]["args"] = serde_json::json!(["sleep", "120"]);
+        config["root"]["readonly"] = Value::Bool(false);
+        let namespaces = config["linux"]["namespaces"].as_array_mut().unwrap();
+        namespaces.retain(|ns| ns["type"] != "network");
+        config["annotations"] = serde_json::json!({
+            "io.kubernetes.cri.container-name": name,
+            "io.kubernetes.cri.sandbox-namespace": namespace,
+        });
+        std::fs::write(&config_path, config.to_string()).unwrap();
+        let id = format!(
+            "{:0>64x}",
+            u128::from(std::process::id()) << 32 | u128::from(name.len() as u32) << 8 | 0xe
+        );
+        let status = Command::new("runc")
+            .args(["run", "--detach", "--bundle"])
+            .arg(&bundle)
+            .arg(&id)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "runc run {name}");
+        Container { id, rootfs }
+    }
+
+    /// Runs `script` in the container; returns the exit status and what it printed.
+    fn sh(&self, script: &str) -> (std::process::ExitStatus, String) {
+        let output = Command::new("runc")
+            .args(["exec", &self.id, "sh", "-c", script])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&output.stderr));
+        (output.status, text)
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = Command::new("runc")
+            .args(["delete", "--force", &self.id])
+            .output();
+    }
+}
+
+fn policy(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/policies")
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn policies_refuse_and_kill_in_selected_containers_and_outlive_the_agent() {
+    if !root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accept and hang up at once, so a client that got through ends.
+    std::thread::spawn(move || for _ in listener.incoming() {});
+    let pins = format!("/sys/fs/bpf/haechi-cli-test-{}", std::process::id());
+    let out = dir.path().join("alerts.jsonl");
+    let (dns_only, binaries) = (
+        policy("dns-only-egress.yaml"),
+        policy("protect-binaries.yaml"),
+    );
+    let args = [
+        "--no-default-rules",
+        "--syscalls",
+        "openat",
+        "--policy",
+        dns_only.as_str(),
+        "--policy",
+        binaries.as_str(),
+        "--pin-dir",
+        pins.as_str(),
+        "--output",
+        out.to_str().unwrap(),
+    ];
+    let mut agent = Running::start(&args);
+    agent.wait_for(
+        "policy protect-binaries: rule no-writes-below-binary-dirs: kill (asked for deny",
+    );
+    agent.wait_for("watching");
+    let payments = Container::start(dir.path(), "payments-api", "payments");
+    let other = Container::start(dir.path(), "shop", "shop");
+    agent.wait_for(&format!(
+        "enforcing dns-only-egress, protect-binaries on container {}",
+        payments.id
+    ));
+    agent.wait_for(&format!(
+        "enforcing protect-binaries on container {}",
+        other.id
+    ));
+
+    let tcp = format!("nc -w 1 127.0.0.1 {port} </dev/null && echo connected");
+    let (status, text) = payments.sh(&tcp);
+    assert!(
+        !status.success() && text.contains("Operation not permitted"),
+        "{status} {text}\nalerts: {}",
+        std::fs::read_to_string(&out).unwrap_or_default()
+    );
+    let (status, text) = payments.sh("echo query | nc -u -w 1 127.0.0.1 53; echo sent");
+    assert!(
+        status.success() && text.contains("sent") && !text.contains("not permitted"),
+        "{text}"
+    );
+    let (status, text) = other.sh(&tcp);
+    assert!(
+        status.success() && text.contains("connected"),
+        "{status} {text}"
+    );
+    TcpStream::connect(("127.0.0.1", port)).expect("the host is not affected");
+
+    // Drift: the shell that opens /bin/evil for writing dies before it can write.
+    let (status, text) = other.sh("echo implant > /bin/evil; echo survived");
+    assert_eq!(status.code(), Some(137), "killed by SIGKILL: {text}");
+    assert!(!text.contains("survived"));
+    let left = std::fs::read_to_string(other.rootfs.join("bin/evil")).unwrap_or_default();
+    assert_eq!(left, "", "nothing was written");
+    let (status, _) = other.sh("echo fine > /tmp/ok");
+    assert!(status.success(), "other paths stay writable");
+
+    // Killed agent: the pinned programs keep enforcing.
+    let mut killed = agent;
+    killed.signal("KILL");
+    let _ = killed.child.wait();
+    let (status, text) = payments.sh(&tcp);
+    assert!(
+        !status.success() && text.contains("Operation not permitted"),
+        "{text}"
+    );
+
+    // A restarted agent takes over the pins and scopes the running containers from /proc.
+    let mut agent = Running::start(&args);
+    agent.wait_for(&format!(
+        "enforcing dns-only-egress, protect-binaries on container {}",
+        payments.id
+    ));
+    let (status, text) = payments.sh(&tcp);
+    assert!(
+        !status.success() && text.contains("Operation not permitted"),
+        "{text}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    agent.stop();
+
+    let denied: Vec<Value> = alerts(&out)
+        .into_iter()
+        .filter(|a| a["rule"] == "dns-only-egress/egress-dns-only")
+        .collect();
+    // Two refusals: the one made while no agent ran (kept in the pinned ring buffer) and the
+    // one after the restart.
+    assert_eq!(denied.len(), 2, "{denied:?}");
+    assert!(
+        denied
+            .iter()
+            .all(|a| a["output_fields"]["container.id"] == payments.id.as_str())
+    );
+    let fields = &denied[0]["output_fields"];
+    assert_eq!(fields["haechi.action"], "deny");
+    assert_eq!(fields["container.id"], payments.id.as_str());
+    assert_eq!(fields["fd.sport"], port);
+    assert_eq!(fields["evt.type"], "connect");
+    assert_eq!(denied[0]["priority"], "Critical");
+
+    let cleanup = Command::new(env!("CARGO_BIN_EXE_haechi"))
+        .args(["agent", "--cleanup", "--pin-dir", &pins])
+        .output()
+        .unwrap();
+    assert!(cleanup.status.success(), "{cleanup:?}");
+    assert!(!Path::new(&pins).exists());
+    let (status, text) = payments.sh(&tcp);
+    assert!(
+        status.success() && text.contains("connected"),
+        "cleanup ends enforcement: {text}"
     );
 }

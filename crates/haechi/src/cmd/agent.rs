@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use haechi_agent::containers::Sources;
 use haechi_agent::{Agent, Format, Options, Reload, Summary};
 use haechi_rules::{DEFAULT_RULES, DEFAULT_RULES_NAME, Loader, Options as RulesOptions, Ruleset};
+use haechi_sensor::enforce::Enforcer;
 use haechi_sensor::probe::{self, KernelReport};
 use haechi_sensor::{Filter, syscalls};
 use tokio::signal::unix::{SignalKind, signal};
@@ -44,6 +45,17 @@ pub struct AgentArgs {
     /// Report file events only under these path prefixes (filtered in the kernel).
     #[arg(long = "path-prefix", value_name = "PREFIX")]
     path_prefixes: Vec<String>,
+    /// Enforcement policies (HaechiPolicy YAML, repeatable): the kernel refuses or kills what
+    /// they forbid in the containers they select.
+    #[arg(long = "policy", value_name = "FILE")]
+    policies: Vec<PathBuf>,
+    /// Where the enforcement programs and maps are pinned (they stay in force when the agent
+    /// stops or is killed).
+    #[arg(long, value_name = "DIR", default_value = haechi_sensor::enforce::DEFAULT_PIN_DIR)]
+    pin_dir: PathBuf,
+    /// Remove the pinned enforcement programs and maps (ends all enforcement) and exit.
+    #[arg(long)]
+    cleanup: bool,
     /// Docker Engine API socket for container names and images.
     #[arg(long, value_name = "PATH", default_value = "/var/run/docker.sock")]
     docker_socket: PathBuf,
@@ -75,6 +87,43 @@ fn agent(args: AgentArgs) -> Result<(), String> {
         println!("{report}");
         return Ok(());
     }
+    if args.cleanup {
+        return match Enforcer::cleanup(&args.pin_dir) {
+            Ok(true) => {
+                eprintln!("removed {}: enforcement ended", args.pin_dir.display());
+                Ok(())
+            }
+            Ok(false) => {
+                eprintln!("nothing pinned at {}", args.pin_dir.display());
+                Ok(())
+            }
+            Err(err) => Err(err.to_string()),
+        };
+    }
+    let enforce = if args.policies.is_empty() {
+        None
+    } else {
+        let policies = haechi_enforce::load(&args.policies).map_err(|e| e.to_string())?;
+        for info in policies.rules() {
+            let fallback = info
+                .requested
+                .map(|r| {
+                    format!(
+                        " (asked for {}; this kernel gives {})",
+                        r.name(),
+                        info.action.name()
+                    )
+                })
+                .unwrap_or_default();
+            eprintln!(
+                "policy {}: rule {}: {}{fallback}",
+                info.policy,
+                info.rule,
+                info.action.name()
+            );
+        }
+        Some((policies, args.pin_dir.clone()))
+    };
     eprintln!("{report}");
     let missing = report.missing();
     if !missing.is_empty() {
@@ -90,10 +139,17 @@ fn agent(args: AgentArgs) -> Result<(), String> {
     }
     let rules = load_rules(&args)?;
     let filter = filter_for(&args, rules.as_ref())?;
+    // Alerts go out a line at a time, so a killed agent has lost none it raised; a stream of
+    // every event is buffered.
     let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
-        )),
+        Some(path) => {
+            let file = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            if args.events {
+                Box::new(BufWriter::new(file))
+            } else {
+                Box::new(LineWriter::new(file))
+            }
+        }
         None => Box::new(LineWriter::new(io::stdout())),
     };
     let options = Options {
@@ -108,6 +164,7 @@ fn agent(args: AgentArgs) -> Result<(), String> {
         },
         events: args.events,
         rules,
+        enforce,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -1,0 +1,295 @@
+//! Enforcement in the pipeline: which container cgroups the kernel enforces which policies on,
+//! decided as containers appear and their metadata arrives, and the alerts that say what the
+//! kernel did.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use haechi_enforce::{Compiled, Target};
+use haechi_rules::alert::{self, Alert, Priority};
+use haechi_sensor::abi::{self, Enforcement as Record};
+use haechi_sensor::enforce::{Enforcer, cgroup2_root};
+use haechi_sensor::{SensorError, syscalls};
+use serde_json::{Value, json};
+
+use crate::containers::container_id;
+use crate::fields::ContainerView;
+
+/// The enforcer, the compiled policies and what has been decided.
+pub struct Enforcement {
+    enforcer: Enforcer,
+    policies: Compiled,
+    /// Cgroups whose scope is written, with the container they hold.
+    decided: HashMap<u64, ContainerView>,
+    /// Cgroups seen whose container's metadata is still being looked up, by container id.
+    waiting: HashMap<String, HashSet<u64>>,
+    /// The container id of every cgroup seen, decided or not (records can name a cgroup
+    /// before its metadata arrives, e.g. those written while no agent ran).
+    container_ids: HashMap<u64, String>,
+    /// Whether any selector needs more than a container id.
+    needs_metadata: bool,
+}
+
+impl Enforcement {
+    /// Loads the programs (reusing pins under `pin_dir`), writes the policy tables and scopes
+    /// the containers running now. Needs root, bpffs and a tokio runtime.
+    pub fn start(policies: Compiled, pin_dir: &Path) -> Result<Self, SensorError> {
+        let mut enforcer = Enforcer::start(pin_dir)?;
+        enforcer.load_tables(policies.tables())?;
+        let needs_metadata = policies
+            .policies()
+            .iter()
+            .any(|p| p.selector.needs_metadata());
+        Ok(Enforcement {
+            enforcer,
+            policies,
+            decided: HashMap::new(),
+            waiting: HashMap::new(),
+            container_ids: HashMap::new(),
+            needs_metadata,
+        })
+    }
+
+    /// The containers running now, from /proc: (cgroup v2 id, container id).
+    pub fn running_containers() -> Vec<(u64, String)> {
+        let Ok(root) = cgroup2_root() else {
+            return Vec::new();
+        };
+        let mut found = HashSet::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(text) = std::fs::read_to_string(entry.path().join("cgroup")) else {
+                continue;
+            };
+            let Some(id) = text
+                .lines()
+                .filter_map(|line| line.splitn(3, ':').nth(2))
+                .find_map(container_id)
+            else {
+                continue;
+            };
+            let Some(v2) = text.lines().find_map(|line| line.strip_prefix("0::")) else {
+                continue;
+            };
+            if let Ok(meta) = std::fs::metadata(root.join(v2.trim_start_matches('/'))) {
+                found.insert((meta.ino(), id.to_owned()));
+            }
+        }
+        found.into_iter().collect()
+    }
+
+    /// Takes note of a process in `cgroup_id` running in `container`; decides the cgroup's
+    /// scope now if it can, else when the container's metadata arrives.
+    pub fn observe(&mut self, cgroup_id: u64, container: &ContainerView) {
+        if container.id.is_empty() || self.decided.contains_key(&cgroup_id) {
+            return;
+        }
+        self.container_ids
+            .entry(cgroup_id)
+            .or_insert_with(|| container.id.clone());
+        if container.resolved || !self.needs_metadata {
+            self.decide(cgroup_id, container);
+        } else {
+            self.waiting
+                .entry(container.id.clone())
+                .or_default()
+                .insert(cgroup_id);
+        }
+    }
+
+    /// Decides the cgroups that waited for `container`'s metadata.
+    pub fn resolved(&mut self, container: &ContainerView) {
+        for cgroup_id in self.waiting.remove(&container.id).unwrap_or_default() {
+            self.decide(cgroup_id, container);
+        }
+    }
+
+    fn decide(&mut self, cgroup_id: u64, container: &ContainerView) {
+        let image = match (&container.image_repository, &container.image_tag) {
+            (Some(repo), Some(tag)) => Some(format!("{repo}:{tag}")),
+            (Some(repo), None) => Some(repo.clone()),
+            _ => None,
+        };
+        let target = Target {
+            id: &container.id,
+            name: container.name.as_deref(),
+            image: image.as_deref(),
+            namespace: container.pod_namespace.as_deref(),
+            labels: &container.labels,
+        };
+        let mask = self.policies.scope(&target);
+        match self.enforcer.set_scope(cgroup_id, mask) {
+            Ok(()) => {
+                if mask != 0 {
+                    tracing::info!(
+                        "enforcing {} on container {} (cgroup {cgroup_id})",
+                        self.policies.names(mask).join(", "),
+                        container.id
+                    );
+                }
+                self.decided.insert(cgroup_id, container.clone());
+            }
+            Err(err) => tracing::error!("cannot scope container {}: {err}", container.id),
+        }
+    }
+
+    /// Waits until the kernel has reported what it did.
+    pub async fn readable(&mut self) -> Result<(), SensorError> {
+        self.enforcer.readable().await
+    }
+
+    /// An alert for each enforcement record now in the ring buffer.
+    pub fn drain(&mut self, boot_to_epoch_ns: u64, hostname: &str) -> Vec<Alert> {
+        let mut records = Vec::new();
+        self.enforcer.drain(|r| records.push(r));
+        records
+            .iter()
+            .map(|r| self.alert(r, boot_to_epoch_ns, hostname))
+            .collect()
+    }
+
+    /// Records written and lost by the kernel side.
+    pub fn stats(&self) -> (u64, u64) {
+        self.enforcer.stats()
+    }
+
+    fn alert(&self, record: &Record, boot_to_epoch_ns: u64, hostname: &str) -> Alert {
+        let (policy, rule) = self
+            .policies
+            .rule(record.rule)
+            .map(|info| (info.policy.as_str(), info.rule.as_str()))
+            .unwrap_or(("unknown", "unknown"));
+        let action = match record.action {
+            abi::ACTION_KILL => "kill",
+            abi::ACTION_DENY => "deny",
+            _ => "alert",
+        };
+        let container = self.decided.get(&record.cgroup_id);
+        let comm = c_string(&record.comm);
+        let path = c_string(&record.path);
+        let (event_type, what) = describe(record, &path);
+        let done = match action {
+            "kill" => "killed",
+            "deny" => "refused",
+            _ => "saw",
+        };
+        // Only container cgroups are ever scoped: a record always comes from one.
+        let container_id = self
+            .container_ids
+            .get(&record.cgroup_id)
+            .map_or("unknown", String::as_str);
+        let time_ns = i128::from(record.ts_ns) + i128::from(boot_to_epoch_ns);
+        let output = format!(
+            "{}: {} haechi {done} {what} by {comm} (pid {}) in container {container_id} \
+             (policy {policy}, rule {rule}, action {action})",
+            alert::time_of_day(time_ns),
+            priority(action).name(),
+            record.tgid,
+        );
+        let mut fields = BTreeMap::new();
+        fields.insert("haechi.action".into(), json!(action));
+        fields.insert("haechi.policy".into(), json!(policy));
+        fields.insert("haechi.rule".into(), json!(rule));
+        fields.insert("evt.type".into(), json!(event_type));
+        fields.insert("proc.pid".into(), json!(record.tgid));
+        fields.insert("proc.name".into(), json!(comm));
+        fields.insert("user.uid".into(), json!(record.uid));
+        fields.insert("container.id".into(), json!(container_id));
+        fields.insert(
+            "container.name".into(),
+            container
+                .and_then(|c| c.name.clone())
+                .map_or(Value::Null, Value::from),
+        );
+        match record.kind {
+            abi::ENF_CONNECT | abi::ENF_SENDMSG => {
+                fields.insert("fd.sip".into(), json!(address(&record.addr).to_string()));
+                fields.insert("fd.sport".into(), json!(record.port));
+                fields.insert("fd.l4proto".into(), json!(protocol(record.protocol)));
+            }
+            abi::ENF_OPEN | abi::ENF_EXEC => {
+                fields.insert("fd.name".into(), json!(path));
+            }
+            _ => {}
+        }
+        Alert {
+            hostname: hostname.to_owned(),
+            output,
+            output_fields: fields,
+            priority: priority(action),
+            rule: format!("{policy}/{rule}"),
+            source: "syscall".into(),
+            tags: vec!["haechi".into(), "enforcement".into(), action.into()],
+            time: alert::rfc3339(time_ns),
+        }
+    }
+}
+
+fn priority(action: &str) -> Priority {
+    if action == "alert" {
+        Priority::Warning
+    } else {
+        Priority::Critical
+    }
+}
+
+/// The event type and a few words on what was attempted.
+fn describe(record: &Record, path: &str) -> (String, String) {
+    match record.kind {
+        abi::ENF_CONNECT => (
+            "connect".into(),
+            format!(
+                "a {} connection to {}",
+                protocol(record.protocol),
+                endpoint(record)
+            ),
+        ),
+        abi::ENF_SENDMSG => (
+            "sendto".into(),
+            format!(
+                "a {} datagram to {}",
+                protocol(record.protocol),
+                endpoint(record)
+            ),
+        ),
+        abi::ENF_OPEN => (syscall_name(record.nr).into(), format!("an open of {path}")),
+        abi::ENF_EXEC => ("execve".into(), format!("the execution of {path}")),
+        _ => {
+            let name = syscall_name(record.nr);
+            (name.into(), format!("a {name} call"))
+        }
+    }
+}
+
+fn syscall_name(nr: u16) -> &'static str {
+    syscalls::by_nr(u32::from(nr)).map_or("syscall", |s| s.name)
+}
+
+fn endpoint(record: &Record) -> String {
+    match address(&record.addr) {
+        std::net::IpAddr::V6(v6) => format!("[{v6}]:{}", record.port),
+        v4 => format!("{v4}:{}", record.port),
+    }
+}
+
+/// The kernel's address: IPv4 when mapped into ::ffff:0:0/96.
+fn address(bytes: &[u8; 16]) -> std::net::IpAddr {
+    let v6 = std::net::Ipv6Addr::from(*bytes);
+    match v6.to_ipv4_mapped() {
+        Some(v4) => v4.into(),
+        None => v6.into(),
+    }
+}
+
+fn protocol(bits: u8) -> &'static str {
+    match bits {
+        abi::PROTO_TCP => "tcp",
+        abi::PROTO_UDP => "udp",
+        _ => "ip",
+    }
+}
+
+fn c_string(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
