@@ -1,17 +1,26 @@
 //! The runtime pipeline: sensor records → decoded events → process table → container view →
-//! Falco fields → a sink.
+//! Falco fields → rules → alerts, deduplicated → the output and the sinks.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use haechi_rules::Ruleset;
+use haechi_rules::alert::Alert;
 use haechi_sensor::{Event, Filter, Sensor, SensorError, Stats, Task, decode};
 use serde_json::Value;
 
 use crate::containers::{Containers, Sources};
+use crate::dedup::Dedup;
 use crate::enforcement::Enforcement;
 use crate::fields::{self, Context};
+use crate::metrics::{AlertLabels, Metrics, RuleLabels, TypeLabels};
 use crate::process::{Process, ProcessTable};
+use crate::sinks::Sinks;
+
+/// How often open dedup windows are closed and the kernel's counters read into the metrics.
+const TICK: Duration = Duration::from_secs(1);
 
 /// How events and alerts are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +46,13 @@ pub struct Options {
     pub rules: Option<Ruleset>,
     /// Policies the kernel enforces, and where their programs and maps are pinned.
     pub enforce: Option<(haechi_enforce::Compiled, std::path::PathBuf)>,
+    /// Where alerts go besides the output.
+    pub sinks: Sinks,
+    /// Emit the same rule on the same container once per this window (with a summary of how
+    /// many were held back when it closes); `None` emits every alert.
+    pub dedup: Option<Duration>,
+    /// The counters `/metrics` serves.
+    pub metrics: Arc<Metrics>,
 }
 
 /// New rules, and the kernel filter they need, taken in while the agent runs (SIGHUP).
@@ -66,8 +82,10 @@ pub struct Summary {
     pub by_type: BTreeMap<&'static str, u64>,
     /// Records that did not decode.
     pub undecodable: u64,
-    /// Alerts raised, by rule.
+    /// Alerts raised, by rule (before deduplication).
     pub alerts: BTreeMap<String, u64>,
+    /// Alerts held back by deduplication.
+    pub suppressed: u64,
     /// Kernel-side counters (lost events among them).
     pub kernel: Stats,
 }
@@ -83,6 +101,11 @@ pub struct Agent {
     events: bool,
     rules: Option<Ruleset>,
     enforcement: Option<Enforcement>,
+    sinks: Sinks,
+    dedup: Option<Dedup>,
+    metrics: Arc<Metrics>,
+    /// The kernel's lost-event count already added to the metrics.
+    lost_reported: u64,
     hostname: String,
     summary: Summary,
 }
@@ -114,6 +137,10 @@ impl Agent {
             events: options.events,
             rules: options.rules,
             enforcement,
+            sinks: options.sinks,
+            dedup: options.dedup.map(Dedup::new),
+            metrics: options.metrics,
+            lost_reported: 0,
             hostname: haechi_rules::alert::hostname(),
             summary: Summary::default(),
         })
@@ -132,6 +159,8 @@ impl Agent {
         // Container lookups finish in the background; enforcement scopes them on this tick.
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
         let enforcing = self.enforcement.is_some();
+        let mut housekeeping = tokio::time::interval(TICK);
+        housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 () = &mut stop => break,
@@ -142,13 +171,37 @@ impl Agent {
                     Some(reload) => self.reload(reload, out)?,
                     None => reloads_open = false,
                 },
+                _ = housekeeping.tick() => self.housekeeping(out, Instant::now())?,
             }
             self.drain(out)?;
         }
         self.drain(out)?;
+        for summary in self
+            .dedup
+            .as_mut()
+            .map(Dedup::close_all)
+            .unwrap_or_default()
+        {
+            self.emit(&summary, out)?;
+        }
         out.flush()?;
-        self.summary.kernel = self.sensor.stats();
+        self.summary.kernel = self.kernel_stats();
         Ok(self.summary.clone())
+    }
+
+    /// Emits the summaries of dedup windows that have closed, and brings the kernel's
+    /// lost-event count into the metrics.
+    fn housekeeping(&mut self, out: &mut dyn Write, now: Instant) -> std::io::Result<()> {
+        for summary in self
+            .dedup
+            .as_mut()
+            .map(|d| d.expire(now))
+            .unwrap_or_default()
+        {
+            self.emit(&summary, out)?;
+        }
+        self.kernel_stats();
+        Ok(())
     }
 
     /// Handles every record now in the ring buffers.
@@ -159,13 +212,17 @@ impl Agent {
                 enforcement.resolved(view);
             }
             for alert in enforcement.drain(self.boot_to_epoch_ns, &self.hostname) {
-                *self.summary.alerts.entry(alert.rule.clone()).or_default() += 1;
-                self.write_alert(&alert, out)?;
+                let container = match alert.output_fields.get("container.id") {
+                    Some(Value::String(id)) => id.clone(),
+                    _ => String::new(),
+                };
+                self.raise(alert, &container, out)?;
             }
         }
         let mut records = Vec::new();
         self.sensor.drain(|record| records.push(decode(record)));
         let count = records.len();
+        self.metrics.queue_depth.set(count as i64);
         for record in records {
             match record {
                 Ok(event) => self.handle(&event, out)?,
@@ -187,9 +244,14 @@ impl Agent {
         Ok(())
     }
 
-    /// The kernel-side counters now.
-    pub fn kernel_stats(&self) -> Stats {
-        self.sensor.stats()
+    /// The kernel-side counters now (and the lost-event metric brought up to date).
+    pub fn kernel_stats(&mut self) -> Stats {
+        let stats = self.sensor.stats();
+        self.metrics
+            .events_lost
+            .inc_by(stats.lost.saturating_sub(self.lost_reported));
+        self.lost_reported = self.lost_reported.max(stats.lost);
+        stats
     }
 
     fn handle(&mut self, event: &Event, out: &mut dyn Write) -> std::io::Result<()> {
@@ -212,11 +274,12 @@ impl Agent {
             boot_to_epoch_ns: self.boot_to_epoch_ns,
         };
         let fields = fields::render(event, &cx);
-        *self
-            .summary
-            .by_type
-            .entry(fields::event_type(event))
-            .or_default() += 1;
+        let kind = fields::event_type(event);
+        *self.summary.by_type.entry(kind).or_default() += 1;
+        self.metrics
+            .events
+            .get_or_create(&TypeLabels { r#type: kind })
+            .inc();
         if self.events {
             match self.format {
                 Format::Json => {
@@ -226,33 +289,63 @@ impl Agent {
                 Format::Text => writeln!(out, "{}", text_line(&fields))?,
             }
         }
-        if let Some(rules) = &self.rules
-            && let Some(rule) = rules.first_match(&fields)
-        {
-            let alert = rules.alert(rule, &fields, &self.hostname);
-            *self.summary.alerts.entry(alert.rule.clone()).or_default() += 1;
-            self.write_alert(&alert, out)?;
+        if let Some(rules) = &self.rules {
+            self.metrics.evaluated.inc();
+            if let Some(rule) = rules.first_match(&fields) {
+                let alert = rules.alert(rule, &fields, &self.hostname);
+                let container = match fields.get("container.id") {
+                    Some(Value::String(id)) => id.as_str(),
+                    _ => "",
+                };
+                self.raise(alert, container, out)?;
+            }
         }
         if let Event::Exit { task, .. } = event {
             self.table.remove(task.pid);
         }
         Ok(())
     }
-}
 
-impl Agent {
-    fn write_alert(
-        &self,
-        alert: &haechi_rules::alert::Alert,
-        out: &mut dyn Write,
-    ) -> std::io::Result<()> {
+    /// Counts `alert`, raised on `container`, and emits it unless deduplication holds it
+    /// back.
+    fn raise(&mut self, alert: Alert, container: &str, out: &mut dyn Write) -> std::io::Result<()> {
+        *self.summary.alerts.entry(alert.rule.clone()).or_default() += 1;
+        self.metrics
+            .alerts
+            .get_or_create(&AlertLabels {
+                rule: alert.rule.clone(),
+                priority: alert.priority.name(),
+            })
+            .inc();
+        let Some(dedup) = &mut self.dedup else {
+            return self.emit(&alert, out);
+        };
+        let rule = alert.rule.clone();
+        let admitted = dedup.admit(alert, container, Instant::now());
+        for alert in admitted.closed.iter().chain(&admitted.alert) {
+            self.emit(alert, out)?;
+        }
+        if admitted.alert.is_none() {
+            self.summary.suppressed += 1;
+            self.metrics
+                .suppressed
+                .get_or_create(&RuleLabels { rule })
+                .inc();
+        }
+        Ok(())
+    }
+
+    /// Writes `alert` to the output and hands it to the sinks (which never wait).
+    fn emit(&self, alert: &Alert, out: &mut dyn Write) -> std::io::Result<()> {
         match self.format {
             Format::Json => {
                 serde_json::to_writer(&mut *out, alert)?;
-                out.write_all(b"\n")
+                out.write_all(b"\n")?;
             }
-            Format::Text => writeln!(out, "{}", alert.text()),
+            Format::Text => writeln!(out, "{}", alert.text())?,
         }
+        self.sinks.send(alert);
+        Ok(())
     }
 }
 

@@ -9,8 +9,11 @@
 
 mod agent;
 pub mod containers;
+pub mod dedup;
 pub mod enforcement;
 pub mod fields;
+pub mod metrics;
 pub mod process;
+pub mod sinks;
 
 pub use agent::{Agent, AgentError, Format, Options, Reload, Summary};

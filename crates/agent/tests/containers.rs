@@ -68,6 +68,9 @@ fn watch(sources: Sources, start: impl FnOnce() + Send + 'static) -> Vec<Value> 
             events: true,
             rules: Some(default_rules()),
             enforce: None,
+            sinks: Default::default(),
+            dedup: None,
+            metrics: Default::default(),
         })
         .expect("agent starts");
         let worker = tokio::task::spawn_blocking(start);

@@ -2,11 +2,16 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, LineWriter, Write};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use haechi_agent::containers::Sources;
+use haechi_agent::metrics::{self, Metrics};
+use haechi_agent::sinks::{self, Endpoint, Sink, SinkOptions, Sinks};
 use haechi_agent::{Agent, Format, Options, Reload, Summary};
 use haechi_rules::{DEFAULT_RULES, DEFAULT_RULES_NAME, Loader, Options as RulesOptions, Ruleset};
 use haechi_sensor::enforce::Enforcer;
@@ -59,7 +64,67 @@ pub struct AgentArgs {
     /// Docker Engine API socket for container names and images.
     #[arg(long, value_name = "PATH", default_value = "/var/run/docker.sock")]
     docker_socket: PathBuf,
+    /// Also append alerts to FILE as JSON lines in Falco's shape (repeatable).
+    #[arg(
+        long = "alerts-file",
+        value_name = "FILE",
+        help_heading = "Alert sinks"
+    )]
+    alerts_files: Vec<PathBuf>,
+    /// Also POST each alert as Falco's JSON to URL, e.g. Falcosidekick's
+    /// http://falcosidekick:2801/ (repeatable).
+    #[arg(long = "alerts-http", value_name = "URL", help_heading = "Alert sinks")]
+    alerts_http: Vec<Endpoint>,
+    /// Also post each alert to a Slack incoming webhook (repeatable).
+    #[arg(
+        long = "alerts-slack",
+        value_name = "URL",
+        help_heading = "Alert sinks"
+    )]
+    alerts_slack: Vec<Endpoint>,
+    /// PEM file of CA certificates trusted for https sinks besides the system's.
+    #[arg(long, value_name = "FILE", help_heading = "Alert sinks")]
+    alerts_ca: Option<PathBuf>,
+    /// Alerts each sink queues before it drops new ones (a slow sink never holds up detection).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1024,
+        help_heading = "Alert sinks"
+    )]
+    alerts_queue: usize,
+    /// Tries per alert for HTTP and Slack sinks, the first included.
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..), help_heading = "Alert sinks")]
+    alerts_attempts: u32,
+    /// Wait before the first retry, in seconds; it doubles for each later one.
+    #[arg(long, value_name = "SECONDS", default_value = "0.5", value_parser = seconds,
+          help_heading = "Alert sinks")]
+    alerts_backoff: Duration,
+    /// Time limit of one HTTP request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = seconds,
+          help_heading = "Alert sinks")]
+    alerts_timeout: Duration,
+    /// Emit the same rule on the same container once per window of SECONDS; when the window
+    /// closes, one more alert says how many were suppressed. 0 emits every alert.
+    #[arg(long, value_name = "SECONDS", default_value = "0", value_parser = seconds,
+          help_heading = "Alert sinks")]
+    dedup_window: Duration,
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9376).
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<SocketAddr>,
 }
+
+/// A duration in (possibly fractional) seconds.
+fn seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("`{text}` is not a number of seconds"))
+}
+
+/// How long, on exit, the sinks get to deliver what they still hold.
+const SINK_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Copy, ValueEnum)]
 enum OutputFormat {
@@ -152,7 +217,22 @@ fn agent(args: AgentArgs) -> Result<(), String> {
         }
         None => Box::new(LineWriter::new(io::stdout())),
     };
-    let options = Options {
+    let sink_list: Vec<Sink> = (args.alerts_files.iter().cloned().map(Sink::File))
+        .chain(args.alerts_http.iter().cloned().map(Sink::Http))
+        .chain(args.alerts_slack.iter().cloned().map(Sink::Slack))
+        .collect();
+    let sink_options = SinkOptions {
+        queue: args.alerts_queue,
+        attempts: args.alerts_attempts,
+        backoff: args.alerts_backoff,
+        timeout: args.alerts_timeout,
+        extra_roots: match &args.alerts_ca {
+            Some(path) => sinks::read_ca(path).map_err(|e| format!("--alerts-ca: {e}"))?,
+            None => Vec::new(),
+        },
+    };
+    let metrics = Arc::new(Metrics::default());
+    let mut options = Options {
         filter,
         sources: Sources {
             docker_socket: args.docker_socket.clone(),
@@ -165,22 +245,42 @@ fn agent(args: AgentArgs) -> Result<(), String> {
         events: args.events,
         rules,
         enforce,
+        sinks: Sinks::default(),
+        dedup: Some(args.dedup_window).filter(|w| !w.is_zero()),
+        metrics: metrics.clone(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let summary = runtime.block_on(async {
+        if let Some(addr) = args.metrics_addr {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("--metrics-addr {addr}: {e}"))?;
+            let bound = listener.local_addr().unwrap_or(addr);
+            eprintln!("metrics at http://{bound}/metrics");
+            tokio::spawn(metrics::serve(listener, metrics.clone()));
+        }
+        let (sinks, tasks) =
+            Sinks::start(&sink_list, &sink_options, &metrics).map_err(|e| e.to_string())?;
+        options.sinks = sinks;
         let mut agent = Agent::start(options).map_err(|e| e.to_string())?;
         let (reload_tx, mut reloads) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(reload_on_hangup(args, reload_tx));
         eprintln!("watching; Ctrl-C or SIGTERM stops, SIGHUP reloads the rules");
-        agent
+        let summary = agent
             .run(&mut out, super::shutdown_signal(), &mut reloads)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string());
+        // Dropping the agent closes the sinks' queues; they finish what they hold.
+        drop(agent);
+        for sink in tasks.finish(SINK_GRACE).await {
+            eprintln!("{sink}: gave up on the alerts it still held after {SINK_GRACE:?}");
+        }
+        summary
     })?;
-    print_summary(&summary);
+    print_summary(&summary, &sink_list, &metrics);
     Ok(())
 }
 
@@ -248,7 +348,7 @@ fn load_rules(args: &AgentArgs) -> Result<Option<Ruleset>, String> {
     Ok(Some(rules))
 }
 
-fn print_summary(summary: &Summary) {
+fn print_summary(summary: &Summary, sinks: &[Sink], metrics: &Metrics) {
     let total: u64 = summary.by_type.values().sum();
     eprintln!(
         "events {total} (kernel emitted {}, lost {}, filtered in kernel {}, undecodable {})",
@@ -258,8 +358,23 @@ fn print_summary(summary: &Summary) {
         eprintln!("  {kind:<14} {count}");
     }
     let alerts: u64 = summary.alerts.values().sum();
-    eprintln!("alerts {alerts}");
+    if summary.suppressed > 0 {
+        eprintln!(
+            "alerts {alerts} ({} suppressed as duplicates)",
+            summary.suppressed
+        );
+    } else {
+        eprintln!("alerts {alerts}");
+    }
     for (rule, count) in &summary.alerts {
         eprintln!("  {count:>6}  {rule}");
+    }
+    for sink in sinks {
+        let name = sink.name();
+        let counts = metrics.sink_counts(&name);
+        eprintln!(
+            "sink {name}: sent {}, failed attempts {}, dropped {}",
+            counts.sent, counts.failures, counts.dropped
+        );
     }
 }
