@@ -130,7 +130,7 @@ struct Queue {
 }
 
 /// The sinks' tasks, to let them finish what is queued when the agent stops.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct SinkTasks {
     tasks: Vec<(String, JoinHandle<()>)>,
 }
