@@ -1,8 +1,9 @@
 //! `haechi agent` end to end on the real kernel: rules files loaded at start, alerts written,
-//! and rules reloaded on SIGHUP — including a rule that needs a syscall the kernel was not
-//! reporting before. Needs root (set HAECHI_ALLOW_SKIP=1 to skip without; CI never sets it).
+//! rules reloaded on SIGHUP — including a rule that needs a syscall the kernel was not
+//! reporting before — and alerts delivered to a file and an HTTP sink and counted in the
+//! metrics it serves. Needs root (set HAECHI_ALLOW_SKIP=1 to skip without; CI never sets it).
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -385,4 +386,140 @@ fn policies_refuse_and_kill_in_selected_containers_and_outlive_the_agent() {
         status.success() && text.contains("connected"),
         "cleanup ends enforcement: {text}"
     );
+}
+
+/// A one-request-at-a-time HTTP server on a thread: each POST body, parsed as JSON, goes to
+/// the receiver; every request gets 200.
+fn http_collector() -> (u16, Receiver<Value>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let mut reader = BufReader::new(stream);
+            loop {
+                let mut length = 0;
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                    if let Some((name, value)) = line.split_once(':')
+                        && name.eq_ignore_ascii_case("content-length")
+                    {
+                        length = value.trim().parse().unwrap();
+                    }
+                }
+                if line != "\r\n" {
+                    break;
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                if tx.send(serde_json::from_slice(&body).unwrap()).is_err() {
+                    return;
+                }
+                let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+                reader.get_mut().write_all(answer).unwrap();
+            }
+        }
+    });
+    (port, rx)
+}
+
+/// `GET /metrics` from `addr`; the body.
+fn scrape(addr: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_owned()
+}
+
+/// The value of the sample `series` (name and labels exactly as written).
+fn sample(body: &str, series: &str) -> u64 {
+    body.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no `{series}` in:\n{body}"))
+}
+
+#[test]
+fn default_rule_alerts_reach_the_sinks_and_the_metrics() {
+    if !root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let alerts_file = dir.path().join("alerts.jsonl");
+    let (port, posted) = http_collector();
+    let mut agent = Running::start(&[
+        "--alerts-file",
+        alerts_file.to_str().unwrap(),
+        "--alerts-http",
+        &format!("http://127.0.0.1:{port}/"),
+        "--metrics-addr",
+        "127.0.0.1:0",
+    ]);
+    agent.wait_for("metrics at http://");
+    let metrics_addr = agent
+        .seen
+        .iter()
+        .find_map(|l| l.strip_prefix("metrics at http://"))
+        .and_then(|rest| rest.strip_suffix("/metrics"))
+        .unwrap()
+        .to_owned();
+    agent.wait_for("watching");
+
+    // `cat /etc/shadow` raises the default rule; the second (missing) file marks our cat.
+    let marker = dir.path().join("marker");
+    let _ = Command::new("cat")
+        .args(["/etc/shadow", marker.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    let ours = |alert: &Value| {
+        alert["rule"] == "Read sensitive file by untrusted program"
+            && alert["output_fields"]["proc.cmdline"]
+                .as_str()
+                .is_some_and(|c| c.contains(marker.to_str().unwrap()))
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let from_http = loop {
+        let alert = posted
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the alert reaches the HTTP sink");
+        if ours(&alert) {
+            break alert;
+        }
+    };
+    let body = scrape(&metrics_addr);
+    agent.stop();
+
+    let from_file: Vec<Value> = alerts(&alerts_file).into_iter().filter(ours).collect();
+    assert_eq!(from_file, [from_http.clone()]);
+    assert_eq!(from_http["priority"], "Warning");
+    assert_eq!(from_http["output_fields"]["fd.name"], "/etc/shadow");
+
+    let rule = "rule=\"Read sensitive file by untrusted program\",priority=\"Warning\"";
+    assert!(sample(&body, &format!("haechi_rules_alerts_total{{{rule}}}")) >= 1);
+    let sink = format!("sink=\"http:127.0.0.1:{port}\"");
+    assert!(sample(&body, &format!("haechi_sink_sent_total{{{sink}}}")) >= 1);
+    assert_eq!(
+        sample(&body, &format!("haechi_sink_dropped_total{{{sink}}}")),
+        0
+    );
+    assert!(sample(&body, "haechi_agent_events_total{type=\"openat\"}") >= 1);
+    assert!(sample(&body, "haechi_rules_events_evaluated_total") >= 1);
+    sample(&body, "haechi_agent_events_lost_total");
+    sample(&body, "haechi_agent_queue_depth");
 }
