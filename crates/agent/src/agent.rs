@@ -241,6 +241,7 @@ impl Agent {
         self.drain(out)?;
         self.sensor.set_syscalls(&reload.filter)?;
         self.rules = reload.rules;
+        tracing::info!("rules reloaded");
         Ok(())
     }
 

@@ -206,7 +206,12 @@ async fn http_sink_posts_falco_json_and_retries_failures() {
     let (addr, mut received) = server(2, None).await;
     let endpoint = format!("http://{addr}/").parse().unwrap();
     let sent = alert("Read sensitive file", "c1");
-    let (metrics, name) = deliver(Sink::Http(endpoint), &options(), &[sent.clone()]).await;
+    let (metrics, name) = deliver(
+        Sink::Http(endpoint),
+        &options(),
+        std::slice::from_ref(&sent),
+    )
+    .await;
     assert_eq!(name, format!("http:{addr}"));
     // Two 500s, then the third attempt is taken.
     assert_eq!(metrics.sink_counts(&name), counts(1, 2, 0));
@@ -316,7 +321,7 @@ async fn https_sink_trusts_an_extra_ca_and_only_it() {
         ..options()
     };
     let sent = alert("Read sensitive file", "c1");
-    let (metrics, name) = deliver(sink(), &trusting, &[sent.clone()]).await;
+    let (metrics, name) = deliver(sink(), &trusting, std::slice::from_ref(&sent)).await;
     assert_eq!(metrics.sink_counts(&name), counts(1, 0, 0));
     let request = received.recv().await.unwrap();
     assert_eq!(request.body, serde_json::to_value(&sent).unwrap());
@@ -343,7 +348,7 @@ async fn slack_sink_posts_an_incoming_webhook_message() {
             .unwrap(),
     );
     let sent = alert("Read sensitive file", "3ad7b26ded6d");
-    let (metrics, name) = deliver(sink, &options(), &[sent.clone()]).await;
+    let (metrics, name) = deliver(sink, &options(), std::slice::from_ref(&sent)).await;
     assert_eq!(
         name,
         format!("slack:{addr}"),

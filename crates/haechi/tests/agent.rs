@@ -502,18 +502,29 @@ fn default_rule_alerts_reach_the_sinks_and_the_metrics() {
             break alert;
         }
     };
-    let body = scrape(&metrics_addr);
+    // The sink counts a delivery once the server has answered: scrape until it has.
+    let sink = format!("sink=\"http:127.0.0.1:{port}\"");
+    let sent = format!("haechi_sink_sent_total{{{sink}}}");
+    let body = loop {
+        let body = scrape(&metrics_addr);
+        if sample(&body, &sent) >= 1 {
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the delivery is never counted:\n{body}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
     agent.stop();
 
     let from_file: Vec<Value> = alerts(&alerts_file).into_iter().filter(ours).collect();
-    assert_eq!(from_file, [from_http.clone()]);
+    assert_eq!(from_file, std::slice::from_ref(&from_http));
     assert_eq!(from_http["priority"], "Warning");
     assert_eq!(from_http["output_fields"]["fd.name"], "/etc/shadow");
 
     let rule = "rule=\"Read sensitive file by untrusted program\",priority=\"Warning\"";
     assert!(sample(&body, &format!("haechi_rules_alerts_total{{{rule}}}")) >= 1);
-    let sink = format!("sink=\"http:127.0.0.1:{port}\"");
-    assert!(sample(&body, &format!("haechi_sink_sent_total{{{sink}}}")) >= 1);
     assert_eq!(
         sample(&body, &format!("haechi_sink_dropped_total{{{sink}}}")),
         0

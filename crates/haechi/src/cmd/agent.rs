@@ -17,7 +17,7 @@ use haechi_rules::{DEFAULT_RULES, DEFAULT_RULES_NAME, Loader, Options as RulesOp
 use haechi_sensor::enforce::Enforcer;
 use haechi_sensor::probe::{self, KernelReport};
 use haechi_sensor::{Filter, syscalls};
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc::UnboundedSender;
 
 const EXIT_USAGE: u8 = 2;
@@ -267,7 +267,10 @@ fn agent(args: AgentArgs) -> Result<(), String> {
         options.sinks = sinks;
         let mut agent = Agent::start(options).map_err(|e| e.to_string())?;
         let (reload_tx, mut reloads) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(reload_on_hangup(args, reload_tx));
+        // Listen before saying so: until then SIGHUP would end the process.
+        let hangups =
+            signal(SignalKind::hangup()).map_err(|e| format!("cannot listen for SIGHUP: {e}"))?;
+        tokio::spawn(reload_on_hangup(args, hangups, reload_tx));
         eprintln!("watching; Ctrl-C or SIGTERM stops, SIGHUP reloads the rules");
         let summary = agent
             .run(&mut out, super::shutdown_signal(), &mut reloads)
@@ -307,21 +310,18 @@ fn filter_for(args: &AgentArgs, rules: Option<&Ruleset>) -> Result<Filter, Strin
 
 /// Reloads the rules files on each SIGHUP; a file that no longer loads is reported and the
 /// rules in force stay.
-async fn reload_on_hangup(args: AgentArgs, reloads: UnboundedSender<Reload>) {
-    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-        return;
-    };
+async fn reload_on_hangup(args: AgentArgs, mut hangups: Signal, reloads: UnboundedSender<Reload>) {
     while hangups.recv().await.is_some() {
         let reload = load_rules(&args).and_then(|rules| {
             let filter = filter_for(&args, rules.as_ref())?;
             Ok(Reload { rules, filter })
         });
         match reload {
+            // The agent says "rules reloaded" once they are in force.
             Ok(reload) => {
                 if reloads.send(reload).is_err() {
                     return;
                 }
-                eprintln!("rules reloaded");
             }
             Err(message) => eprintln!("keeping the rules in force: {message}"),
         }
