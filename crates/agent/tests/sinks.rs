@@ -347,7 +347,11 @@ async fn slack_sink_posts_an_incoming_webhook_message() {
             .parse()
             .unwrap(),
     );
-    let sent = alert("Read sensitive file", "3ad7b26ded6d");
+    let mut sent = alert("Read sensitive file by untrusted program", "3ad7b26ded6d");
+    sent.output_fields.insert(
+        "proc.cmdline".into(),
+        json!(format!("cat {}", "x".repeat(40))),
+    );
     let (metrics, name) = deliver(sink, &options(), std::slice::from_ref(&sent)).await;
     assert_eq!(
         name,
@@ -360,7 +364,10 @@ async fn slack_sink_posts_an_incoming_webhook_message() {
     assert_eq!(request.path, "/services/T0/B0/secret");
     assert_eq!(request.content_type, "application/json");
     let message = request.body;
-    assert_eq!(message["text"], "Warning: Read sensitive file");
+    assert_eq!(
+        message["text"],
+        "Warning: Read sensitive file by untrusted program"
+    );
     let attachment = &message["attachments"][0];
     assert_eq!(attachment["color"], "#ffff00");
     assert_eq!(attachment["text"], sent.output);
@@ -377,10 +384,13 @@ async fn slack_sink_posts_an_incoming_webhook_message() {
             )
         })
         .collect();
+    let cmdline = format!("cat {}", "x".repeat(40));
+    // The facts sit side by side; other values do when shorter than 36 characters; null
+    // fields are left out.
     assert_eq!(
         fields,
         [
-            ("rule", "Read sensitive file", true),
+            ("rule", "Read sensitive file by untrusted program", true),
             ("priority", "Warning", true),
             ("container", "3ad7b26ded6d", true),
             ("hostname", "node-1", true),
@@ -388,6 +398,7 @@ async fn slack_sink_posts_an_incoming_webhook_message() {
             ("tags", "filesystem, T1003.008", true),
             ("container.id", "3ad7b26ded6d", true),
             ("fd.name", "/etc/shadow", true),
+            ("proc.cmdline", cmdline.as_str(), false),
             ("user.uid", "0", true),
             ("time", "2026-11-23T10:20:30.123456789Z", false),
         ]

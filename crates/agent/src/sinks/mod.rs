@@ -12,6 +12,7 @@ mod slack;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use haechi_rules::alert::Alert;
@@ -124,9 +125,12 @@ pub struct Sinks {
 
 #[derive(Debug)]
 struct Queue {
+    name: String,
     tx: mpsc::Sender<Arc<Alert>>,
     depth: Gauge,
     dropped: Counter,
+    /// Whether a full queue has been reported (once; the counter has the rest).
+    reported_full: AtomicBool,
 }
 
 /// The sinks' tasks, to let them finish what is queued when the agent stops.
@@ -210,9 +214,11 @@ impl Sinks {
                 }
             };
             senders.queues.push(Queue {
+                name: name.clone(),
                 tx,
                 depth: worker_depth,
                 dropped: worker_dropped,
+                reported_full: AtomicBool::new(false),
             });
             tasks.tasks.push((name, task));
         }
@@ -231,6 +237,12 @@ impl Sinks {
             if queue.tx.try_send(alert.clone()).is_err() {
                 queue.depth.dec();
                 queue.dropped.inc();
+                if !queue.reported_full.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        "{}: queue full, dropping alerts (counted in haechi_sink_dropped_total)",
+                        queue.name
+                    );
+                }
             }
         }
     }

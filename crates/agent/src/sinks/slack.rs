@@ -5,15 +5,16 @@
 use haechi_rules::alert::{Alert, Priority};
 use serde_json::{Value, json};
 
-/// Output-field values shorter than this sit side by side (Slack's `short`), as
-/// Falcosidekick does.
+/// Tags and output-field values shorter than this sit side by side (Slack's `short`), as
+/// Falcosidekick does; rule, priority and the like always do.
 const SHORT: usize = 36;
 
 /// The message for one alert.
 pub(super) fn message(alert: &Alert) -> Value {
-    let field = |title: &str, value: String| {
+    let field = |title: &str, value: String, short: bool| json!({ "title": title, "value": value, "short": short });
+    let by_length = |title: &str, value: String| {
         let short = value.chars().count() < SHORT;
-        json!({ "title": title, "value": value, "short": short })
+        field(title, value, short)
     };
     let container = alert
         .output_fields
@@ -22,14 +23,14 @@ pub(super) fn message(alert: &Alert) -> Value {
         .unwrap_or("<NA>")
         .to_owned();
     let mut fields = vec![
-        field("rule", alert.rule.clone()),
-        field("priority", alert.priority.name().to_owned()),
-        field("container", container),
-        field("hostname", alert.hostname.clone()),
-        field("source", alert.source.clone()),
+        field("rule", alert.rule.clone(), true),
+        field("priority", alert.priority.name().to_owned(), true),
+        field("container", container, true),
+        field("hostname", alert.hostname.clone(), true),
+        field("source", alert.source.clone(), true),
     ];
     if !alert.tags.is_empty() {
-        fields.push(field("tags", alert.tags.join(", ")));
+        fields.push(by_length("tags", alert.tags.join(", ")));
     }
     for (name, value) in &alert.output_fields {
         let value = match value {
@@ -37,9 +38,9 @@ pub(super) fn message(alert: &Alert) -> Value {
             Value::String(text) => text.clone(),
             other => other.to_string(),
         };
-        fields.push(field(name, value));
+        fields.push(by_length(name, value));
     }
-    fields.push(json!({ "title": "time", "value": alert.time, "short": false }));
+    fields.push(field("time", alert.time.clone(), false));
     json!({
         "text": format!("{}: {}", alert.priority, alert.rule),
         "username": "haechi",
