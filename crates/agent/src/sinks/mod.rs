@@ -191,7 +191,13 @@ impl Sinks {
             let name = sink.name();
             let (tx, rx) = mpsc::channel(options.queue.max(1));
             let worker = Worker::new(rx, name.clone(), metrics);
-            let (worker_depth, worker_dropped) = (worker.depth.clone(), worker.dropped.clone());
+            let queue = Queue {
+                name: name.clone(),
+                tx,
+                depth: worker.depth.clone(),
+                dropped: worker.dropped.clone(),
+                reported_full: AtomicBool::new(false),
+            };
             let task = match sink {
                 Sink::File(path) => {
                     let file = file::open(path).map_err(|source| SinkError::File {
@@ -200,26 +206,16 @@ impl Sinks {
                     })?;
                     tokio::task::spawn_blocking(move || file::run(file, worker))
                 }
-                Sink::Http(endpoint) | Sink::Slack(endpoint) => {
-                    let payload = match sink {
-                        Sink::Slack(_) => http::Payload::Slack,
-                        _ => http::Payload::Falco,
-                    };
-                    let client = match &client {
-                        Some(client) => Clone::clone(client),
-                        None => client.insert(http::client(&options.extra_roots)?).clone(),
-                    };
-                    let post = http::Poster::new(client, endpoint.clone(), options);
-                    tokio::spawn(http::run(post, worker, payload))
+                Sink::Http(endpoint) => {
+                    let post = poster(&mut client, endpoint, options)?;
+                    tokio::spawn(http::run(post, worker, http::Payload::Falco))
+                }
+                Sink::Slack(endpoint) => {
+                    let post = poster(&mut client, endpoint, options)?;
+                    tokio::spawn(http::run(post, worker, http::Payload::Slack))
                 }
             };
-            senders.queues.push(Queue {
-                name: name.clone(),
-                tx,
-                depth: worker_depth,
-                dropped: worker_dropped,
-                reported_full: AtomicBool::new(false),
-            });
+            senders.queues.push(queue);
             tasks.tasks.push((name, task));
         }
         Ok((senders, tasks))
@@ -246,6 +242,20 @@ impl Sinks {
             }
         }
     }
+}
+
+/// A poster for `endpoint` on the shared client, made on first use (it reads the system's CA
+/// certificates).
+fn poster(
+    client: &mut Option<http::Client>,
+    endpoint: &Endpoint,
+    options: &SinkOptions,
+) -> Result<http::Poster, SinkError> {
+    let client = match client {
+        Some(client) => client.clone(),
+        None => client.insert(http::client(&options.extra_roots)?).clone(),
+    };
+    Ok(http::Poster::new(client, endpoint.clone(), options))
 }
 
 impl SinkTasks {
