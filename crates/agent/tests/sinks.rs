@@ -339,6 +339,26 @@ fn a_ca_file_without_certificates_is_named() {
     );
 }
 
+#[test]
+fn sinks_of_the_same_name_are_numbered() {
+    let slack = |path: &str| Sink::Slack(format!("https://hooks.slack.com{path}").parse().unwrap());
+    let sinks = [
+        slack("/services/T0/B0/one"),
+        Sink::File("/var/log/alerts.jsonl".into()),
+        slack("/services/T0/B1/two"),
+        Sink::Http("http://sidekick:2801/".parse().unwrap()),
+    ];
+    assert_eq!(
+        sinks::names(&sinks),
+        [
+            "slack:hooks.slack.com",
+            "file:/var/log/alerts.jsonl",
+            "slack:hooks.slack.com#2",
+            "http:sidekick:2801",
+        ]
+    );
+}
+
 #[tokio::test]
 async fn slack_sink_posts_an_incoming_webhook_message() {
     let (addr, mut received) = server(0, None).await;

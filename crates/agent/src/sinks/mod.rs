@@ -10,6 +10,7 @@ mod file;
 mod http;
 mod slack;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,6 +37,24 @@ pub enum Sink {
     Http(Endpoint),
     /// Each alert POSTed as a Slack incoming-webhook message.
     Slack(Endpoint),
+}
+
+/// The names of `sinks` in metrics and logs, in order: [`Sink::name`], with `#2`, `#3`, … added
+/// to the second and later sinks of the same name (two Slack channels on one host).
+pub fn names(sinks: &[Sink]) -> Vec<String> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    sinks
+        .iter()
+        .map(|sink| {
+            let name = sink.name();
+            let count = seen.entry(name.clone()).or_default();
+            *count += 1;
+            match *count {
+                1 => name,
+                n => format!("{name}#{n}"),
+            }
+        })
+        .collect()
 }
 
 impl Sink {
@@ -187,8 +206,7 @@ impl Sinks {
         let mut client = None;
         let mut senders = Sinks::default();
         let mut tasks = SinkTasks::default();
-        for sink in sinks {
-            let name = sink.name();
+        for (sink, name) in sinks.iter().zip(names(sinks)) {
             let (tx, rx) = mpsc::channel(options.queue.max(1));
             let worker = Worker::new(rx, name.clone(), metrics);
             let queue = Queue {

@@ -369,8 +369,7 @@ fn print_summary(summary: &Summary, sinks: &[Sink], metrics: &Metrics) {
     for (rule, count) in &summary.alerts {
         eprintln!("  {count:>6}  {rule}");
     }
-    for sink in sinks {
-        let name = sink.name();
+    for name in sinks::names(sinks) {
         let counts = metrics.sink_counts(&name);
         eprintln!(
             "sink {name}: sent {}, failed attempts {}, dropped {}",
