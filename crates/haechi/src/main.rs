@@ -27,7 +27,8 @@ enum Command {
     /// Run the admission webhook that enforces the same checks in the cluster.
     Admit(cmd::admit::AdmitArgs),
     /// Watch every process, file and network action on this host with eBPF (needs root).
-    Agent(cmd::agent::AgentArgs),
+    // Boxed: its many options would make every variant as large.
+    Agent(Box<cmd::agent::AgentArgs>),
     /// Check Falco rules files, or replay recorded events through them.
     Rules(cmd::rules::RulesArgs),
 }
@@ -44,7 +45,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Scan(args) => cmd::scan::run(args),
         Command::Admit(args) => cmd::admit::run(args),
-        Command::Agent(args) => cmd::agent::run(args),
+        Command::Agent(args) => cmd::agent::run(*args),
         Command::Rules(args) => cmd::rules::run(args),
     }
 }
