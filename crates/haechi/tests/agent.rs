@@ -85,6 +85,19 @@ impl Running {
         );
     }
 
+    /// Waits for a line containing each of `texts`, in any order (containers are scoped in the
+    /// order their metadata arrives).
+    fn wait_for_each(&mut self, texts: &[String]) {
+        let start = self.cursor;
+        let mut end = start;
+        for text in texts {
+            self.cursor = start;
+            self.wait_for(text);
+            end = end.max(self.cursor);
+        }
+        self.cursor = end;
+    }
+
     fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .args([&format!("-{signal}"), &self.child.id().to_string()])
@@ -295,14 +308,13 @@ fn policies_refuse_and_kill_in_selected_containers_and_outlive_the_agent() {
     agent.wait_for("watching");
     let payments = Container::start(dir.path(), "payments-api", "payments");
     let other = Container::start(dir.path(), "shop", "shop");
-    agent.wait_for(&format!(
-        "enforcing dns-only-egress, protect-binaries on container {}",
-        payments.id
-    ));
-    agent.wait_for(&format!(
-        "enforcing protect-binaries on container {}",
-        other.id
-    ));
+    agent.wait_for_each(&[
+        format!(
+            "enforcing dns-only-egress, protect-binaries on container {}",
+            payments.id
+        ),
+        format!("enforcing protect-binaries on container {}", other.id),
+    ]);
 
     let tcp = format!("nc -w 1 127.0.0.1 {port} </dev/null && echo connected");
     let (status, text) = payments.sh(&tcp);
