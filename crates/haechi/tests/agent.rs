@@ -223,7 +223,11 @@ impl Container {
         config["annotations"] = serde_json::json!({
             "io.kubernetes.cri.container-name": name,
             "io.kubernetes.cri.sandbox-namespace": namespace,
+            "haechi.dev/protect-secrets": (namespace != "payments").to_string(),
         });
+        let token = rootfs.join("run/secrets/kubernetes.io/serviceaccount");
+        std::fs::create_dir_all(&token).unwrap();
+        std::fs::write(token.join("token"), "eyJhbGciOi").unwrap();
         std::fs::write(&config_path, config.to_string()).unwrap();
         let id = format!(
             "{:0>64x}",
@@ -284,9 +288,11 @@ fn policies_refuse_and_kill_in_selected_containers_and_outlive_the_agent() {
     std::thread::spawn(move || for _ in listener.incoming() {});
     let pins = format!("/sys/fs/bpf/haechi-cli-test-{}", std::process::id());
     let out = dir.path().join("alerts.jsonl");
-    let (dns_only, binaries) = (
+    let (dns_only, c2, binaries, secrets) = (
         policy("dns-only-egress.yaml"),
+        policy("block-c2.yaml"),
         policy("protect-binaries.yaml"),
+        policy("protect-secrets.yaml"),
     );
     let args = [
         "--no-default-rules",
@@ -295,7 +301,11 @@ fn policies_refuse_and_kill_in_selected_containers_and_outlive_the_agent() {
         "--policy",
         dns_only.as_str(),
         "--policy",
+        c2.as_str(),
+        "--policy",
         binaries.as_str(),
+        "--policy",
+        secrets.as_str(),
         "--pin-dir",
         pins.as_str(),
         "--output",
@@ -310,10 +320,13 @@ fn policies_refuse_and_kill_in_selected_containers_and_outlive_the_agent() {
     let other = Container::start(dir.path(), "shop", "shop");
     agent.wait_for_each(&[
         format!(
-            "enforcing dns-only-egress, protect-binaries on container {}",
+            "enforcing dns-only-egress, block-c2, protect-binaries on container {}",
             payments.id
         ),
-        format!("enforcing protect-binaries on container {}", other.id),
+        format!(
+            "enforcing block-c2, protect-binaries, protect-secrets on container {}",
+            other.id
+        ),
     ]);
 
     let tcp = format!("nc -w 1 127.0.0.1 {port} </dev/null && echo connected");
@@ -334,6 +347,22 @@ fn policies_refuse_and_kill_in_selected_containers_and_outlive_the_agent() {
         "{status} {text}"
     );
     TcpStream::connect(("127.0.0.1", port)).expect("the host is not affected");
+    // The C2 list applies to every container, whatever else it may reach.
+    let (status, text) = other.sh("nc -w 1 198.51.100.23 443 </dev/null");
+    assert!(
+        !status.success() && text.contains("Operation not permitted"),
+        "{text}"
+    );
+
+    // The token is read through /var/run or /run alike; reading it kills the reader.
+    let (status, text) = other.sh("cat /run/secrets/kubernetes.io/serviceaccount/token");
+    assert_eq!(status.code(), Some(137), "killed: {text}");
+    assert!(!text.contains("eyJ"));
+    let (status, text) = payments.sh("cat /run/secrets/kubernetes.io/serviceaccount/token");
+    assert!(
+        status.success() && text.contains("eyJ"),
+        "not selected: {text}"
+    );
 
     // Drift: the shell that opens /bin/evil for writing dies before it can write.
     let (status, text) = other.sh("echo implant > /bin/evil; echo survived");
@@ -357,7 +386,7 @@ fn policies_refuse_and_kill_in_selected_containers_and_outlive_the_agent() {
     // A restarted agent takes over the pins and scopes the running containers from /proc.
     let mut agent = Running::start(&args);
     agent.wait_for(&format!(
-        "enforcing dns-only-egress, protect-binaries on container {}",
+        "enforcing dns-only-egress, block-c2, protect-binaries on container {}",
         payments.id
     ));
     let (status, text) = payments.sh(&tcp);
