@@ -148,11 +148,6 @@ impl Enforcement {
             .collect()
     }
 
-    /// Records written and lost by the kernel side.
-    pub fn stats(&self) -> (u64, u64) {
-        self.enforcer.stats()
-    }
-
     fn alert(&self, record: &Record, boot_to_epoch_ns: u64, hostname: &str) -> Alert {
         let (policy, rule) = self
             .policies

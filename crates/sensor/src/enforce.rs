@@ -11,7 +11,7 @@ use std::hash::Hash;
 use std::path::{Path, PathBuf};
 
 use aya::maps::lpm_trie::{Key, LpmTrie};
-use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
+use aya::maps::{Array, HashMap, MapData, RingBuf};
 use aya::programs::links::{FdLink, PinnedLink};
 use aya::programs::{CgroupAttachMode, CgroupSockAddr, RawTracePoint};
 use aya::{Ebpf, EbpfLoader, Pod};
@@ -22,7 +22,7 @@ use crate::abi::{
     PolicyPathData, PrivilegeRules, Verdict,
 };
 use crate::probe::CgroupLayout;
-use crate::sensor::SensorError;
+use crate::sensor::{SensorError, map_error, register};
 
 /// The compiled enforcement programs; rebuilt by `bpf/build.sh`.
 static OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/enforce.bpf.o");
@@ -90,13 +90,6 @@ pub struct Enforcer {
     ring: AsyncFd<RingBuf<MapData>>,
     // Owns the programs and maps; the pinned links keep them attached beyond it.
     ebpf: Ebpf,
-}
-
-fn map_error(map: &'static str, err: impl std::fmt::Display) -> SensorError {
-    SensorError::Map {
-        map,
-        detail: err.to_string(),
-    }
 }
 
 fn pin_error(what: &str, path: &Path, err: impl std::fmt::Display) -> SensorError {
@@ -177,9 +170,7 @@ impl Enforcer {
             .take_map("enforcements")
             .ok_or(map_error("enforcements", "missing"))?;
         let ring = RingBuf::try_from(ring).map_err(|e| map_error("enforcements", e))?;
-        // SAFETY: the RingBuf owns its map fd; it stays open for as long as the AsyncFd lives.
-        let ring = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
-            .map_err(|e| e.into_parts().1)?;
+        let ring = register(ring)?;
         Ok(Enforcer { ring, ebpf })
     }
 
@@ -260,17 +251,6 @@ impl Enforcer {
         }
     }
 
-    /// Every scoped cgroup and its policy mask, as the kernel holds them (kept across restarts).
-    pub fn scopes(&self) -> Result<Vec<(u64, u32)>, SensorError> {
-        let map = self
-            .ebpf
-            .map("scopes")
-            .ok_or(map_error("scopes", "missing"))?;
-        let scopes: HashMap<_, u64, u32> =
-            HashMap::try_from(map).map_err(|e| map_error("scopes", e))?;
-        Ok(scopes.iter().filter_map(Result::ok).collect())
-    }
-
     /// Waits until enforcement records are there.
     pub async fn readable(&mut self) -> Result<(), SensorError> {
         let mut guard = self.ring.readable_mut().await?;
@@ -291,18 +271,6 @@ impl Enforcer {
             }
         }
         count
-    }
-
-    /// Records written and records lost because the ring buffer was full.
-    pub fn stats(&self) -> (u64, u64) {
-        let Some(map) = self.ebpf.map("enforce_stats") else {
-            return (0, 0);
-        };
-        let Ok(stats) = PerCpuArray::<_, u64>::try_from(map) else {
-            return (0, 0);
-        };
-        let sum = |i: u32| stats.get(&i, 0).map(|v| v.iter().sum()).unwrap_or(0);
-        (sum(0), sum(1))
     }
 }
 

@@ -121,7 +121,7 @@ pub struct Sensor {
     ebpf: Ebpf,
 }
 
-fn map_error(map: &'static str, err: impl std::fmt::Display) -> SensorError {
+pub(crate) fn map_error(map: &'static str, err: impl std::fmt::Display) -> SensorError {
     SensorError::Map {
         map,
         detail: err.to_string(),
@@ -227,7 +227,7 @@ impl Sensor {
 }
 
 /// Registers the ring buffer with tokio's reactor, for readiness only.
-fn register(ring: RingBuf<MapData>) -> std::io::Result<AsyncFd<RingBuf<MapData>>> {
+pub(crate) fn register(ring: RingBuf<MapData>) -> std::io::Result<AsyncFd<RingBuf<MapData>>> {
     // SAFETY: the RingBuf owns its map fd; it stays open and unchanged for as long as the
     // AsyncFd (which owns the RingBuf) lives.
     unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
