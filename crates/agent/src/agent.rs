@@ -88,6 +88,8 @@ pub struct Summary {
     pub suppressed: u64,
     /// Kernel-side counters (lost events among them).
     pub kernel: Stats,
+    /// Enforcement records the kernel dropped on a full ring buffer; `None` without policies.
+    pub enforcement_lost: Option<u64>,
 }
 
 /// The running agent.
@@ -106,6 +108,8 @@ pub struct Agent {
     metrics: Arc<Metrics>,
     /// The kernel's lost-event count already added to the metrics.
     lost_reported: u64,
+    /// The kernel's lost-enforcement-record count already added to the metrics.
+    enforcement_lost_reported: u64,
     hostname: String,
     summary: Summary,
 }
@@ -141,6 +145,7 @@ impl Agent {
             dedup: options.dedup.map(Dedup::new),
             metrics: options.metrics,
             lost_reported: 0,
+            enforcement_lost_reported: 0,
             hostname: haechi_rules::alert::hostname(),
             summary: Summary::default(),
         })
@@ -186,6 +191,7 @@ impl Agent {
         }
         out.flush()?;
         self.summary.kernel = self.kernel_stats();
+        self.summary.enforcement_lost = self.enforcement.as_ref().map(Enforcement::lost);
         Ok(self.summary.clone())
     }
 
@@ -245,13 +251,21 @@ impl Agent {
         Ok(())
     }
 
-    /// The kernel-side counters now (and the lost-event metric brought up to date).
+    /// The kernel-side counters now (and the lost-event metrics brought up to date).
     pub fn kernel_stats(&mut self) -> Stats {
         let stats = self.sensor.stats();
-        self.metrics
-            .events_lost
-            .inc_by(stats.lost.saturating_sub(self.lost_reported));
-        self.lost_reported = self.lost_reported.max(stats.lost);
+        catch_up(
+            &self.metrics.events_lost,
+            &mut self.lost_reported,
+            stats.lost,
+        );
+        if let Some(enforcement) = &self.enforcement {
+            catch_up(
+                &self.metrics.enforcement_lost,
+                &mut self.enforcement_lost_reported,
+                enforcement.lost(),
+            );
+        }
         stats
     }
 
@@ -418,4 +432,14 @@ fn boot_to_epoch_ns() -> u64 {
         (ts.tv_sec as u64) * 1_000_000_000 + ts.tv_nsec as u64
     };
     now(libc::CLOCK_REALTIME).saturating_sub(now(libc::CLOCK_BOOTTIME))
+}
+
+/// Adds to `counter` what the kernel's running `total` gained since `reported`.
+fn catch_up(
+    counter: &prometheus_client::metrics::counter::Counter,
+    reported: &mut u64,
+    total: u64,
+) {
+    counter.inc_by(total.saturating_sub(*reported));
+    *reported = (*reported).max(total);
 }

@@ -138,6 +138,15 @@ impl Enforcement {
         self.enforcer.readable().await
     }
 
+    /// Records the kernel could not hand over because the ring buffer was full (since the
+    /// tables were first pinned); 0 if the count cannot be read, which is logged.
+    pub fn lost(&self) -> u64 {
+        self.enforcer.lost().unwrap_or_else(|err| {
+            tracing::warn!("cannot read the enforcement record counters: {err}");
+            0
+        })
+    }
+
     /// An alert for each enforcement record now in the ring buffer.
     pub fn drain(&mut self, boot_to_epoch_ns: u64, hostname: &str) -> Vec<Alert> {
         let mut records = Vec::new();

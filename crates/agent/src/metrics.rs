@@ -69,6 +69,9 @@ pub struct Metrics {
     pub events: Family<TypeLabels, Counter>,
     /// `haechi_agent_events_lost_total`: events the kernel dropped on a full ring buffer.
     pub events_lost: Counter,
+    /// `haechi_enforcement_records_lost_total`: records of enforcement actions the kernel
+    /// dropped on a full ring buffer (the actions were taken).
+    pub enforcement_lost: Counter,
     /// `haechi_agent_queue_depth`: records waiting in the ring buffer when the agent last
     /// drained it.
     pub queue_depth: Gauge,
@@ -103,6 +106,13 @@ impl Default for Metrics {
             "haechi_agent_events_lost",
             "Events the kernel dropped because the ring buffer was full",
             events_lost.clone(),
+        );
+        let enforcement_lost = Counter::default();
+        registry.register(
+            "haechi_enforcement_records_lost",
+            "Records of enforcement actions the kernel dropped because the ring buffer was full \
+             (the actions were taken)",
+            enforcement_lost.clone(),
         );
         let queue_depth = Gauge::default();
         registry.register(
@@ -156,6 +166,7 @@ impl Default for Metrics {
             registry,
             events,
             events_lost,
+            enforcement_lost,
             queue_depth,
             evaluated,
             alerts,

@@ -106,10 +106,16 @@ impl Running {
         assert!(status.success());
     }
 
-    fn stop(mut self) {
+    /// Stops the agent with SIGTERM and returns what it said after the last line waited for
+    /// (its summary among it).
+    fn stop(mut self) -> Vec<String> {
         self.signal("TERM");
         let status = self.child.wait().unwrap();
         assert!(status.success(), "{status}");
+        let mut rest = self.seen.split_off(self.cursor);
+        // The pipe closes once the agent has exited: the reader thread then hangs up.
+        rest.extend(self.stderr.iter());
+        rest
     }
 }
 
@@ -395,7 +401,13 @@ fn policies_refuse_and_kill_in_selected_containers_and_outlive_the_agent() {
         "{text}"
     );
     std::thread::sleep(Duration::from_millis(300));
-    agent.stop();
+    let said = agent.stop();
+    assert!(
+        said.iter()
+            .any(|l| l
+                == "enforcement records lost to a full ring buffer: 0 (the actions were taken)"),
+        "{said:?}"
+    );
 
     let denied: Vec<Value> = alerts(&out)
         .into_iter()

@@ -61,6 +61,10 @@
 #define HAECHI_STAT_FILTERED 2 /* events dropped by the in-kernel filters */
 #define HAECHI_STAT_COUNT 3
 
+/* Indices of the enforcement stats array (per CPU, u64 each). */
+#define HAECHI_ENFORCE_STAT_WRITTEN 0 /* records written to the ring buffer */
+#define HAECHI_ENFORCE_STAT_LOST 1    /* records dropped because the ring buffer was full */
+
 /* Capacity of the syscall table: x86_64 and arm64 syscall numbers fit. */
 #define HAECHI_SYSCALL_MAX 512
 

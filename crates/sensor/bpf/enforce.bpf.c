@@ -136,7 +136,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } enforcements SEC(".maps");
 
-/* [0]: records written, [1]: records lost because the ring buffer was full. */
+/* Indexed by HAECHI_ENFORCE_STAT_*. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 2);
@@ -190,9 +190,9 @@ static __always_inline void report(struct enforce_scratch *es, const struct haec
 	r->_pad = 0;
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
 	if (bpf_ringbuf_output(&enforcements, r, sizeof(*r), 0))
-		count(1);
+		count(HAECHI_ENFORCE_STAT_LOST);
 	else
-		count(0);
+		count(HAECHI_ENFORCE_STAT_WRITTEN);
 }
 
 /* ---- network ---------------------------------------------------------- */

@@ -55,6 +55,11 @@ pub const STAT_LOST: u32 = 1;
 /// Events dropped by the in-kernel filters.
 pub const STAT_FILTERED: u32 = 2;
 
+/// Index of the enforcement stats array: records written to the ring buffer.
+pub const ENFORCE_STAT_WRITTEN: u32 = 0;
+/// Enforcement records dropped because the ring buffer was full (the action was still taken).
+pub const ENFORCE_STAT_LOST: u32 = 1;
+
 /// Capacity of the kernel's syscall table.
 pub const SYSCALL_MAX: u32 = 512;
 

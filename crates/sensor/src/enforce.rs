@@ -11,7 +11,7 @@ use std::hash::Hash;
 use std::path::{Path, PathBuf};
 
 use aya::maps::lpm_trie::{Key, LpmTrie};
-use aya::maps::{Array, HashMap, MapData, RingBuf};
+use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::links::{FdLink, PinnedLink};
 use aya::programs::{CgroupAttachMode, CgroupSockAddr, RawTracePoint};
 use aya::{Ebpf, EbpfLoader, Pod};
@@ -249,6 +249,22 @@ impl Enforcer {
                 .insert(cgroup_id, mask, 0)
                 .map_err(|e| map_error("scopes", e))
         }
+    }
+
+    /// Enforcement records the kernel could not write because the ring buffer was full, since
+    /// the maps were first pinned: records lost while no agent drained the buffer count too.
+    /// The action itself was taken either way; only its record is missing.
+    pub fn lost(&self) -> Result<u64, SensorError> {
+        let map = self
+            .ebpf
+            .map("enforce_stats")
+            .ok_or(map_error("enforce_stats", "missing"))?;
+        let stats: PerCpuArray<_, u64> =
+            PerCpuArray::try_from(map).map_err(|e| map_error("enforce_stats", e))?;
+        let per_cpu = stats
+            .get(&abi::ENFORCE_STAT_LOST, 0)
+            .map_err(|e| map_error("enforce_stats", e))?;
+        Ok(per_cpu.iter().sum())
     }
 
     /// Waits until enforcement records are there.

@@ -231,3 +231,48 @@ async fn privileged_syscalls_and_forbidden_binaries_are_killed() {
     assert_eq!(rules, [(11, abi::ENF_SYSCALL), (12, abi::ENF_EXEC)]);
     assert_eq!(seen[0].nr as i64, libc::SYS_unshare);
 }
+
+/// Refuses more datagrams than the ring buffer holds records for, without draining: every
+/// datagram is still refused, and each one's record is either in the buffer or counted lost.
+#[tokio::test]
+async fn records_lost_to_a_full_ring_buffer_are_counted_and_the_actions_still_taken() {
+    const SENDS: u64 = 30_000;
+    let sandbox = Sandbox::new("flood");
+    let mut enforcer = Enforcer::start(&sandbox.pins).unwrap();
+    let policy = NetPolicy {
+        verdict: verdict(3, abi::ACTION_DENY),
+        default_deny: 1,
+        ..NetPolicy::default()
+    };
+    let tables = Tables {
+        net_policies: vec![(0, policy)],
+        ..Tables::default()
+    };
+    enforcer.load_tables(&tables).unwrap();
+    enforcer.set_scope(sandbox.cgroup_id(), 1).unwrap();
+    assert_eq!(enforcer.lost().unwrap(), 0);
+
+    let flood = format!(
+        "import socket\nudp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nrefused = 0\n\
+         for _ in range({SENDS}):\n    try:\n        udp.sendto(b'x', ('127.0.0.1', 9))\n    \
+         except PermissionError:\n        refused += 1\nprint(refused)\n"
+    );
+    let inside = sandbox.run(true, "python3", &["-c", &flood]);
+    assert_eq!(
+        String::from_utf8_lossy(&inside.stdout).trim(),
+        SENDS.to_string(),
+        "{inside:?}"
+    );
+
+    let mut kept = 0u64;
+    enforcer.drain(|r| {
+        assert_eq!((r.rule, r.kind), (3, abi::ENF_SENDMSG));
+        kept += 1;
+    });
+    let lost = enforcer.lost().unwrap();
+    assert!(
+        lost > 0,
+        "{SENDS} records fit in the ring buffer; make the flood larger"
+    );
+    assert_eq!(kept + lost, SENDS, "kept {kept}, lost {lost}");
+}

@@ -357,6 +357,11 @@ fn print_summary(summary: &Summary, sinks: &[Sink], metrics: &Metrics) {
     for (kind, count) in &summary.by_type {
         eprintln!("  {kind:<14} {count}");
     }
+    if let Some(lost) = summary.enforcement_lost {
+        eprintln!(
+            "enforcement records lost to a full ring buffer: {lost} (the actions were taken)"
+        );
+    }
     let alerts: u64 = summary.alerts.values().sum();
     if summary.suppressed > 0 {
         eprintln!(
