@@ -141,7 +141,13 @@ struct haechi_exec_event {
 	__u32 tty; /* as /proc/<pid>/stat's tty_nr; 0: none */
 	__u32 old_tid; /* the thread that called execve */
 	__u32 args_truncated; /* 1 when argv was longer than HAECHI_ARGS_MAX */
+	__u32 vpid; /* the pid in the task's own pid namespace (1 for a container's init) */
+	__u32 flags; /* HAECHI_EXEC_* */
 };
+
+/* haechi_exec_event.flags */
+#define HAECHI_EXEC_UPPER_LAYER 1 /* the executable is in an overlayfs upper layer: written
+				      * or changed after the container started */
 
 struct haechi_fork_event {
 	struct haechi_event ev;

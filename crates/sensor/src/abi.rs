@@ -137,7 +137,13 @@ pub struct ExecEvent {
     pub tty: u32,
     pub old_tid: u32,
     pub args_truncated: u32,
+    pub vpid: u32,
+    pub flags: u32,
 }
+
+/// [`ExecEvent::flags`]: the executable is in an overlayfs upper layer (written or changed
+/// after the container started).
+pub const EXEC_UPPER_LAYER: u32 = 1;
 
 /// `struct haechi_fork_event`.
 #[repr(C)]
