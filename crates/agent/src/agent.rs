@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use haechi_rules::Ruleset;
 use haechi_rules::alert::Alert;
+use haechi_sensor::enforce::Lost;
 use haechi_sensor::{Event, Filter, Sensor, SensorError, Stats, Task, decode};
 use serde_json::Value;
 
@@ -88,8 +89,8 @@ pub struct Summary {
     pub suppressed: u64,
     /// Kernel-side counters (lost events among them).
     pub kernel: Stats,
-    /// Enforcement records the kernel dropped on a full ring buffer; `None` without policies.
-    pub enforcement_lost: Option<u64>,
+    /// What enforcement lost to full ring buffers; `None` without policies.
+    pub enforcement_lost: Option<Lost>,
 }
 
 /// The running agent.
@@ -108,8 +109,8 @@ pub struct Agent {
     metrics: Arc<Metrics>,
     /// The kernel's lost-event count already added to the metrics.
     lost_reported: u64,
-    /// The kernel's lost-enforcement-record count already added to the metrics.
-    enforcement_lost_reported: u64,
+    /// The kernel's enforcement loss counts already added to the metrics.
+    enforcement_lost_reported: Lost,
     hostname: String,
     summary: Summary,
 }
@@ -145,7 +146,7 @@ impl Agent {
             dedup: options.dedup.map(Dedup::new),
             metrics: options.metrics,
             lost_reported: 0,
-            enforcement_lost_reported: 0,
+            enforcement_lost_reported: Lost::default(),
             hostname: haechi_rules::alert::hostname(),
             summary: Summary::default(),
         })
@@ -260,10 +261,17 @@ impl Agent {
             stats.lost,
         );
         if let Some(enforcement) = &self.enforcement {
+            let lost = enforcement.lost();
+            let reported = &mut self.enforcement_lost_reported;
             catch_up(
                 &self.metrics.enforcement_lost,
-                &mut self.enforcement_lost_reported,
-                enforcement.lost(),
+                &mut reported.records,
+                lost.records,
+            );
+            catch_up(
+                &self.metrics.dns_answers_lost,
+                &mut reported.dns_answers,
+                lost.dns_answers,
             );
         }
         stats

@@ -9,7 +9,7 @@ use std::path::Path;
 use haechi_enforce::{Compiled, Target};
 use haechi_rules::alert::{self, Alert, Priority};
 use haechi_sensor::abi::{self, Enforcement as Record};
-use haechi_sensor::enforce::{Enforcer, cgroup2_root};
+use haechi_sensor::enforce::{Enforcer, Lost, cgroup2_root};
 use haechi_sensor::{SensorError, syscalls};
 use serde_json::{Value, json};
 
@@ -138,12 +138,12 @@ impl Enforcement {
         self.enforcer.readable().await
     }
 
-    /// Records the kernel could not hand over because the ring buffer was full (since the
-    /// tables were first pinned); 0 if the count cannot be read, which is logged.
-    pub fn lost(&self) -> u64 {
+    /// What the kernel could not hand over because a ring buffer was full (since the tables
+    /// were first pinned); nothing if the counts cannot be read, which is logged.
+    pub fn lost(&self) -> Lost {
         self.enforcer.lost().unwrap_or_else(|err| {
-            tracing::warn!("cannot read the enforcement record counters: {err}");
-            0
+            tracing::warn!("cannot read the enforcement counters: {err}");
+            Lost::default()
         })
     }
 

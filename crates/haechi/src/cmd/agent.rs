@@ -359,8 +359,15 @@ fn print_summary(summary: &Summary, sinks: &[Sink], metrics: &Metrics) {
     }
     if let Some(lost) = summary.enforcement_lost {
         eprintln!(
-            "enforcement records lost to a full ring buffer: {lost} (the actions were taken)"
+            "enforcement records lost to a full ring buffer: {} (the actions were taken)",
+            lost.records
         );
+        if lost.dns_answers > 0 {
+            eprintln!(
+                "DNS answers lost to a full ring buffer: {} (their addresses were not learned)",
+                lost.dns_answers
+            );
+        }
     }
     let alerts: u64 = summary.alerts.values().sum();
     if summary.suppressed > 0 {
