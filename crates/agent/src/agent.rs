@@ -23,6 +23,11 @@ use crate::sinks::Sinks;
 /// How often open dedup windows are closed and the kernel's counters read into the metrics.
 const TICK: Duration = Duration::from_secs(1);
 
+/// Events handled between two looks at enforcement (records, DNS answers, containers to
+/// scope): small enough that a flood of events delays a learned address by a millisecond or
+/// so, large enough that the looks cost nothing.
+const BATCH: usize = 1024;
+
 /// How events and alerts are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -207,12 +212,31 @@ impl Agent {
         {
             self.emit(&summary, out)?;
         }
+        if let Some(enforcement) = &mut self.enforcement {
+            enforcement.expire(now);
+        }
         self.kernel_stats();
         Ok(())
     }
 
     /// Handles every record now in the ring buffers.
     pub fn drain(&mut self, out: &mut dyn Write) -> Result<usize, AgentError> {
+        let mut count = 0;
+        loop {
+            self.drain_enforcement(out)?;
+            let batch = self.drain_events(out)?;
+            count += batch;
+            if batch < BATCH {
+                self.metrics.queue_depth.set(count as i64);
+                return Ok(count);
+            }
+        }
+    }
+
+    /// Scopes the containers whose metadata arrived, learns from DNS answers and raises an
+    /// alert for what the kernel enforced: done between every batch of events, so a busy
+    /// sensor never holds up enforcement.
+    fn drain_enforcement(&mut self, out: &mut dyn Write) -> Result<(), AgentError> {
         let fresh = self.containers.take_fresh();
         if let Some(enforcement) = &mut self.enforcement {
             for view in &fresh {
@@ -226,10 +250,15 @@ impl Agent {
                 self.raise(alert, &container, out)?;
             }
         }
-        let mut records = Vec::new();
-        self.sensor.drain(|record| records.push(decode(record)));
+        Ok(())
+    }
+
+    /// Handles up to [`BATCH`] events from the ring buffer; returns how many.
+    fn drain_events(&mut self, out: &mut dyn Write) -> Result<usize, AgentError> {
+        let mut records = Vec::with_capacity(BATCH);
+        self.sensor
+            .drain_at_most(BATCH, |record| records.push(decode(record)));
         let count = records.len();
-        self.metrics.queue_depth.set(count as i64);
         for record in records {
             match record {
                 Ok(event) => self.handle(&event, out)?,

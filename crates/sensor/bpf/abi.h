@@ -298,7 +298,7 @@ struct haechi_enforcement {
  * (the UDP payload of a datagram from port 53, as it arrived): user space
  * reads the addresses the names resolved to and denies them.
  */
-#define HAECHI_DNS_MAX 512
+#define HAECHI_DNS_MAX 1232 /* the EDNS payload size most resolvers use (DNS flag day 2020) */
 struct haechi_dns_answer {
 	__u64 cgroup_id;
 	__u32 scope; /* the receiving cgroup's policies that deny domains */

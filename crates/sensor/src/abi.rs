@@ -310,7 +310,7 @@ pub struct Enforcement {
 }
 
 /// Longest DNS payload the kernel copies.
-pub const DNS_MAX: usize = 512;
+pub const DNS_MAX: usize = 1232;
 
 /// A DNS answer a scoped container received (`struct haechi_dns_answer`).
 #[repr(C)]
