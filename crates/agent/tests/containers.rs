@@ -51,8 +51,10 @@ fn rootfs(dir: &Path) -> PathBuf {
     root
 }
 
-/// Reads the shadow file, makes a link, and runs a copy of busybox it drops in /tmp.
-const WORKLOAD: &str = "sleep 1; cat /etc/shadow >/dev/null; ln -s /etc/passwd /tmp/pw; \
+/// Reads the shadow file, makes a link, and runs a copy of busybox it drops in /tmp. It waits
+/// first for the agent's look-up of the container's name and image (the engine's API answers
+/// within a second, or two on a loaded machine).
+const WORKLOAD: &str = "sleep 2; cat /etc/shadow >/dev/null; ln -s /etc/passwd /tmp/pw; \
                         cp /bin/busybox /tmp/busybox; /tmp/busybox true; sleep 1";
 
 /// `rootfs` mounted as the writable layer over the image, as containerd's overlayfs
