@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use haechi_rules::Ruleset;
 use haechi_rules::alert::Alert;
 use haechi_sensor::enforce::Lost;
-use haechi_sensor::{Event, Filter, Sensor, SensorError, Stats, Task, decode};
+use haechi_sensor::{DRAIN_INTERVAL, Event, Filter, Sensor, SensorError, Stats, Task, decode};
 use serde_json::Value;
 
 use crate::containers::{Containers, Sources};
@@ -27,6 +27,9 @@ const TICK: Duration = Duration::from_secs(1);
 /// scope): small enough that a flood of events delays a learned address by a millisecond or
 /// so, large enough that the looks cost nothing.
 const BATCH: usize = 1024;
+
+/// Batches handled before the agent looks at its signals, reloads and timers again.
+const BATCHES: usize = 64;
 
 /// How events and alerts are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,8 +170,10 @@ impl Agent {
     ) -> Result<Summary, AgentError> {
         tokio::pin!(stop);
         let mut reloads_open = true;
-        // Container lookups finish in the background; enforcement scopes them on this tick.
-        let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+        // The kernel wakes the agent only once many events wait: drain on this tick too (and
+        // enforcement scopes containers whose look-ups finished in the background).
+        let mut tick = tokio::time::interval(DRAIN_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let enforcing = self.enforcement.is_some();
         let mut housekeeping = tokio::time::interval(TICK);
         housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -177,7 +182,7 @@ impl Agent {
                 () = &mut stop => break,
                 ready = self.sensor.readable() => ready?,
                 ready = enforcement_readable(&mut self.enforcement), if enforcing => ready?,
-                _ = tick.tick(), if enforcing => {},
+                _ = tick.tick() => {},
                 reload = reloads.recv(), if reloads_open => match reload {
                     Some(reload) => self.reload(reload, out)?,
                     None => reloads_open = false,
@@ -186,7 +191,12 @@ impl Agent {
             }
             self.drain(out)?;
         }
-        self.drain(out)?;
+        // What the ring buffers hold now (a full 16 MiB buffer is at most 64 drains).
+        for _ in 0..64 {
+            if self.drain(out)? < BATCH * BATCHES {
+                break;
+            }
+        }
         for summary in self
             .dedup
             .as_mut()
@@ -219,18 +229,20 @@ impl Agent {
         Ok(())
     }
 
-    /// Handles every record now in the ring buffers.
+    /// Handles the records now in the ring buffers, up to [`BATCHES`] batches of events so
+    /// that a flood never keeps the agent from its signals; returns how many events.
     pub fn drain(&mut self, out: &mut dyn Write) -> Result<usize, AgentError> {
         let mut count = 0;
-        loop {
+        for _ in 0..BATCHES {
             self.drain_enforcement(out)?;
             let batch = self.drain_events(out)?;
             count += batch;
             if batch < BATCH {
-                self.metrics.queue_depth.set(count as i64);
-                return Ok(count);
+                break;
             }
         }
+        self.metrics.queue_depth.set(count as i64);
+        Ok(count)
     }
 
     /// Scopes the containers whose metadata arrived, learns from DNS answers and raises an

@@ -67,6 +67,12 @@
 #define HAECHI_ENFORCE_STAT_DNS_LOST 2 /* DNS answers dropped because their ring buffer was full */
 #define HAECHI_ENFORCE_STAT_COUNT 3
 
+/*
+ * The events ring buffer wakes its reader only once this many bytes wait; the
+ * reader must also drain it on a timer (Sensor::drain_interval in Rust).
+ */
+#define HAECHI_WAKEUP_BYTES (256 << 10)
+
 /* Capacity of the syscall table: x86_64 and arm64 syscall numbers fit. */
 #define HAECHI_SYSCALL_MAX 512
 

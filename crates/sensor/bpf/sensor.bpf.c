@@ -200,12 +200,32 @@ static __always_inline void read_sock(struct haechi_sock *out, struct file *file
 	}
 }
 
-static __always_inline void emit(struct scratch *s, __u32 size)
+/*
+ * Waking the reader for every event costs the producing CPU an interrupt and
+ * the reader a context switch per event: events are written without a wakeup
+ * until this much waits, and the reader drains on a short timer meanwhile
+ * (HAECHI_WAKEUP_BYTES in abi.h says how much; the agent's timer, how often).
+ */
+static __always_inline __u64 wakeup_flag(void)
 {
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= HAECHI_WAKEUP_BYTES
+		       ? BPF_RB_FORCE_WAKEUP
+		       : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void emit(struct scratch *s, __u64 size)
+{
+	/*
+	 * Asked first, and the size taken as 64 bits: the verifier must see the very
+	 * register that is bounded here reach the output.
+	 */
+	__u64 flags = wakeup_flag();
+
+	barrier_var(size);
 	if (size > SCRATCH_SIZE)
 		return;
 	((struct haechi_event *)s->buf)->size = size;
-	if (bpf_ringbuf_output(&events, s->buf, size, 0))
+	if (bpf_ringbuf_output(&events, s->buf, size, flags))
 		count(HAECHI_STAT_LOST);
 	else
 		count(HAECHI_STAT_EMITTED);

@@ -62,6 +62,9 @@ pub const ENFORCE_STAT_LOST: u32 = 1;
 /// DNS answers dropped because their ring buffer was full.
 pub const ENFORCE_STAT_DNS_LOST: u32 = 2;
 
+/// The events ring buffer wakes its reader once this many bytes wait (and not before).
+pub const WAKEUP_BYTES: u64 = 256 << 10;
+
 /// Capacity of the kernel's syscall table.
 pub const SYSCALL_MAX: u32 = 512;
 

@@ -15,4 +15,4 @@ mod sensor;
 pub mod syscalls;
 
 pub use decode::{DecodeError, Endpoints, Event, Exec, SockAddr, SyscallRecord, Task, decode};
-pub use sensor::{Filter, Sensor, SensorError, Stats};
+pub use sensor::{DRAIN_INTERVAL, Filter, Sensor, SensorError, Stats};

@@ -16,6 +16,10 @@ use crate::syscalls::{self, Class, SYSCALLS, Syscall};
 /// The compiled kernel programs; rebuilt by `bpf/build.sh`.
 static OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/sensor.bpf.o");
 
+/// How often a reader should drain the ring buffer besides when [`Sensor::readable`] wakes
+/// it: what an event may wait before it is handled on a quiet host.
+pub const DRAIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Raw tracepoints and the programs attached to them.
 const HOOKS: [(&str, &str); 4] = [
     ("handle_exec", "sched_process_exec"),
@@ -192,7 +196,9 @@ impl Sensor {
         Ok(())
     }
 
-    /// Waits until the ring buffer has records.
+    /// Waits until [`abi::WAKEUP_BYTES`] of records wait in the ring buffer. The kernel does
+    /// not wake the reader for each event (that would cost the watched process an interrupt
+    /// per syscall): drain also every [`DRAIN_INTERVAL`].
     pub async fn readable(&mut self) -> Result<(), SensorError> {
         let mut guard = self.ring.readable_mut().await?;
         guard.clear_ready();
