@@ -344,11 +344,14 @@ impl Probe {
             self.timeout,
         )
         .await;
-        if self.scheme == Scheme::Https && answer.as_ref().err() == Some(&Failure::NotTls) {
-            self.scheme = Scheme::Http;
-            answer = http::request(
+        // A plain HTTP server answers a ClientHello with garbage, a reset or an EOF; a TLS
+        // server that wants a certificate answers with an alert. Only the former is retried.
+        if self.scheme == Scheme::Https
+            && matches!(answer, Err(Failure::NotTls | Failure::Other(_)))
+        {
+            let plain = http::request(
                 &self.tls,
-                self.scheme,
+                Scheme::Http,
                 target,
                 method,
                 path,
@@ -356,6 +359,10 @@ impl Probe {
                 self.timeout,
             )
             .await;
+            if plain.is_ok() {
+                self.scheme = Scheme::Http;
+                answer = plain;
+            }
         }
         self.evidence
             .push(evidence(self.scheme, target, method, path, &answer));
