@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use haechi_audit::{Report, Status, node};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/node").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/node")
+        .join(name)
 }
 
 fn copy_tree(from: &Path, to: &Path, file_mode: u32) {
@@ -32,27 +34,31 @@ fn copy_tree(from: &Path, to: &Path, file_mode: u32) {
 
 /// Installs a fixture with its modes and owners; `None` (with a note) when not root.
 fn install(name: &str, file_mode: u32) -> Option<tempfile::TempDir> {
-    if unsafe { libc_geteuid() } != 0 {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
         eprintln!("skipped: setting file owners needs root (run the tests as root; CI does)");
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
     copy_tree(&fixture(name), dir.path(), file_mode);
     let layout = fs::read_to_string(fixture(name).join("layout")).unwrap();
-    for line in layout.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in layout
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let fields: Vec<&str> = line.split_whitespace().collect();
         let path = dir.path().join(fields[0]);
         let mode = u32::from_str_radix(fields[1], 8).unwrap();
         let (uid, gid) = fields[2].split_once(':').unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
-        chown(&path, Some(uid.parse().unwrap()), Some(gid.parse().unwrap())).unwrap();
+        chown(
+            &path,
+            Some(uid.parse().unwrap()),
+            Some(gid.parse().unwrap()),
+        )
+        .unwrap();
     }
     Some(dir)
-}
-
-unsafe extern "C" {
-    #[link_name = "geteuid"]
-    fn libc_geteuid() -> u32;
 }
 
 fn verdicts(report: &Report) -> BTreeMap<&str, Status> {
@@ -61,15 +67,94 @@ fn verdicts(report: &Report) -> BTreeMap<&str, Status> {
 
 /// Every item a control-plane node that also runs a kubelet gets, in report order.
 const ALL_ITEMS: &[&str] = &[
-    "1.1.1", "1.1.2", "1.1.3", "1.1.4", "1.1.5", "1.1.6", "1.1.7", "1.1.8", "1.1.9", "1.1.10",
-    "1.1.11", "1.1.12", "1.1.13", "1.1.14", "1.1.15", "1.1.16", "1.1.17", "1.1.18", "1.1.19",
-    "1.1.20", "1.1.21", "1.2.1", "1.2.2", "1.2.3", "1.2.4", "1.2.5", "1.2.6", "1.2.7", "1.2.8",
-    "1.2.9", "1.2.10", "1.2.11", "1.2.12", "1.2.13", "1.2.14", "1.2.15", "1.2.16", "1.2.17",
-    "1.2.18", "1.2.19", "1.2.21", "1.2.22", "1.2.23", "1.2.24", "1.2.25", "1.2.26", "1.2.27",
-    "1.2.28", "1.2.29", "1.3.1", "1.3.2", "1.3.3", "1.3.4", "1.3.5", "1.3.6", "1.3.7", "1.4.1",
-    "1.4.2", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7", "3.2.1", "4.1.1", "4.1.2", "4.1.3",
-    "4.1.4", "4.1.5", "4.1.6", "4.1.7", "4.1.8", "4.1.9", "4.1.10", "4.2.1", "4.2.2", "4.2.3",
-    "4.2.4", "4.2.5", "4.2.6", "v1.8/4.2.6", "4.2.7", "4.2.9", "4.2.10", "4.2.11", "4.2.12",
+    "1.1.1",
+    "1.1.2",
+    "1.1.3",
+    "1.1.4",
+    "1.1.5",
+    "1.1.6",
+    "1.1.7",
+    "1.1.8",
+    "1.1.9",
+    "1.1.10",
+    "1.1.11",
+    "1.1.12",
+    "1.1.13",
+    "1.1.14",
+    "1.1.15",
+    "1.1.16",
+    "1.1.17",
+    "1.1.18",
+    "1.1.19",
+    "1.1.20",
+    "1.1.21",
+    "1.2.1",
+    "1.2.2",
+    "1.2.3",
+    "1.2.4",
+    "1.2.5",
+    "1.2.6",
+    "1.2.7",
+    "1.2.8",
+    "1.2.9",
+    "1.2.10",
+    "1.2.11",
+    "1.2.12",
+    "1.2.13",
+    "1.2.14",
+    "1.2.15",
+    "1.2.16",
+    "1.2.17",
+    "1.2.18",
+    "1.2.19",
+    "1.2.21",
+    "1.2.22",
+    "1.2.23",
+    "1.2.24",
+    "1.2.25",
+    "1.2.26",
+    "1.2.27",
+    "1.2.28",
+    "1.2.29",
+    "1.3.1",
+    "1.3.2",
+    "1.3.3",
+    "1.3.4",
+    "1.3.5",
+    "1.3.6",
+    "1.3.7",
+    "1.4.1",
+    "1.4.2",
+    "2.1",
+    "2.2",
+    "2.3",
+    "2.4",
+    "2.5",
+    "2.6",
+    "2.7",
+    "3.2.1",
+    "4.1.1",
+    "4.1.2",
+    "4.1.3",
+    "4.1.4",
+    "4.1.5",
+    "4.1.6",
+    "4.1.7",
+    "4.1.8",
+    "4.1.9",
+    "4.1.10",
+    "4.2.1",
+    "4.2.2",
+    "4.2.3",
+    "4.2.4",
+    "4.2.5",
+    "4.2.6",
+    "v1.8/4.2.6",
+    "4.2.7",
+    "4.2.9",
+    "4.2.10",
+    "4.2.11",
+    "4.2.12",
     "4.2.13",
 ];
 
@@ -92,7 +177,10 @@ fn hardened_kubeadm_node_passes_every_item() {
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
     // The encryption config is found through the pod's hostPath mount, not at the container path.
     let providers = report.result("1.2.28").unwrap();
-    assert_eq!(providers.evidence[0].location, "/etc/kubernetes/enc/config.yaml");
+    assert_eq!(
+        providers.evidence[0].location,
+        "/etc/kubernetes/enc/config.yaml"
+    );
     assert_eq!(providers.evidence[0].value.as_deref(), Some("aescbc"));
     // `--data-dir /var/lib/etcd` (two words) is read like `--data-dir=/var/lib/etcd`.
     let data_dir = report.result("1.1.12").unwrap();
@@ -108,24 +196,95 @@ fn weak_kubeadm_node_gets_the_expected_verdict_on_every_item() {
     };
     let report = node::audit(root.path()).unwrap();
     let expected: BTreeMap<&str, Status> = [
-        ("1.1.1", F), ("1.1.2", P), ("1.1.3", F), ("1.1.4", P), ("1.1.5", F), ("1.1.6", P),
-        ("1.1.7", F), ("1.1.8", P), ("1.1.9", W), ("1.1.10", P), ("1.1.11", F), ("1.1.12", F),
-        ("1.1.13", F), ("1.1.14", P), ("1.1.15", F), ("1.1.16", F), ("1.1.17", F), ("1.1.18", P),
-        ("1.1.19", F), ("1.1.20", W), ("1.1.21", W),
-        ("1.2.1", W), ("1.2.2", F), ("1.2.3", W), ("1.2.4", P), ("1.2.5", F), ("1.2.6", F),
-        ("1.2.7", F), ("1.2.8", F), ("1.2.9", W), ("1.2.10", F), ("1.2.11", W), ("1.2.12", F),
-        ("1.2.13", P), ("1.2.14", F), ("1.2.15", F), ("1.2.16", F), ("1.2.17", F), ("1.2.18", F),
-        ("1.2.19", F), ("1.2.21", P), ("1.2.22", P), ("1.2.23", P), ("1.2.24", P), ("1.2.25", P),
-        ("1.2.26", F), ("1.2.27", P), ("1.2.28", W), ("1.2.29", W),
-        ("1.3.1", W), ("1.3.2", F), ("1.3.3", F), ("1.3.4", P), ("1.3.5", P), ("1.3.6", F),
-        ("1.3.7", F), ("1.4.1", F), ("1.4.2", F),
-        ("2.1", F), ("2.2", F), ("2.3", F), ("2.4", P), ("2.5", F), ("2.6", F), ("2.7", W),
+        ("1.1.1", F),
+        ("1.1.2", P),
+        ("1.1.3", F),
+        ("1.1.4", P),
+        ("1.1.5", F),
+        ("1.1.6", P),
+        ("1.1.7", F),
+        ("1.1.8", P),
+        ("1.1.9", W),
+        ("1.1.10", P),
+        ("1.1.11", F),
+        ("1.1.12", F),
+        ("1.1.13", F),
+        ("1.1.14", P),
+        ("1.1.15", F),
+        ("1.1.16", F),
+        ("1.1.17", F),
+        ("1.1.18", P),
+        ("1.1.19", F),
+        ("1.1.20", W),
+        ("1.1.21", W),
+        ("1.2.1", W),
+        ("1.2.2", F),
+        ("1.2.3", W),
+        ("1.2.4", P),
+        ("1.2.5", F),
+        ("1.2.6", F),
+        ("1.2.7", F),
+        ("1.2.8", F),
+        ("1.2.9", W),
+        ("1.2.10", F),
+        ("1.2.11", W),
+        ("1.2.12", F),
+        ("1.2.13", P),
+        ("1.2.14", F),
+        ("1.2.15", F),
+        ("1.2.16", F),
+        ("1.2.17", F),
+        ("1.2.18", F),
+        ("1.2.19", F),
+        ("1.2.21", P),
+        ("1.2.22", P),
+        ("1.2.23", P),
+        ("1.2.24", P),
+        ("1.2.25", P),
+        ("1.2.26", F),
+        ("1.2.27", P),
+        ("1.2.28", W),
+        ("1.2.29", W),
+        ("1.3.1", W),
+        ("1.3.2", F),
+        ("1.3.3", F),
+        ("1.3.4", P),
+        ("1.3.5", P),
+        ("1.3.6", F),
+        ("1.3.7", F),
+        ("1.4.1", F),
+        ("1.4.2", F),
+        ("2.1", F),
+        ("2.2", F),
+        ("2.3", F),
+        ("2.4", P),
+        ("2.5", F),
+        ("2.6", F),
+        ("2.7", W),
         ("3.2.1", W),
-        ("4.1.1", F), ("4.1.2", P), ("4.1.3", P), ("4.1.4", P), ("4.1.5", F), ("4.1.6", P),
-        ("4.1.7", W), ("4.1.8", W), ("4.1.9", F), ("4.1.10", P),
-        ("4.2.1", F), ("4.2.2", F), ("4.2.3", F), ("4.2.4", W), ("4.2.5", W), ("4.2.6", F),
-        ("v1.8/4.2.6", F), ("4.2.7", W), ("4.2.9", W), ("4.2.10", F), ("4.2.11", W),
-        ("4.2.12", W), ("4.2.13", W),
+        ("4.1.1", F),
+        ("4.1.2", P),
+        ("4.1.3", P),
+        ("4.1.4", P),
+        ("4.1.5", F),
+        ("4.1.6", P),
+        ("4.1.7", W),
+        ("4.1.8", W),
+        ("4.1.9", F),
+        ("4.1.10", P),
+        ("4.2.1", F),
+        ("4.2.2", F),
+        ("4.2.3", F),
+        ("4.2.4", W),
+        ("4.2.5", W),
+        ("4.2.6", F),
+        ("v1.8/4.2.6", F),
+        ("4.2.7", W),
+        ("4.2.9", W),
+        ("4.2.10", F),
+        ("4.2.11", W),
+        ("4.2.12", W),
+        ("4.2.13", W),
     ]
     .into_iter()
     .collect();
@@ -135,7 +294,11 @@ fn weak_kubeadm_node_gets_the_expected_verdict_on_every_item() {
         .filter(|(id, want)| got.get(*id) != Some(want))
         .map(|(id, want)| {
             let r = report.result(id);
-            format!("{id}: want {want:?}, got {:?} ({})", got.get(id), r.map_or("", |r| &r.message))
+            format!(
+                "{id}: want {want:?}, got {:?} ({})",
+                got.get(id),
+                r.map_or("", |r| &r.message)
+            )
         })
         .collect();
     assert!(wrong.is_empty(), "{wrong:#?}");
@@ -155,15 +318,23 @@ fn weak_kubeadm_node_gets_the_expected_verdict_on_every_item() {
     );
     assert_eq!(authz.evidence[0].value.as_deref(), Some("AlwaysAllow"));
     let line = authz.evidence[0].line.unwrap() as usize;
-    let manifest = fs::read_to_string(fixture("weak/etc/kubernetes/manifests/kube-apiserver.yaml")).unwrap();
-    assert_eq!(manifest.lines().nth(line - 1).unwrap().trim(), "- --authorization-mode");
+    let manifest =
+        fs::read_to_string(fixture("weak/etc/kubernetes/manifests/kube-apiserver.yaml")).unwrap();
+    assert_eq!(
+        manifest.lines().nth(line - 1).unwrap().trim(),
+        "- --authorization-mode"
+    );
     // etcd settings given as ETCD_* environment variables count like flags.
     let peer_auto_tls = report.result("2.6").unwrap();
     assert_eq!(peer_auto_tls.evidence[0].key, "ETCD_PEER_AUTO_TLS");
     // identity first in the encryption config.
     let providers = report.result("1.2.28").unwrap();
     assert_eq!(providers.evidence[0].value.as_deref(), Some("identity"));
-    assert!(providers.message.contains("written unencrypted"), "{}", providers.message);
+    assert!(
+        providers.message.contains("written unencrypted"),
+        "{}",
+        providers.message
+    );
     // Real modes and owners.
     let data_dir = report.result("1.1.11").unwrap();
     assert_eq!(data_dir.evidence[0].value.as_deref(), Some("755"));
@@ -185,11 +356,25 @@ fn worker_node_skips_the_control_plane_sections() {
     fs::remove_dir_all(root.path().join("etc/kubernetes/pki/etcd")).unwrap();
     let report = node::audit(root.path()).unwrap();
     let worker = |id: &str| id.starts_with("4.") || id.starts_with("v1.8/4.");
-    assert!(report.results.iter().all(|r| worker(r.id)), "{:?}", verdicts(&report));
-    assert!(report.results.iter().all(|r| r.status == Status::Pass), "{:?}", verdicts(&report));
-    assert_eq!(report.results.len(), ALL_ITEMS.iter().filter(|id| worker(id)).count());
+    assert!(
+        report.results.iter().all(|r| worker(r.id)),
+        "{:?}",
+        verdicts(&report)
+    );
+    assert!(
+        report.results.iter().all(|r| r.status == Status::Pass),
+        "{:?}",
+        verdicts(&report)
+    );
+    assert_eq!(
+        report.results.len(),
+        ALL_ITEMS.iter().filter(|id| worker(id)).count()
+    );
     let skipped: Vec<&str> = report.skipped.iter().map(|s| s.target.as_str()).collect();
-    assert!(skipped.contains(&"1 Control Plane Components"), "{skipped:?}");
+    assert!(
+        skipped.contains(&"1 Control Plane Components"),
+        "{skipped:?}"
+    );
     assert!(skipped.contains(&"2 etcd"), "{skipped:?}");
 }
 
@@ -200,11 +385,21 @@ fn broken_files_are_problems_with_their_path_not_panics() {
     };
     let manifests = root.path().join("etc/kubernetes/manifests");
     fs::write(manifests.join("kube-apiserver.yaml"), "spec: [unclosed\n").unwrap();
-    fs::write(root.path().join("var/lib/kubelet/config.yaml"), [0xff, 0xfe, 0x00]).unwrap();
+    fs::write(
+        root.path().join("var/lib/kubelet/config.yaml"),
+        [0xff, 0xfe, 0x00],
+    )
+    .unwrap();
     let report = node::audit(root.path()).unwrap();
     let problems = report.problems.join("\n");
-    assert!(problems.contains("/etc/kubernetes/manifests/kube-apiserver.yaml"), "{problems}");
-    assert!(problems.contains("/var/lib/kubelet/config.yaml"), "{problems}");
+    assert!(
+        problems.contains("/etc/kubernetes/manifests/kube-apiserver.yaml"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("/var/lib/kubelet/config.yaml"),
+        "{problems}"
+    );
     assert!(report.skipped.iter().any(|s| s.target == "1.2 API Server"));
     assert!(node::audit(&root.path().join("no-such-dir")).is_err());
 }
