@@ -1822,9 +1822,12 @@ fn control_plane(audit: &mut Audit, components: &BTreeMap<&'static str, Componen
     let sched = components.get("kube-scheduler");
     let etcd = components.get("etcd");
     if components.is_empty() {
-        for section in ["1 Control Plane Components", "2 etcd", "3.2 Logging"] {
-            audit.skip(section, format!("no static pod manifest for kube-apiserver, kube-controller-manager, kube-scheduler or etcd in {dir}: not a control-plane node"));
-        }
+        audit.skip(
+            "1, 2, 3.2 (control plane, etcd, logging)",
+            format!(
+                "no static pod manifest for kube-apiserver, kube-controller-manager, kube-scheduler or etcd in {dir}: not a control-plane node"
+            ),
+        );
         return;
     }
     let one = |c: Option<&Component>| c.map(|c| vec![c.file.clone()]).unwrap_or_default();

@@ -359,7 +359,11 @@ impl Probe {
                 self.timeout,
             )
             .await;
-            if plain.is_ok() {
+            // Go's TLS servers answer plain HTTP with this 400: the port is TLS after all.
+            let https_only = plain.as_ref().is_ok_and(|r| {
+                r.status == StatusCode::BAD_REQUEST && r.body.contains("HTTPS server")
+            });
+            if plain.is_ok() && !https_only {
                 self.scheme = Scheme::Http;
                 answer = plain;
             }
