@@ -39,12 +39,18 @@ pub(super) fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::R
         }
         let status = format!("[{}]", r.status.as_str().to_uppercase());
         if r.status == Status::Pass {
+            // A benchmark title says what should hold; a probe's says what would be wrong, so a
+            // passed probe shows what was found instead.
+            let text = if report.benchmark.is_some() {
+                r.title
+            } else {
+                r.message.as_str()
+            };
             writeln!(
                 out,
-                "  {} {} {}",
+                "  {} {} {text}",
                 p.paint(status_style(r.status), &status),
-                r.id,
-                r.title
+                r.id
             )?;
             continue;
         }
@@ -82,8 +88,16 @@ pub(super) fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::R
     if !report.skipped.is_empty() {
         writeln!(out)?;
         writeln!(out, "{}", p.paint(bold, "Not checked"))?;
+        // Targets with the same reason share a line (a probe of a quiet host has many).
+        let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
         for s in &report.skipped {
-            writeln!(out, "  {}: {}", s.target, s.reason)?;
+            match reasons.iter_mut().find(|(reason, _)| *reason == s.reason) {
+                Some((_, targets)) => targets.push(&s.target),
+                None => reasons.push((&s.reason, vec![&s.target])),
+            }
+        }
+        for (reason, targets) in reasons {
+            writeln!(out, "  {}: {reason}", targets.join(", "))?;
         }
     }
     let s = &report.summary;
