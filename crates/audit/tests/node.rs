@@ -310,6 +310,20 @@ fn weak_kubeadm_node_gets_the_expected_verdict_on_every_item() {
     assert_eq!(anonymous.evidence[0].line, Some(1));
     assert_eq!(anonymous.evidence[0].key, "--anonymous-auth");
     assert_eq!(anonymous.evidence[0].value.as_deref(), Some("true"));
+    assert_eq!(
+        anonymous.evidence[1].location,
+        "/var/lib/kubelet/config.yaml"
+    );
+    assert_eq!(
+        anonymous.evidence[1].key,
+        "authentication.anonymous.enabled"
+    );
+    assert_eq!(anonymous.evidence[1].value.as_deref(), Some("false"));
+    assert!(
+        anonymous.message.contains("overrides"),
+        "{}",
+        anonymous.message
+    );
     // `--authorization-mode AlwaysAllow` (two words), with the manifest line.
     let authz = report.result("1.2.6").unwrap();
     assert_eq!(

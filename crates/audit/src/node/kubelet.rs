@@ -193,6 +193,21 @@ impl Kubelet {
         }
     }
 
+    /// The config file's setting that a flag overrides, when both are set.
+    pub(crate) fn overridden(&self, setting: &Setting) -> Option<Evidence> {
+        self.flags.get(setting.flag)?;
+        let node = self.config.as_ref()?.path(setting.path)?;
+        Some(Evidence {
+            location: self.config_file.clone()?,
+            line: Some(node.pos.line),
+            key: setting.path.join("."),
+            value: Some(
+                node.as_str()
+                    .map_or_else(|| node.to_json().to_string(), str::to_string),
+            ),
+        })
+    }
+
     /// A feature gate's value: `--feature-gates` first, then `featureGates` in the config.
     pub(crate) fn feature_gate(&self, gate: &str) -> Option<Value> {
         if let Some(flag) = self.flags.get("feature-gates") {

@@ -9,6 +9,7 @@
 mod args;
 mod checks;
 mod fs;
+mod items;
 mod kubelet;
 mod pods;
 
