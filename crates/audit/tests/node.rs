@@ -166,6 +166,8 @@ fn hardened_kubeadm_node_passes_every_item() {
     let report = node::audit(root.path()).unwrap();
     let ids: Vec<&str> = report.results.iter().map(|r| r.id).collect();
     assert_eq!(ids, ALL_ITEMS);
+    let catalogue: Vec<&str> = node::items().iter().map(|i| i.meta.id).collect();
+    assert_eq!(catalogue, ALL_ITEMS);
     let not_passed: Vec<String> = report
         .results
         .iter()

@@ -177,6 +177,22 @@ fn node_sarif_and_junit() {
 }
 
 #[test]
+fn list_checks() {
+    let output = haechi(&["audit", "node", "--list-checks"]);
+    assert_eq!(output.status.code(), Some(0));
+    let list = stdout(&output);
+    assert_eq!(list.lines().count(), 89);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("1.2.6 ") && l.contains("critical") && l.contains("automated")),
+        "{list}"
+    );
+    let output = haechi(&["audit", "probe", "--list-checks"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(stdout(&output).contains("probe/etcd-client"));
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let output = haechi(&["audit", "node", "--root", "/nonexistent/haechi-root"]);
     assert_eq!(output.status.code(), Some(2));

@@ -337,6 +337,7 @@ mod tests {
         assert_eq!(flags.get("authorization-mode").unwrap().value, "Node,RBAC");
         assert_eq!(flags.get("profiling").unwrap().value, "true");
         assert_eq!(flags.get("anonymous-auth").unwrap().value, "false");
+        assert_eq!(flags.get("token-auth-file"), None);
         assert_eq!(
             flags.list("enable-admission-plugins"),
             ["NodeRestriction", "EventRateLimit"]

@@ -54,6 +54,17 @@ pub(super) enum Test {
     Within(&'static [&'static str]),
 }
 
+/// A value as the components compare it: Go's `strconv.ParseBool` spellings (`1`, `t`, `TRUE`)
+/// become `true`/`false`, quotes are dropped, case does not matter.
+fn normalize(value: &str) -> String {
+    let value = value.trim().trim_matches('"');
+    match value {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => "true".to_string(),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => "false".to_string(),
+        other => other.to_ascii_lowercase(),
+    }
+}
+
 impl Test {
     pub(super) fn holds(self, value: Option<&str>) -> bool {
         let list = || -> Vec<&str> {
@@ -67,7 +78,7 @@ impl Test {
         match self {
             Test::Set => value.is_some_and(|v| !v.is_empty()),
             Test::Unset => value.is_none(),
-            Test::Eq(want) => value.is_some_and(|v| v.trim_matches('"').eq_ignore_ascii_case(want)),
+            Test::Eq(want) => value.is_some_and(|v| normalize(v) == normalize(want)),
             Test::Has(elem) => list().contains(&elem),
             Test::NotHave(elem) => !list().contains(&elem),
             Test::NotZero => !value.is_some_and(|v| {
@@ -1257,3 +1268,57 @@ pub(super) static ROTATE_SERVER_CERT: Item = cis!(
     "Serving certificates must be rotated before they expire.",
     "Remove RotateKubeletServerCertificate=false from the kubelet's feature gates."
 );
+
+#[cfg(test)]
+mod tests {
+    use super::Test;
+
+    #[test]
+    fn tests_read_values_as_the_components_do() {
+        assert!(Test::Eq("false").holds(Some("0")));
+        assert!(Test::Eq("true").holds(Some("T")));
+        assert!(Test::Eq("true").holds(Some("\"true\"")));
+        assert!(!Test::Eq("true").holds(None));
+        assert!(Test::NotZero.holds(Some("4h0m0s")));
+        assert!(!Test::NotZero.holds(Some("0s")));
+        assert!(Test::NotZero.holds(None));
+        assert!(Test::AtLeast(30).holds(Some("90")));
+        assert!(!Test::AtLeast(30).holds(Some("7")));
+        assert!(Test::Has("Node").holds(Some("Node, RBAC")));
+        assert!(!Test::Has("Node").holds(Some("NodeRestriction")));
+        assert!(Test::Within(&["A", "B"]).holds(Some("A,B")));
+        assert!(!Test::Within(&["A", "B"]).holds(Some("A,C")));
+        assert!(!Test::Within(&["A"]).holds(None));
+    }
+}
+
+/// Every item, in report order.
+pub(super) fn catalogue() -> Vec<&'static Item> {
+    let mut items: Vec<&'static Item> = vec![
+        &F_1_1_1, &F_1_1_2, &F_1_1_3, &F_1_1_4, &F_1_1_5, &F_1_1_6, &F_1_1_7, &F_1_1_8, &F_1_1_9,
+        &F_1_1_10, &F_1_1_11, &F_1_1_12, &F_1_1_13, &F_1_1_14, &F_1_1_15, &F_1_1_16, &F_1_1_17,
+        &F_1_1_18, &F_1_1_19, &F_1_1_20, &F_1_1_21,
+    ];
+    let (before, after) = API_SERVER.split_at(5);
+    let (middle, last) = after.split_at(after.len() - 1);
+    items.extend(before.iter().map(|f| &f.item));
+    items.extend([&AUTHZ_NOT_ALWAYS_ALLOW, &AUTHZ_NODE, &AUTHZ_RBAC]);
+    items.extend(middle.iter().map(|f| &f.item));
+    items.push(&ENCRYPTION_PROVIDERS);
+    items.extend(last.iter().map(|f| &f.item));
+    for table in [CONTROLLER_MANAGER, SCHEDULER, ETCD] {
+        items.extend(table.iter().map(|f| &f.item));
+    }
+    items.extend([&ETCD_UNIQUE_CA, &AUDIT_POLICY.item]);
+    items.extend([
+        &F_4_1_1, &F_4_1_2, &F_4_1_3, &F_4_1_4, &F_4_1_5, &F_4_1_6, &F_4_1_7, &F_4_1_8, &F_4_1_9,
+        &F_4_1_10,
+    ]);
+    for k in KUBELET {
+        items.push(&k.item);
+        if k.item.meta.id == "4.2.10" {
+            items.push(&ROTATE_SERVER_CERT);
+        }
+    }
+    items
+}

@@ -19,7 +19,7 @@ pub use args::{
     Flag, Flags, Unit, Var, Word, expand_command, parse_env_file, parse_unit, split_words,
 };
 
-use crate::report::Report;
+use crate::report::{Item, Report};
 
 /// The benchmark whose numbering the items follow.
 pub const BENCHMARK: &str = "CIS Kubernetes Benchmark v1.9";
@@ -35,6 +35,11 @@ pub enum Error {
         /// The root as given.
         root: String,
     },
+}
+
+/// Every benchmark item the audit judges, in report order.
+pub fn items() -> Vec<&'static Item> {
+    items::catalogue()
 }
 
 /// Audits the node whose file system is at `root` (`/` on the node itself).

@@ -271,6 +271,11 @@ static METRICS: Item = probe_item!(
     "CIS 1.3.7, 1.4.2"
 );
 
+/// Every probe, in report order.
+pub fn items() -> Vec<&'static Item> {
+    ITEMS.to_vec()
+}
+
 /// Every probe item, in report order.
 static ITEMS: [&Item; 9] = [
     &API_VERSION,

@@ -55,6 +55,9 @@ struct NodeArgs {
     /// The node's root directory (a mounted host file system, an image of a node).
     #[arg(long, value_name = "DIR", default_value = "/")]
     root: PathBuf,
+    /// List the benchmark items and exit.
+    #[arg(long)]
+    list_checks: bool,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -62,8 +65,11 @@ struct NodeArgs {
 #[derive(Args)]
 struct ProbeArgs {
     /// Hosts to probe (names or IP addresses); nothing else is contacted.
-    #[arg(value_name = "HOST", required = true)]
+    #[arg(value_name = "HOST", required_unless_present = "list_checks")]
     hosts: Vec<String>,
+    /// List the probes and exit.
+    #[arg(long)]
+    list_checks: bool,
     /// Ports of a service, replacing its defaults: SERVICE=PORT[,PORT...] (SERVICE= skips it).
     /// Services: apiserver (6443,443,8080), kubelet (10250), kubelet-readonly (10255),
     /// etcd (2379), etcd-peer (2380), dashboard (30000), metrics (2381,10249,10257,10259).
@@ -80,6 +86,35 @@ struct ProbeArgs {
 }
 
 pub fn run(args: AuditArgs) -> ExitCode {
+    let list = match &args.command {
+        AuditCommand::Node(a) if a.list_checks => Some(node::items()),
+        AuditCommand::Probe(a) if a.list_checks => Some(probe::items()),
+        _ => None,
+    };
+    if let Some(items) = list {
+        let mut text = String::new();
+        for item in items {
+            let kind = if item.automated {
+                "automated"
+            } else {
+                "manual"
+            };
+            text.push_str(&format!(
+                "{:<31} {:<8} {:<9} {}\n",
+                item.meta.id,
+                item.meta.severity.as_str(),
+                kind,
+                item.meta.title
+            ));
+        }
+        return match stdout_result(io::stdout().lock().write_all(text.as_bytes())) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                let _ = writeln!(io::stderr(), "haechi audit: {message}");
+                ExitCode::from(EXIT_USAGE)
+            }
+        };
+    }
     let (report, output) = match args.command {
         AuditCommand::Node(args) => (
             node::audit(&args.root).map_err(|e| e.to_string()),
