@@ -1269,29 +1269,6 @@ pub(super) static ROTATE_SERVER_CERT: Item = cis!(
     "Remove RotateKubeletServerCertificate=false from the kubelet's feature gates."
 );
 
-#[cfg(test)]
-mod tests {
-    use super::Test;
-
-    #[test]
-    fn tests_read_values_as_the_components_do() {
-        assert!(Test::Eq("false").holds(Some("0")));
-        assert!(Test::Eq("true").holds(Some("T")));
-        assert!(Test::Eq("true").holds(Some("\"true\"")));
-        assert!(!Test::Eq("true").holds(None));
-        assert!(Test::NotZero.holds(Some("4h0m0s")));
-        assert!(!Test::NotZero.holds(Some("0s")));
-        assert!(Test::NotZero.holds(None));
-        assert!(Test::AtLeast(30).holds(Some("90")));
-        assert!(!Test::AtLeast(30).holds(Some("7")));
-        assert!(Test::Has("Node").holds(Some("Node, RBAC")));
-        assert!(!Test::Has("Node").holds(Some("NodeRestriction")));
-        assert!(Test::Within(&["A", "B"]).holds(Some("A,B")));
-        assert!(!Test::Within(&["A", "B"]).holds(Some("A,C")));
-        assert!(!Test::Within(&["A"]).holds(None));
-    }
-}
-
 /// Every item, in report order.
 pub(super) fn catalogue() -> Vec<&'static Item> {
     let mut items: Vec<&'static Item> = vec![
@@ -1321,4 +1298,27 @@ pub(super) fn catalogue() -> Vec<&'static Item> {
         }
     }
     items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Test;
+
+    #[test]
+    fn tests_read_values_as_the_components_do() {
+        assert!(Test::Eq("false").holds(Some("0")));
+        assert!(Test::Eq("true").holds(Some("T")));
+        assert!(Test::Eq("true").holds(Some("\"true\"")));
+        assert!(!Test::Eq("true").holds(None));
+        assert!(Test::NotZero.holds(Some("4h0m0s")));
+        assert!(!Test::NotZero.holds(Some("0s")));
+        assert!(Test::NotZero.holds(None));
+        assert!(Test::AtLeast(30).holds(Some("90")));
+        assert!(!Test::AtLeast(30).holds(Some("7")));
+        assert!(Test::Has("Node").holds(Some("Node, RBAC")));
+        assert!(!Test::Has("Node").holds(Some("NodeRestriction")));
+        assert!(Test::Within(&["A", "B"]).holds(Some("A,B")));
+        assert!(!Test::Within(&["A", "B"]).holds(Some("A,C")));
+        assert!(!Test::Within(&["A"]).holds(None));
+    }
 }
