@@ -614,14 +614,13 @@ async fn kubelet(mut p: Probe) -> Found {
     } else if status == StatusCode::FORBIDDEN {
         found.add(&KUBELET_API, Status::Warn, format!("{endpoint} authenticates anonymous requests but its authorizer denies them (HTTP 403); CIS 4.2.1 wants anonymous authentication off"), ev);
     } else {
-        found.add(
-            &KUBELET_API,
-            Status::Warn,
+        return Found::skip(
+            &p,
+            Service::Kubelet,
             format!(
-                "{endpoint} answered /pods with HTTP {}; not a kubelet?",
+                "does not answer like a kubelet (GET /pods: HTTP {})",
                 status.as_u16()
             ),
-            ev,
         );
     }
     found
@@ -897,7 +896,13 @@ pub fn probe(hosts: &[String], options: &Options) -> Result<Report, Error> {
         }
         let mut found = Vec::new();
         for task in tasks {
-            found.push(task.await.unwrap_or_default());
+            found.push(task.await.unwrap_or_else(|e| Found {
+                results: Vec::new(),
+                skipped: Some(Skipped {
+                    target: "a probe".to_string(),
+                    reason: format!("stopped: {e}"),
+                }),
+            }));
         }
         found
     });
