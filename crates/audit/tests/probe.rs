@@ -204,11 +204,18 @@ fn etcd_without_tls_is_reported_exposed() {
         "hunter2",
     );
     let options = with(
-        only(Service::Etcd, &[etcd.client]),
-        Service::EtcdPeer,
-        &[etcd.peer],
+        with(
+            only(Service::Etcd, &[etcd.client]),
+            Service::EtcdPeer,
+            &[etcd.peer],
+        ),
+        Service::Metrics,
+        &[etcd.client],
     );
     let report = run(&options);
+    // etcd serves Prometheus metrics on its client port too.
+    let metrics = report.result("probe/metrics").expect("metrics result");
+    assert_eq!(metrics.status, Status::Fail, "{}", metrics.message);
     let client = report
         .result("probe/etcd-client")
         .expect("etcd client result");
@@ -454,6 +461,25 @@ fn kubelet_open_to_anonymous_is_exposed_and_one_answering_401_is_not() {
         report.results[0].message.contains("(1 pods)"),
         "{}",
         report.results[0].message
+    );
+}
+
+#[test]
+fn exposed_dashboard_is_reported_and_other_web_servers_are_not_checked() {
+    let page = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Kubernetes Dashboard</title><base href=\"/\"></head><body><kd-root></kd-root></body></html>";
+    let dashboard = stand_in(&[("/", 200, page.to_string())]);
+    let other = stand_in(&[("/", 200, "<html><title>nginx</title></html>".to_string())]);
+    let report = run(&only(
+        Service::Dashboard,
+        &[dashboard.addr.port(), other.addr.port()],
+    ));
+    let statuses: Vec<(&str, Status)> = report.results.iter().map(|r| (r.id, r.status)).collect();
+    assert_eq!(statuses, [("probe/dashboard", Status::Fail)]);
+    assert_eq!(report.skipped.len(), 1);
+    assert!(
+        report.skipped[0]
+            .reason
+            .contains("not the Kubernetes Dashboard")
     );
 }
 
