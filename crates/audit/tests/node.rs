@@ -415,3 +415,79 @@ fn broken_files_are_problems_with_their_path_not_panics() {
     assert!(report.skipped.iter().any(|s| s.target == "1.2 API Server"));
     assert!(node::audit(&root.path().join("no-such-dir")).is_err());
 }
+
+#[test]
+fn kubelet_without_a_config_file_gets_the_flag_defaults() {
+    let Some(root) = install("hardened", 0o600) else {
+        return;
+    };
+    let dropin = root
+        .path()
+        .join("etc/systemd/system/kubelet.service.d/10-kubeadm.conf");
+    let text = fs::read_to_string(&dropin).unwrap();
+    fs::write(
+        &dropin,
+        text.replace(
+            "Environment=\"KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml\"\n",
+            "",
+        ),
+    )
+    .unwrap();
+    let report = node::audit(root.path()).unwrap();
+    // Without --config the kubelet's flag defaults apply: anonymous auth on, AlwaysAllow, 10255.
+    for (id, status, value) in [
+        ("4.2.1", Status::Fail, "true (default)"),
+        ("4.2.2", Status::Fail, "AlwaysAllow (default)"),
+        ("4.2.4", Status::Warn, "10255 (default)"),
+    ] {
+        let r = report.result(id).unwrap();
+        assert_eq!(r.status, status, "{id}: {}", r.message);
+        assert_eq!(r.evidence[0].value.as_deref(), Some(value), "{id}");
+        assert_eq!(
+            r.evidence[0].location,
+            "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf"
+        );
+    }
+    assert!(report.result("4.1.9").is_none());
+    assert!(report.skipped.iter().any(|s| s.target == "4.1.9-4.1.10"));
+}
+
+#[test]
+fn structured_authorization_config_is_read_through_the_pod_mounts() {
+    let Some(root) = install("hardened", 0o600) else {
+        return;
+    };
+    let manifest = root
+        .path()
+        .join("etc/kubernetes/manifests/kube-apiserver.yaml");
+    let text = fs::read_to_string(&manifest).unwrap();
+    fs::write(
+        &manifest,
+        text.replace(
+            "    - --authorization-mode=Node,RBAC\n",
+            "    - --authorization-config=/etc/kubernetes/encryption/authz.yaml\n",
+        ),
+    )
+    .unwrap();
+    fs::write(
+        root.path().join("etc/kubernetes/enc/authz.yaml"),
+        "apiVersion: apiserver.config.k8s.io/v1beta1\nkind: AuthorizationConfiguration\nauthorizers:\n  - type: Node\n    name: node\n  - type: Webhook\n    name: opa\n",
+    )
+    .unwrap();
+    let report = node::audit(root.path()).unwrap();
+    let got: Vec<(&str, Status)> = ["1.2.6", "1.2.7", "1.2.8"]
+        .iter()
+        .map(|id| (*id, report.result(id).unwrap().status))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("1.2.6", Status::Pass),
+            ("1.2.7", Status::Pass),
+            ("1.2.8", Status::Fail)
+        ]
+    );
+    let evidence = &report.result("1.2.8").unwrap().evidence[0];
+    assert_eq!(evidence.location, "/etc/kubernetes/enc/authz.yaml");
+    assert_eq!(evidence.value.as_deref(), Some("Node,Webhook"));
+}

@@ -304,6 +304,40 @@ fn tls_config() -> Arc<rustls::ServerConfig> {
 }
 
 fn stand_in(routes: &[(&str, u16, String)]) -> StandIn {
+    serve(routes, true)
+}
+
+/// Answers one connection from the route table.
+async fn answer<I>(io: I, routes: Arc<Vec<(String, u16, String)>>)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+        let routes = routes.clone();
+        async move {
+            let path = request.uri().path().to_string();
+            let (status, body) = routes
+                .iter()
+                .find(|(p, _, _)| *p == path)
+                .map_or((404, "404 page not found".to_string()), |(_, s, b)| {
+                    (*s, b.clone())
+                });
+            Ok::<_, std::convert::Infallible>(
+                Response::builder()
+                    .status(StatusCode::from_u16(status).unwrap())
+                    .header("content-type", "application/json")
+                    .body(Full::new(Bytes::from(body)))
+                    .unwrap(),
+            )
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(io), service)
+        .await;
+}
+
+/// A server on loopback, over TLS or plain HTTP, answering each path with a status and body.
+fn serve(routes: &[(&str, u16, String)], tls: bool) -> StandIn {
     let routes: Arc<Vec<(String, u16, String)>> = Arc::new(
         routes
             .iter()
@@ -329,31 +363,12 @@ fn stand_in(routes: &[(&str, u16, String)]) -> StandIn {
                 let acceptor = acceptor.clone();
                 let routes = routes.clone();
                 tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(tcp).await else {
-                        return;
-                    };
-                    let service =
-                        service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                            let routes = routes.clone();
-                            async move {
-                                let path = request.uri().path().to_string();
-                                let (status, body) =
-                                    routes.iter().find(|(p, _, _)| *p == path).map_or(
-                                        (404, "404 page not found".to_string()),
-                                        |(_, s, b)| (*s, b.clone()),
-                                    );
-                                Ok::<_, std::convert::Infallible>(
-                                    Response::builder()
-                                        .status(StatusCode::from_u16(status).unwrap())
-                                        .header("content-type", "application/json")
-                                        .body(Full::new(Bytes::from(body)))
-                                        .unwrap(),
-                                )
-                            }
-                        });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(tls), service)
-                        .await;
+                    if !tls {
+                        return answer(tcp, routes).await;
+                    }
+                    if let Ok(stream) = acceptor.accept(tcp).await {
+                        answer(stream, routes).await;
+                    }
                 });
             }
         });
@@ -363,6 +378,29 @@ fn stand_in(routes: &[(&str, u16, String)]) -> StandIn {
         stop: Some(stop_tx),
         thread: Some(thread),
     }
+}
+
+#[test]
+fn insecure_http_port_is_found_and_named() {
+    let server = serve(
+        &[
+            ("/version", 200, fixture("version.json")),
+            ("/api", 200, fixture("api.json")),
+            ("/apis", 200, fixture("apis.json")),
+            ("/api/v1/namespaces", 200, fixture("namespaces.json")),
+            ("/api/v1/pods", 200, fixture("pods.json")),
+        ],
+        false,
+    );
+    let report = run(&only(Service::ApiServer, &[server.addr.port()]));
+    let read = report.result("probe/apiserver-anonymous-read").unwrap();
+    assert_eq!(read.status, Status::Fail);
+    assert!(
+        read.message.contains("over plain HTTP (an insecure port)"),
+        "{}",
+        read.message
+    );
+    assert!(read.evidence[0].location.starts_with("http://127.0.0.1:"));
 }
 
 #[test]
