@@ -96,7 +96,7 @@ impl Audit {
     ) -> CheckResult {
         if evidence.is_empty() {
             let names = if files.is_empty() {
-                "no such file".to_string()
+                "none found".to_string()
             } else {
                 files.join(", ")
             };
@@ -737,9 +737,22 @@ fn worker(audit: &mut Audit, kubelet: &Kubelet) {
         None,
         None,
     ));
-    let ca: Vec<String> = ca.value.into_iter().collect();
-    audit.permissions(&F_4_1_7, &ca, 0o600, Absent::Warn);
-    audit.ownership(&F_4_1_8, &ca, "root:root", Absent::Warn);
+    match ca.value {
+        Some(ca) => {
+            audit.permissions(&F_4_1_7, &[ca.clone()], 0o600, Absent::Warn);
+            audit.ownership(&F_4_1_8, &[ca], "root:root", Absent::Warn);
+        }
+        None => {
+            for item in [&F_4_1_7, &F_4_1_8] {
+                let r = item.result(
+                    Status::Warn,
+                    "the kubelet names no client CA file (authentication.x509.clientCAFile or --client-ca-file; see 4.2.3)".into(),
+                    vec![ca.evidence.clone()],
+                );
+                audit.add(item, r);
+            }
+        }
+    }
     match &kubelet.config_file {
         Some(file) => {
             let files = vec![file.clone()];
