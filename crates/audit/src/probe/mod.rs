@@ -379,7 +379,11 @@ impl Probe {
     }
 
     fn endpoint(&self) -> String {
-        format!("{}:{}", self.host, self.port)
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
     }
 
     fn take(&mut self) -> Vec<Evidence> {
