@@ -491,3 +491,38 @@ fn structured_authorization_config_is_read_through_the_pod_mounts() {
     assert_eq!(evidence.location, "/etc/kubernetes/enc/authz.yaml");
     assert_eq!(evidence.value.as_deref(), Some("Node,Webhook"));
 }
+
+#[test]
+fn symlinks_resolve_inside_the_root() {
+    let Some(root) = install("hardened", 0o600) else {
+        return;
+    };
+    let k8s = root.path().join("etc/kubernetes");
+    // An absolute link, as on a node that keeps its manifests elsewhere.
+    fs::rename(
+        k8s.join("manifests/kube-scheduler.yaml"),
+        k8s.join("scheduler-manifest.yaml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        "/etc/kubernetes/scheduler-manifest.yaml",
+        k8s.join("manifests/kube-scheduler.yaml"),
+    )
+    .unwrap();
+    // A link that climbs out: it must stop at the root, not reach this machine's /etc/shadow.
+    fs::remove_file(k8s.join("admin.conf")).unwrap();
+    std::os::unix::fs::symlink("../../../../../../../../etc/shadow", k8s.join("admin.conf"))
+        .unwrap();
+    let report = node::audit(root.path()).unwrap();
+    let scheduler = report.result("1.4.2").unwrap();
+    assert_eq!(scheduler.status, Status::Pass, "{}", scheduler.message);
+    let admin = report.result("1.1.13").unwrap();
+    assert!(
+        admin
+            .evidence
+            .iter()
+            .all(|e| e.location != "/etc/kubernetes/admin.conf"),
+        "{admin:?}"
+    );
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}

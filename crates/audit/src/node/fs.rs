@@ -2,7 +2,7 @@
 //! absolute symlinks resolve inside the root, and owners are named from the root's own
 //! /etc/passwd and /etc/group, as `stat` on the node would name them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fs;
 use std::io;
 use std::os::unix::fs::MetadataExt;
@@ -56,25 +56,47 @@ impl NodeFs {
         fs
     }
 
-    /// The host path of a node path, following symlinks inside the root (at most 16 hops).
-    fn host(&self, node_path: &str) -> PathBuf {
-        let mut path = self.root.join(node_path.trim_start_matches('/'));
-        for _ in 0..16 {
-            match fs::read_link(&path) {
-                Ok(target) if target.is_absolute() => {
-                    path = self.root.join(target.strip_prefix("/").unwrap_or(&target));
+    /// The host path of a node path. Symlinks are followed component by component as if the
+    /// root were `/` (an absolute target starts again at the root, `..` stops at it), so a link
+    /// in an audited image never leads to the auditing machine's own files.
+    fn host(&self, node_path: &str) -> io::Result<PathBuf> {
+        let mut resolved: Vec<String> = Vec::new();
+        let mut pending: VecDeque<String> = node_path.split('/').map(str::to_string).collect();
+        let mut hops = 0;
+        while let Some(part) = pending.pop_front() {
+            match part.as_str() {
+                "" | "." => continue,
+                ".." => {
+                    resolved.pop();
+                    continue;
                 }
+                _ => {}
+            }
+            let here = self.root.join(resolved.join("/")).join(&part);
+            match fs::read_link(&here) {
                 Ok(target) => {
-                    path = path.parent().map_or(target.clone(), |p| p.join(&target));
+                    hops += 1;
+                    if hops > 40 {
+                        return Err(io::Error::other(format!(
+                            "{node_path}: too many levels of symbolic links"
+                        )));
+                    }
+                    let target = target.to_string_lossy().into_owned();
+                    if target.starts_with('/') {
+                        resolved.clear();
+                    }
+                    for part in target.split('/').rev() {
+                        pending.push_front(part.to_string());
+                    }
                 }
-                Err(_) => break,
+                Err(_) => resolved.push(part),
             }
         }
-        path
+        Ok(self.root.join(resolved.join("/")))
     }
 
     pub(crate) fn stat(&self, node_path: &str) -> io::Result<Stat> {
-        let meta = fs::metadata(self.host(node_path))?;
+        let meta = fs::metadata(self.host(node_path)?)?;
         Ok(Stat {
             mode: meta.mode() & 0o7777,
             uid: meta.uid(),
@@ -89,7 +111,7 @@ impl NodeFs {
 
     /// A text file; `NotFound` when absent, `InvalidData` when too large or not UTF-8.
     pub(crate) fn read(&self, node_path: &str) -> io::Result<String> {
-        let path = self.host(node_path);
+        let path = self.host(node_path)?;
         let size = fs::metadata(&path)?.len();
         if size > MAX_FILE {
             return Err(io::Error::new(
@@ -104,7 +126,7 @@ impl NodeFs {
 
     /// The entries of a directory as node paths, sorted; empty when it does not exist.
     pub(crate) fn list(&self, node_dir: &str) -> Vec<String> {
-        let Ok(entries) = fs::read_dir(self.host(node_dir)) else {
+        let Ok(entries) = self.host(node_dir).and_then(fs::read_dir) else {
             return Vec::new();
         };
         let mut names: Vec<String> = entries
@@ -121,8 +143,7 @@ impl NodeFs {
         let mut out = Vec::new();
         let mut stack = vec![(node_dir.trim_end_matches('/').to_string(), 0)];
         while let Some((path, depth)) = stack.pop() {
-            let is_dir = fs::symlink_metadata(self.root.join(path.trim_start_matches('/')))
-                .is_ok_and(|m| m.is_dir());
+            let is_dir = self.stat(&path).is_ok_and(|s| s.is_dir);
             out.push(path.clone());
             if is_dir && depth < 8 {
                 stack.extend(self.list(&path).into_iter().map(|p| (p, depth + 1)));
