@@ -739,7 +739,7 @@ fn worker(audit: &mut Audit, kubelet: &Kubelet) {
     ));
     match ca.value {
         Some(ca) => {
-            audit.permissions(&F_4_1_7, &[ca.clone()], 0o600, Absent::Warn);
+            audit.permissions(&F_4_1_7, std::slice::from_ref(&ca), 0o600, Absent::Warn);
             audit.ownership(&F_4_1_8, &[ca], "root:root", Absent::Warn);
         }
         None => {
