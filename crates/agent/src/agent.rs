@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use haechi_rules::Ruleset;
 use haechi_rules::alert::Alert;
+use haechi_sensor::enforce::Lost;
 use haechi_sensor::{Event, Filter, Sensor, SensorError, Stats, Task, decode};
 use serde_json::Value;
 
@@ -21,6 +22,11 @@ use crate::sinks::Sinks;
 
 /// How often open dedup windows are closed and the kernel's counters read into the metrics.
 const TICK: Duration = Duration::from_secs(1);
+
+/// Events handled between two looks at enforcement (records, DNS answers, containers to
+/// scope): small enough that a flood of events delays a learned address by a millisecond or
+/// so, large enough that the looks cost nothing.
+const BATCH: usize = 1024;
 
 /// How events and alerts are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +94,8 @@ pub struct Summary {
     pub suppressed: u64,
     /// Kernel-side counters (lost events among them).
     pub kernel: Stats,
+    /// What enforcement lost to full ring buffers; `None` without policies.
+    pub enforcement_lost: Option<Lost>,
 }
 
 /// The running agent.
@@ -106,6 +114,8 @@ pub struct Agent {
     metrics: Arc<Metrics>,
     /// The kernel's lost-event count already added to the metrics.
     lost_reported: u64,
+    /// The kernel's enforcement loss counts already added to the metrics.
+    enforcement_lost_reported: Lost,
     hostname: String,
     summary: Summary,
 }
@@ -141,6 +151,7 @@ impl Agent {
             dedup: options.dedup.map(Dedup::new),
             metrics: options.metrics,
             lost_reported: 0,
+            enforcement_lost_reported: Lost::default(),
             hostname: haechi_rules::alert::hostname(),
             summary: Summary::default(),
         })
@@ -186,6 +197,7 @@ impl Agent {
         }
         out.flush()?;
         self.summary.kernel = self.kernel_stats();
+        self.summary.enforcement_lost = self.enforcement.as_ref().map(Enforcement::lost);
         Ok(self.summary.clone())
     }
 
@@ -200,12 +212,31 @@ impl Agent {
         {
             self.emit(&summary, out)?;
         }
+        if let Some(enforcement) = &mut self.enforcement {
+            enforcement.expire(now);
+        }
         self.kernel_stats();
         Ok(())
     }
 
     /// Handles every record now in the ring buffers.
     pub fn drain(&mut self, out: &mut dyn Write) -> Result<usize, AgentError> {
+        let mut count = 0;
+        loop {
+            self.drain_enforcement(out)?;
+            let batch = self.drain_events(out)?;
+            count += batch;
+            if batch < BATCH {
+                self.metrics.queue_depth.set(count as i64);
+                return Ok(count);
+            }
+        }
+    }
+
+    /// Scopes the containers whose metadata arrived, learns from DNS answers and raises an
+    /// alert for what the kernel enforced: done between every batch of events, so a busy
+    /// sensor never holds up enforcement.
+    fn drain_enforcement(&mut self, out: &mut dyn Write) -> Result<(), AgentError> {
         let fresh = self.containers.take_fresh();
         if let Some(enforcement) = &mut self.enforcement {
             for view in &fresh {
@@ -219,10 +250,15 @@ impl Agent {
                 self.raise(alert, &container, out)?;
             }
         }
-        let mut records = Vec::new();
-        self.sensor.drain(|record| records.push(decode(record)));
+        Ok(())
+    }
+
+    /// Handles up to [`BATCH`] events from the ring buffer; returns how many.
+    fn drain_events(&mut self, out: &mut dyn Write) -> Result<usize, AgentError> {
+        let mut records = Vec::with_capacity(BATCH);
+        self.sensor
+            .drain_at_most(BATCH, |record| records.push(decode(record)));
         let count = records.len();
-        self.metrics.queue_depth.set(count as i64);
         for record in records {
             match record {
                 Ok(event) => self.handle(&event, out)?,
@@ -245,13 +281,28 @@ impl Agent {
         Ok(())
     }
 
-    /// The kernel-side counters now (and the lost-event metric brought up to date).
+    /// The kernel-side counters now (and the lost-event metrics brought up to date).
     pub fn kernel_stats(&mut self) -> Stats {
         let stats = self.sensor.stats();
-        self.metrics
-            .events_lost
-            .inc_by(stats.lost.saturating_sub(self.lost_reported));
-        self.lost_reported = self.lost_reported.max(stats.lost);
+        catch_up(
+            &self.metrics.events_lost,
+            &mut self.lost_reported,
+            stats.lost,
+        );
+        if let Some(enforcement) = &self.enforcement {
+            let lost = enforcement.lost();
+            let reported = &mut self.enforcement_lost_reported;
+            catch_up(
+                &self.metrics.enforcement_lost,
+                &mut reported.records,
+                lost.records,
+            );
+            catch_up(
+                &self.metrics.dns_answers_lost,
+                &mut reported.dns_answers,
+                lost.dns_answers,
+            );
+        }
         stats
     }
 
@@ -418,4 +469,14 @@ fn boot_to_epoch_ns() -> u64 {
         (ts.tv_sec as u64) * 1_000_000_000 + ts.tv_nsec as u64
     };
     now(libc::CLOCK_REALTIME).saturating_sub(now(libc::CLOCK_BOOTTIME))
+}
+
+/// Adds to `counter` what the kernel's running `total` gained since `reported`.
+fn catch_up(
+    counter: &prometheus_client::metrics::counter::Counter,
+    reported: &mut u64,
+    total: u64,
+) {
+    counter.inc_by(total.saturating_sub(*reported));
+    *reported = (*reported).max(total);
 }

@@ -5,11 +5,13 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use std::time::Instant;
 
+use haechi_enforce::dns::{self, LearnedAddresses};
 use haechi_enforce::{Compiled, Target};
 use haechi_rules::alert::{self, Alert, Priority};
 use haechi_sensor::abi::{self, Enforcement as Record};
-use haechi_sensor::enforce::{Enforcer, cgroup2_root};
+use haechi_sensor::enforce::{Enforcer, Lost, cgroup2_root};
 use haechi_sensor::{SensorError, syscalls};
 use serde_json::{Value, json};
 
@@ -29,6 +31,8 @@ pub struct Enforcement {
     container_ids: HashMap<u64, String>,
     /// Whether any selector needs more than a container id.
     needs_metadata: bool,
+    /// Addresses denied because a domain rule's name resolved to them.
+    learned: LearnedAddresses,
 }
 
 impl Enforcement {
@@ -37,6 +41,7 @@ impl Enforcement {
     pub fn start(policies: Compiled, pin_dir: &Path) -> Result<Self, SensorError> {
         let mut enforcer = Enforcer::start(pin_dir)?;
         enforcer.load_tables(policies.tables())?;
+        enforcer.watch_dns(policies.dns_policies())?;
         let needs_metadata = policies
             .policies()
             .iter()
@@ -48,6 +53,7 @@ impl Enforcement {
             waiting: HashMap::new(),
             container_ids: HashMap::new(),
             needs_metadata,
+            learned: LearnedAddresses::default(),
         })
     }
 
@@ -138,8 +144,67 @@ impl Enforcement {
         self.enforcer.readable().await
     }
 
-    /// An alert for each enforcement record now in the ring buffer.
+    /// What the kernel could not hand over because a ring buffer was full (since the tables
+    /// were first pinned); nothing if the counts cannot be read, which is logged.
+    pub fn lost(&self) -> Lost {
+        self.enforcer.lost().unwrap_or_else(|err| {
+            tracing::warn!("cannot read the enforcement counters: {err}");
+            Lost::default()
+        })
+    }
+
+    /// Denies the addresses that covered names resolved to in the DNS answers now in the
+    /// ring buffer.
+    fn learn_from_dns(&mut self) {
+        let mut answers = Vec::new();
+        self.enforcer.drain_dns(|answer| {
+            answers.push((
+                answer.cgroup_id,
+                answer.scope,
+                dns::resolution(answer.payload()),
+            ));
+        });
+        let now = Instant::now();
+        for (cgroup_id, scope, resolution) in answers {
+            let Some(resolution) = resolution else {
+                tracing::debug!("a DNS answer to cgroup {cgroup_id} did not parse; skipped");
+                continue;
+            };
+            for learned in self.learned.learn(&self.policies, scope, &resolution, now) {
+                let container = self
+                    .container_ids
+                    .get(&cgroup_id)
+                    .map_or("unknown", String::as_str);
+                let rule = self.policies.rule(learned.verdict.rule);
+                let rule = rule.map_or("unknown".into(), |r| format!("{}/{}", r.policy, r.rule));
+                let ip = address(&learned.addr);
+                match self
+                    .enforcer
+                    .deny_address(learned.policy, learned.addr, learned.verdict)
+                {
+                    Ok(()) => tracing::info!(
+                        "{} resolved to {ip} in container {container}: denied by {rule}",
+                        learned.name
+                    ),
+                    Err(err) => tracing::error!("cannot deny {ip} ({}): {err}", learned.name),
+                }
+            }
+        }
+    }
+
+    /// Stops denying learned addresses whose time is up.
+    pub fn expire(&mut self, now: Instant) {
+        for (policy, addr) in self.learned.expire(now) {
+            if let Err(err) = self.enforcer.forget_address(policy, addr) {
+                tracing::error!("cannot stop denying {}: {err}", address(&addr));
+            }
+        }
+    }
+
+    /// An alert for each enforcement record now in the ring buffer (after learning from the
+    /// DNS answers there).
     pub fn drain(&mut self, boot_to_epoch_ns: u64, hostname: &str) -> Vec<Alert> {
+        self.learn_from_dns();
         let mut records = Vec::new();
         self.enforcer.drain(|r| records.push(r));
         records
@@ -162,7 +227,14 @@ impl Enforcement {
         let container = self.decided.get(&record.cgroup_id);
         let comm = c_string(&record.comm);
         let path = c_string(&record.path);
-        let (event_type, what) = describe(record, &path);
+        let (event_type, mut what) = describe(record, &path);
+        let learned_name = match record.kind {
+            abi::ENF_CONNECT | abi::ENF_SENDMSG => self.learned.name(&record.addr),
+            _ => None,
+        };
+        if let Some(name) = learned_name {
+            what = format!("{what} ({name})");
+        }
         let done = match action {
             "kill" => "killed",
             "deny" => "refused",
@@ -201,6 +273,9 @@ impl Enforcement {
                 fields.insert("fd.sip".into(), json!(address(&record.addr).to_string()));
                 fields.insert("fd.sport".into(), json!(record.port));
                 fields.insert("fd.l4proto".into(), json!(protocol(record.protocol)));
+                if let Some(name) = learned_name {
+                    fields.insert("fd.sip.name".into(), json!(name));
+                }
             }
             abi::ENF_OPEN | abi::ENF_EXEC => {
                 fields.insert("fd.name".into(), json!(path));

@@ -70,6 +70,13 @@ pub fn render(event: &Event, cx: &Context<'_>) -> Map<String, Value> {
     if let Some(vpid) = p.vpid {
         m.insert("proc.vpid".into(), json!(vpid));
     }
+    if let Some(upper) = p.exe_upper_layer {
+        m.insert("proc.is_exe_upper_layer".into(), json!(upper));
+    }
+    m.insert(
+        "proc.is_exe_from_memfd".into(),
+        json!(p.exe_path.starts_with("/memfd:")),
+    );
     m.insert("proc.name".into(), json!(task.comm));
     m.insert("proc.exe".into(), json!(p.exe()));
     m.insert("proc.exepath".into(), json!(p.exe_path));

@@ -69,6 +69,12 @@ pub struct Metrics {
     pub events: Family<TypeLabels, Counter>,
     /// `haechi_agent_events_lost_total`: events the kernel dropped on a full ring buffer.
     pub events_lost: Counter,
+    /// `haechi_enforcement_records_lost_total`: records of enforcement actions the kernel
+    /// dropped on a full ring buffer (the actions were taken).
+    pub enforcement_lost: Counter,
+    /// `haechi_enforcement_dns_answers_lost_total`: DNS answers the kernel dropped on a full
+    /// ring buffer (the addresses they named were not learned).
+    pub dns_answers_lost: Counter,
     /// `haechi_agent_queue_depth`: records waiting in the ring buffer when the agent last
     /// drained it.
     pub queue_depth: Gauge,
@@ -103,6 +109,20 @@ impl Default for Metrics {
             "haechi_agent_events_lost",
             "Events the kernel dropped because the ring buffer was full",
             events_lost.clone(),
+        );
+        let enforcement_lost = Counter::default();
+        registry.register(
+            "haechi_enforcement_records_lost",
+            "Records of enforcement actions the kernel dropped because the ring buffer was full \
+             (the actions were taken)",
+            enforcement_lost.clone(),
+        );
+        let dns_answers_lost = Counter::default();
+        registry.register(
+            "haechi_enforcement_dns_answers_lost",
+            "DNS answers the kernel dropped because their ring buffer was full (the addresses \
+             they named were not learned)",
+            dns_answers_lost.clone(),
         );
         let queue_depth = Gauge::default();
         registry.register(
@@ -156,6 +176,8 @@ impl Default for Metrics {
             registry,
             events,
             events_lost,
+            enforcement_lost,
+            dns_answers_lost,
             queue_depth,
             evaluated,
             alerts,

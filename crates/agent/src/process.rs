@@ -32,6 +32,9 @@ pub struct Process {
     pub cgroup: String,
     /// Process id in its own pid namespace (1 for a container's first process), when known.
     pub vpid: Option<u32>,
+    /// Falco's `proc.is_exe_upper_layer`: the executable is in an overlayfs upper layer; known
+    /// for processes seen at exec, not for those read from /proc at start.
+    pub exe_upper_layer: Option<bool>,
 }
 
 impl Process {
@@ -62,10 +65,8 @@ impl Process {
             loginuid: exec.loginuid,
             tty: exec.tty,
             cgroup: exec.cgroup.clone(),
-            // Read while the process still runs, which a container's first process does.
-            vpid: fs::read_to_string(format!("/proc/{}/status", exec.task.pid))
-                .ok()
-                .and_then(|status| namespace_pid(&status)),
+            vpid: Some(exec.vpid),
+            exe_upper_layer: Some(exec.exe_upper_layer),
         }
     }
 
@@ -119,6 +120,7 @@ impl Process {
             tty,
             cgroup,
             vpid: namespace_pid(&status),
+            exe_upper_layer: None,
         })
     }
 }

@@ -43,7 +43,7 @@ fn rootfs(dir: &Path) -> PathBuf {
         std::fs::create_dir_all(root.join(sub)).unwrap();
     }
     std::fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
-    for applet in ["sh", "cat", "ln", "sleep", "nc", "true"] {
+    for applet in ["sh", "cat", "cp", "ln", "sleep", "nc", "true"] {
         std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
     }
     std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
@@ -51,7 +51,43 @@ fn rootfs(dir: &Path) -> PathBuf {
     root
 }
 
-const WORKLOAD: &str = "sleep 1; cat /etc/shadow >/dev/null; ln -s /etc/passwd /tmp/pw; sleep 1";
+/// Reads the shadow file, makes a link, and runs a copy of busybox it drops in /tmp. It waits
+/// first for the agent's look-up of the container's name and image (the engine's API answers
+/// within a second, or two on a loaded machine).
+const WORKLOAD: &str = "sleep 2; cat /etc/shadow >/dev/null; ln -s /etc/passwd /tmp/pw; \
+                        cp /bin/busybox /tmp/busybox; /tmp/busybox true; sleep 1";
+
+/// `rootfs` mounted as the writable layer over the image, as containerd's overlayfs
+/// snapshotter lays out a container's root; unmounted on drop.
+struct OverlayRoot(PathBuf);
+
+impl OverlayRoot {
+    fn mount(image: &Path, dir: &Path) -> OverlayRoot {
+        let (upper, work, merged) = (dir.join("upper"), dir.join("work"), dir.join("rootfs"));
+        for d in [&upper, &work, &merged] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let options = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            image.display(),
+            upper.display(),
+            work.display()
+        );
+        let status = Command::new("mount")
+            .args(["-t", "overlay", "overlay", "-o", &options])
+            .arg(&merged)
+            .status()
+            .unwrap();
+        assert!(status.success(), "mount -t overlay");
+        OverlayRoot(merged)
+    }
+}
+
+impl Drop for OverlayRoot {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
 
 /// Runs the agent while `start` runs a container; returns every event as JSON.
 fn watch(sources: Sources, start: impl FnOnce() + Send + 'static) -> Vec<Value> {
@@ -211,8 +247,9 @@ fn runc_container_actions_carry_its_id_and_oci_annotations() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    rootfs(dir.path());
+    let image = rootfs(&dir.path().join("image"));
     let bundle = dir.path();
+    let _root = OverlayRoot::mount(&image, bundle);
     let state_root = dir.path().join("state");
     let spec = Command::new("runc")
         .args(["spec", "--bundle"])
@@ -272,4 +309,17 @@ fn runc_container_actions_carry_its_id_and_oci_annotations() {
         "registry.local/shop/web"
     );
     assert_eq!(open["container.image.tag"], "2.1");
+    // The copy of busybox run from /tmp is not the image's: it is in the upper layer.
+    let short = &id[..12];
+    let dropped = find(&events, |e| {
+        e["rule"] == "Drop and execute new binary in container"
+            && e["output_fields"]["container.id"] == short
+    });
+    assert_eq!(dropped["output_fields"]["proc.exepath"], "/tmp/busybox");
+    assert_eq!(dropped["priority"], "Critical");
+    let shipped = find(&events, |e| {
+        e["evt.type"] == "execve" && e["container.id"] == short && e["proc.args"] == "/etc/shadow"
+    });
+    assert_eq!(shipped["proc.exepath"], "/bin/busybox");
+    assert_eq!(shipped["proc.is_exe_upper_layer"], false);
 }

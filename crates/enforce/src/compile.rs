@@ -8,7 +8,7 @@ use haechi_sensor::enforce::{NetRule, PathRule, Tables};
 use ipnet::IpNet;
 
 use crate::policy::{
-    Access, Action, Match, PathMatch, Policy, PolicyError, Privilege, Protocol, Rule,
+    Access, Action, DomainPattern, Match, PathMatch, Policy, PolicyError, Privilege, Protocol, Rule,
 };
 use crate::selector::Target;
 
@@ -25,12 +25,26 @@ pub struct RuleInfo {
     pub requested: Option<Action>,
 }
 
+/// A rule that denies domains. The kernel knows no names: the agent reads the DNS answers
+/// the policy's containers receive and denies the addresses a covered name resolved to, under
+/// the rule's verdict, beside the policy's fixed ranges.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainRule {
+    /// Index of its policy (its bit in a cgroup's scope).
+    pub policy: u8,
+    /// The names it covers.
+    pub patterns: Vec<DomainPattern>,
+    /// What the kernel does to a connection to a learned address.
+    pub verdict: Verdict,
+}
+
 /// Policies ready for the kernel.
 #[derive(Clone, Debug)]
 pub struct Compiled {
     policies: Vec<Policy>,
     rules: Vec<RuleInfo>,
     tables: Tables,
+    domain_rules: Vec<DomainRule>,
 }
 
 impl Compiled {
@@ -47,6 +61,7 @@ impl Compiled {
             policies: Vec::new(),
             rules: Vec::new(),
             tables: Tables::default(),
+            domain_rules: Vec::new(),
         };
         for (index, policy) in policies.iter().enumerate() {
             compiled.add(index as u8, policy)?;
@@ -68,6 +83,24 @@ impl Compiled {
     /// The rule with kernel id `id`.
     pub fn rule(&self, id: u32) -> Option<&RuleInfo> {
         self.rules.get((id as usize).checked_sub(1)?)
+    }
+
+    /// The policies whose containers' DNS answers the kernel must hand over (bit i: policy i).
+    pub fn dns_policies(&self) -> u32 {
+        self.domain_rules
+            .iter()
+            .fold(0, |mask, rule| mask | 1 << rule.policy)
+    }
+
+    /// The domain rules of the policies in `scope` that cover `name`.
+    pub fn domain_rules_for<'a>(
+        &'a self,
+        scope: u32,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a DomainRule> {
+        self.domain_rules.iter().filter(move |rule| {
+            scope & (1 << rule.policy) != 0 && rule.patterns.iter().any(|p| p.matches(name))
+        })
     }
 
     /// Every rule, in id order (id 1 first).
@@ -120,11 +153,22 @@ impl Compiled {
                 _pad: 0,
             };
             match &rule.matches {
-                Match::Egress { allow, deny } => {
+                Match::Egress {
+                    allow,
+                    deny,
+                    domains,
+                } => {
                     for net in deny {
                         self.tables
                             .net_denied
                             .push(net_rule(index, net, verdict(0, false)));
+                    }
+                    if !domains.is_empty() {
+                        self.domain_rules.push(DomainRule {
+                            policy: index,
+                            patterns: domains.clone(),
+                            verdict: verdict(0, false),
+                        });
                     }
                     if let Some(allow) = allow {
                         if net.is_some() {

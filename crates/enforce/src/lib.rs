@@ -1,17 +1,19 @@
 //! haechi's enforcement policies: the `HaechiPolicy` YAML format ([`policy`]), the container
 //! selectors that scope it ([`selector`]), and their compilation into the tables the kernel's
-//! enforcement programs read ([`compile`]).
+//! enforcement programs read ([`compile`]), and the addresses domain rules learn from DNS
+//! answers ([`dns`]).
 //!
 //! This crate decides what a policy means and which action each rule gets on a kernel; it
 //! never touches the kernel itself (the sensor crate loads the programs and writes the tables)
 //! and knows nothing of where container metadata comes from (the agent supplies a [`Target`]).
 
 pub mod compile;
+pub mod dns;
 pub mod policy;
 pub mod selector;
 
-pub use compile::{Compiled, RuleInfo};
-pub use policy::{Action, Policy, PolicyError, read_file};
+pub use compile::{Compiled, DomainRule, RuleInfo};
+pub use policy::{Action, DomainPattern, Policy, PolicyError, read_file};
 pub use selector::{Selector, Target};
 
 /// Reads and compiles every policy in `paths`, in order.

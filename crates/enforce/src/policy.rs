@@ -125,6 +125,66 @@ pub struct Destination {
     pub protocols: Vec<Protocol>,
 }
 
+/// A domain an egress rule denies: one name (`c2.example.com`), or every name below one
+/// (`*.example.com`, which does not cover `example.com` itself, as Cilium's `matchPattern`).
+/// Stored lowercase, without a trailing dot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DomainPattern {
+    /// Exactly this name.
+    Name(String),
+    /// Any name that ends with `.` and this.
+    Below(String),
+}
+
+impl DomainPattern {
+    /// Whether `name` (any case, trailing dot or not) is covered.
+    pub fn matches(&self, name: &str) -> bool {
+        let name = name.strip_suffix('.').unwrap_or(name);
+        match self {
+            DomainPattern::Name(want) => name.eq_ignore_ascii_case(want),
+            DomainPattern::Below(parent) => {
+                name.len() > parent.len() + 1
+                    && name.as_bytes()[name.len() - parent.len() - 1] == b'.'
+                    && name[name.len() - parent.len()..].eq_ignore_ascii_case(parent)
+            }
+        }
+    }
+
+    fn parse(text: &str) -> Result<DomainPattern, String> {
+        let lower = text.trim().to_ascii_lowercase();
+        let lower = lower.strip_suffix('.').unwrap_or(&lower);
+        let (below, name) = match lower.strip_prefix("*.") {
+            Some(rest) => (true, rest),
+            None => (false, lower),
+        };
+        let label_ok = |l: &str| {
+            (1..=63).contains(&l.len())
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) {
+            return Err(format!(
+                "`{text}` is not a domain name (e.g. c2.example.com, or *.example.com for \
+                 every name below it)"
+            ));
+        }
+        Ok(if below {
+            DomainPattern::Below(name.to_owned())
+        } else {
+            DomainPattern::Name(name.to_owned())
+        })
+    }
+}
+
+impl std::fmt::Display for DomainPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DomainPattern::Name(name) => f.write_str(name),
+            DomainPattern::Below(parent) => write!(f, "*.{parent}"),
+        }
+    }
+}
+
 /// Transport protocols egress rules name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -144,6 +204,8 @@ pub enum Match {
         allow: Option<Vec<Destination>>,
         /// Always refused.
         deny: Vec<IpNet>,
+        /// Names whose addresses, as the container's DNS answers give them, are refused.
+        domains: Vec<DomainPattern>,
     },
     /// Opens of paths.
     Files {
@@ -427,23 +489,25 @@ fn check_rule(raw: RawRule, field: &str, cx: &Checker<'_>) -> Result<Rule, Polic
 }
 
 fn check_egress(raw: RawEgress, field: &str, cx: &Checker<'_>) -> Result<Match, PolicyError> {
-    if raw.deny.as_ref().is_some_and(|d| !d.domains.is_empty()) {
-        return Err(cx.invalid(
-            format!("{field}.deny.domains"),
-            "domains are not enforced yet (haechi does not read DNS answers); list the \
-             addresses they resolve to under `cidrs`",
-        ));
-    }
-    let deny = match raw.deny {
-        Some(deny) => deny
-            .cidrs
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                parse_cidr(c).map_err(|m| cx.invalid(format!("{field}.deny.cidrs[{i}]"), m))
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-        None => Vec::new(),
+    let (deny, domains) = match raw.deny {
+        Some(deny) => (
+            deny.cidrs
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    parse_cidr(c).map_err(|m| cx.invalid(format!("{field}.deny.cidrs[{i}]"), m))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            deny.domains
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    DomainPattern::parse(d)
+                        .map_err(|m| cx.invalid(format!("{field}.deny.domains[{i}]"), m))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        None => (Vec::new(), Vec::new()),
     };
     let allow = match raw.allow {
         None => None,
@@ -476,10 +540,14 @@ fn check_egress(raw: RawEgress, field: &str, cx: &Checker<'_>) -> Result<Match, 
             Some(out)
         }
     };
-    if allow.is_none() && deny.is_empty() {
+    if allow.is_none() && deny.is_empty() && domains.is_empty() {
         return Err(cx.invalid(field, "give `allow` (everything else is refused) or `deny`"));
     }
-    Ok(Match::Egress { allow, deny })
+    Ok(Match::Egress {
+        allow,
+        deny,
+        domains,
+    })
 }
 
 fn parse_cidr(text: &str) -> Result<IpNet, String> {

@@ -65,6 +65,28 @@ fn the_example_policies_compile() {
         &[0xff, 0xff, 198, 51, 100, 23]
     );
 
+    // C2 names: learned from the DNS answers of policy 1's containers only.
+    assert_eq!(compiled.dns_policies(), 1 << 1);
+    let named = |scope, name| {
+        compiled
+            .domain_rules_for(scope, name)
+            .map(|r| compiled.rule(r.verdict.rule).unwrap().rule.as_str())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(named(0b10, "c2.haechi.test"), ["c2-domains"]);
+    assert_eq!(named(0b10, "C2.Haechi.Test."), ["c2-domains"]);
+    assert_eq!(named(0b10, "beacon.cdn.evil.test"), ["c2-domains"]);
+    assert!(
+        named(0b10, "evil.test").is_empty(),
+        "*. covers names below only"
+    );
+    assert!(named(0b10, "notevil.test").is_empty());
+    assert!(named(0b10, "www.c2.haechi.test").is_empty());
+    assert!(
+        named(0b01, "c2.haechi.test").is_empty(),
+        "other policies' scope"
+    );
+
     // Binaries: the deny falls back to kill; directory prefixes without a NUL.
     let info = compiled.rule(tables.file_rules[0].verdict.rule).unwrap();
     assert_eq!(
@@ -147,8 +169,10 @@ fn bad_policies_name_the_file_the_field_and_the_fix() {
             "spec.rules[0].egress.deny.cidrs[0]: `10.0.0/8` is not an address or CIDR",
         ),
         (
-            rule("    egress: {deny: {domains: [c2.example]}}\n    action: deny\n"),
-            "spec.rules[0].egress.deny.domains: domains are not enforced yet",
+            rule(
+                "    egress: {deny: {domains: [c2.example, 'bad name.example']}}\n    action: deny\n",
+            ),
+            "spec.rules[0].egress.deny.domains[1]: `bad name.example` is not a domain name",
         ),
         (
             rule("    files: {paths: [etc/]}\n    action: kill\n"),

@@ -106,10 +106,16 @@ impl Running {
         assert!(status.success());
     }
 
-    fn stop(mut self) {
+    /// Stops the agent with SIGTERM and returns what it said after the last line waited for
+    /// (its summary among it).
+    fn stop(mut self) -> Vec<String> {
         self.signal("TERM");
         let status = self.child.wait().unwrap();
         assert!(status.success(), "{status}");
+        let mut rest = self.seen.split_off(self.cursor);
+        // The pipe closes once the agent has exited: the reader thread then hangs up.
+        rest.extend(self.stderr.iter());
+        rest
     }
 }
 
@@ -203,7 +209,7 @@ impl Container {
             std::fs::create_dir_all(rootfs.join(sub)).unwrap();
         }
         std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).unwrap();
-        for applet in ["sh", "nc", "echo", "sleep", "cat"] {
+        for applet in ["sh", "nc", "echo", "sleep", "cat", "nslookup"] {
             std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
         }
         let spec = Command::new("runc")
@@ -265,6 +271,39 @@ impl Drop for Container {
             .args(["delete", "--force", &self.id])
             .output();
     }
+}
+
+/// A DNS server on `addr`:53 (UDP) that answers A queries for `name` with `ip` and every
+/// other query with no records, until the test ends.
+fn serve_dns(addr: &str, name: &'static str, ip: [u8; 4]) {
+    use simple_dns::rdata::{A, RData};
+    use simple_dns::{CLASS, Packet, QTYPE, ResourceRecord, TYPE};
+
+    let socket = std::net::UdpSocket::bind((addr, 53)).expect("port 53 free on this address");
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, from)) = socket.recv_from(&mut buf) {
+            let Ok(query) = Packet::parse(&buf[..n]) else {
+                continue;
+            };
+            let mut reply = query.into_reply();
+            let asks_a = reply.questions.iter().any(|q| {
+                q.qtype == QTYPE::TYPE(TYPE::A) && q.qname.to_string().eq_ignore_ascii_case(name)
+            });
+            if asks_a {
+                let owner = reply.questions[0].qname.clone();
+                reply.answers.push(ResourceRecord::new(
+                    owner,
+                    CLASS::IN,
+                    60,
+                    RData::A(A {
+                        address: u32::from_be_bytes(ip),
+                    }),
+                ));
+            }
+            let _ = socket.send_to(&reply.build_bytes_vec_compressed().unwrap(), from);
+        }
+    });
 }
 
 fn policy(name: &str) -> String {
@@ -354,6 +393,31 @@ fn policies_refuse_and_kill_in_selected_containers_and_outlive_the_agent() {
         "{text}"
     );
 
+    // By name: once the container's DNS answer says c2.haechi.test is 127.0.0.9, connections
+    // there are refused to it (and to it only).
+    let c2_listener = TcpListener::bind("127.0.0.9:0").unwrap();
+    let c2_port = c2_listener.local_addr().unwrap().port();
+    std::thread::spawn(move || for _ in c2_listener.incoming() {});
+    let to_c2 = format!("nc -w 1 127.0.0.9 {c2_port} </dev/null && echo connected");
+    let (status, text) = other.sh(&to_c2);
+    assert!(
+        status.success() && text.contains("connected"),
+        "not learned yet: {text}"
+    );
+    serve_dns("127.0.0.153", "c2.haechi.test", [127, 0, 0, 9]);
+    let (status, text) = other.sh("nslookup c2.haechi.test 127.0.0.153");
+    assert!(status.success() && text.contains("127.0.0.9"), "{text}");
+    agent.wait_for(&format!(
+        "c2.haechi.test resolved to 127.0.0.9 in container {}: denied by block-c2/c2-domains",
+        other.id
+    ));
+    let (status, text) = other.sh(&to_c2);
+    assert!(
+        !status.success() && text.contains("Operation not permitted"),
+        "{text}"
+    );
+    TcpStream::connect(("127.0.0.9", c2_port)).expect("the host did not resolve it");
+
     // The token is read through /var/run or /run alike; reading it kills the reader.
     let (status, text) = other.sh("cat /run/secrets/kubernetes.io/serviceaccount/token");
     assert_eq!(status.code(), Some(137), "killed: {text}");
@@ -395,15 +459,35 @@ fn policies_refuse_and_kill_in_selected_containers_and_outlive_the_agent() {
         "{text}"
     );
     std::thread::sleep(Duration::from_millis(300));
-    agent.stop();
+    let said = agent.stop();
+    assert!(
+        said.iter()
+            .any(|l| l
+                == "enforcement records lost to a full ring buffer: 0 (the actions were taken)"),
+        "{said:?}"
+    );
+
+    let by_name = alerts(&out)
+        .into_iter()
+        .find(|a| a["rule"] == "block-c2/c2-domains")
+        .expect("the refusal by name is an alert");
+    assert_eq!(by_name["output_fields"]["fd.sip.name"], "c2.haechi.test");
+    assert_eq!(by_name["output_fields"]["fd.sip"], "127.0.0.9");
+    assert!(
+        by_name["output"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("127.0.0.9:{c2_port} (c2.haechi.test)"))
+    );
 
     let denied: Vec<Value> = alerts(&out)
         .into_iter()
         .filter(|a| a["rule"] == "dns-only-egress/egress-dns-only")
         .collect();
-    // Two refusals: the one made while no agent ran (kept in the pinned ring buffer) and the
-    // one after the restart.
-    assert_eq!(denied.len(), 2, "{denied:?}");
+    // Three refusals, all in the one file (a restarted agent appends): the first agent's, the
+    // one made while no agent ran (kept in the pinned ring buffer) and the one after the
+    // restart.
+    assert_eq!(denied.len(), 3, "{denied:?}");
     assert!(
         denied
             .iter()

@@ -1,7 +1,7 @@
 //! haechi's default rules (rules/haechi_rules.yaml): each scenario they cover fires its rule on
 //! an event shaped as `haechi agent --events` writes it, and its near misses fire nothing.
 
-use haechi_rules::{DEFAULT_RULES, DEFAULT_RULES_NAME, Options, Ruleset};
+use haechi_rules::{DEFAULT_RULES, DEFAULT_RULES_NAME, Loader, Options, Ruleset};
 use serde_json::{Map, Value, json};
 
 fn defaults() -> Ruleset {
@@ -248,6 +248,41 @@ fn fileless_execution() {
         "Fileless execution via memfd_create",
         &[on_host(exec("payload", "/memfd:payload (deleted)"))],
         &[on_host(exec("payload", "/usr/local/bin/payload"))],
+    );
+}
+
+#[test]
+fn drop_and_execute() {
+    let run = |layer: bool| {
+        let mut event = exec("xmrig", "/tmp/xmrig");
+        event["proc.is_exe_upper_layer"] = json!(layer);
+        event
+    };
+    let mut allowed = in_container(run(true));
+    allowed.insert("container.image.repository".into(), json!("ci/builder"));
+    let mut loader = Loader::new();
+    loader.add_source(DEFAULT_RULES_NAME, DEFAULT_RULES);
+    loader.add_source(
+        "local.yaml",
+        "- list: known_drop_and_execute_images\n  items: [ci/builder]\n  append: true\n",
+    );
+    let extended = loader
+        .compile(Options { strict: true })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(fired(&extended, &allowed).is_empty());
+    assert_eq!(
+        fired(&defaults(), &allowed),
+        ["Drop and execute new binary in container"]
+    );
+    scenario(
+        "Drop and execute new binary in container",
+        &[in_container(run(true))],
+        &[
+            in_container(run(false)),
+            on_host(run(true)),
+            // Processes read from /proc at start: the layer is not known.
+            in_container(exec("xmrig", "/tmp/xmrig")),
+        ],
     );
 }
 

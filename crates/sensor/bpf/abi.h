@@ -61,6 +61,12 @@
 #define HAECHI_STAT_FILTERED 2 /* events dropped by the in-kernel filters */
 #define HAECHI_STAT_COUNT 3
 
+/* Indices of the enforcement stats array (per CPU, u64 each). */
+#define HAECHI_ENFORCE_STAT_WRITTEN 0 /* records written to the ring buffer */
+#define HAECHI_ENFORCE_STAT_LOST 1    /* records dropped because the ring buffer was full */
+#define HAECHI_ENFORCE_STAT_DNS_LOST 2 /* DNS answers dropped because their ring buffer was full */
+#define HAECHI_ENFORCE_STAT_COUNT 3
+
 /* Capacity of the syscall table: x86_64 and arm64 syscall numbers fit. */
 #define HAECHI_SYSCALL_MAX 512
 
@@ -137,7 +143,13 @@ struct haechi_exec_event {
 	__u32 tty; /* as /proc/<pid>/stat's tty_nr; 0: none */
 	__u32 old_tid; /* the thread that called execve */
 	__u32 args_truncated; /* 1 when argv was longer than HAECHI_ARGS_MAX */
+	__u32 vpid; /* the pid in the task's own pid namespace (1 for a container's init) */
+	__u32 flags; /* HAECHI_EXEC_* */
 };
+
+/* haechi_exec_event.flags */
+#define HAECHI_EXEC_UPPER_LAYER 1 /* the executable is in an overlayfs upper layer: written
+				      * or changed after the container started */
 
 struct haechi_fork_event {
 	struct haechi_event ev;
@@ -279,6 +291,20 @@ struct haechi_enforcement {
 	__u8 addr[16]; /* destination, as in haechi_net_allow */
 	char comm[16];
 	char path[HAECHI_PREFIX_MAX]; /* file or executable */
+};
+
+/*
+ * A DNS answer received by a scoped container whose policies deny domains
+ * (the UDP payload of a datagram from port 53, as it arrived): user space
+ * reads the addresses the names resolved to and denies them.
+ */
+#define HAECHI_DNS_MAX 1232 /* the EDNS payload size most resolvers use (DNS flag day 2020) */
+struct haechi_dns_answer {
+	__u64 cgroup_id;
+	__u32 scope; /* the receiving cgroup's policies that deny domains */
+	__u16 len;   /* payload bytes copied (at most HAECHI_DNS_MAX) */
+	__u16 _pad;
+	__u8 payload[HAECHI_DNS_MAX];
 };
 
 #endif

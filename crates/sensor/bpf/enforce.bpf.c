@@ -6,6 +6,9 @@
  * Built on hooks that load where BPF-LSM does not:
  *  - cgroup/connect4, connect6, sendmsg4, sendmsg6 refuse a connection or a
  *    datagram (the syscall fails with EPERM) per container cgroup;
+ *  - cgroup_skb/ingress hands the DNS answers a scoped container receives to
+ *    user space when its policies deny domains, so the addresses those names
+ *    resolve to can be denied too;
  *  - raw tracepoints on sys_exit and sched_process_exec send SIGKILL, which
  *    the kernel delivers before the syscall returns to user space, for opens
  *    of protected paths, privileged syscalls and executions of forbidden
@@ -51,6 +54,7 @@ struct haechi_enforce_abi {
 	struct haechi_enforced_syscall syscall;
 	struct haechi_privilege_rules privilege;
 	struct haechi_enforcement enforcement;
+	struct haechi_dns_answer dns;
 };
 const volatile struct haechi_enforce_abi *haechi_enforce_abi_anchor = 0;
 
@@ -136,14 +140,29 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } enforcements SEC(".maps");
 
-/* [0]: records written, [1]: records lost because the ring buffer was full. */
+/* Indexed by HAECHI_ENFORCE_STAT_*. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, HAECHI_ENFORCE_STAT_COUNT);
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } enforce_stats SEC(".maps");
+
+/* Bit i: policy i denies domains (its containers' DNS answers are read). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dns_policies SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 << 10);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dns_answers SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -190,9 +209,9 @@ static __always_inline void report(struct enforce_scratch *es, const struct haec
 	r->_pad = 0;
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
 	if (bpf_ringbuf_output(&enforcements, r, sizeof(*r), 0))
-		count(1);
+		count(HAECHI_ENFORCE_STAT_LOST);
 	else
-		count(0);
+		count(HAECHI_ENFORCE_STAT_WRITTEN);
 }
 
 /* ---- network ---------------------------------------------------------- */
@@ -344,6 +363,73 @@ SEC("cgroup/sendmsg6")
 int enforce_sendmsg6(struct bpf_sock_addr *ctx)
 {
 	return check_v6(ctx, HAECHI_ENF_SENDMSG);
+}
+
+/* ---- DNS answers -------------------------------------------------------- */
+
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define DNS_PORT 53
+
+/*
+ * Copies the payload of a UDP datagram from port 53 to user space when the
+ * receiving socket's cgroup is under a policy that denies domains. Always
+ * lets the packet through: the answer itself is never refused.
+ */
+SEC("cgroup_skb/ingress")
+int enforce_dns_answers(struct __sk_buff *skb)
+{
+	__u32 zero = 0, offset, len;
+	__u32 *watched = bpf_map_lookup_elem(&dns_policies, &zero);
+	__u64 cgroup;
+	__u32 *mask;
+	struct udphdr udp;
+	__u8 byte;
+
+	if (!watched || !*watched)
+		return 1;
+	cgroup = bpf_skb_cgroup_id(skb);
+	mask = bpf_map_lookup_elem(&scopes, &cgroup);
+	if (!mask || !(*mask & *watched))
+		return 1;
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		if (bpf_skb_load_bytes(skb, 9, &byte, 1) || byte != IPPROTO_UDP)
+			return 1;
+		if (bpf_skb_load_bytes(skb, 0, &byte, 1))
+			return 1;
+		offset = (byte & 0xf) * 4;
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		/* Extension headers before UDP are not followed. */
+		if (bpf_skb_load_bytes(skb, 6, &byte, 1) || byte != IPPROTO_UDP)
+			return 1;
+		offset = 40;
+	} else {
+		return 1;
+	}
+	if (bpf_skb_load_bytes(skb, offset, &udp, sizeof(udp)) || udp.source != bpf_htons(DNS_PORT))
+		return 1;
+	len = bpf_ntohs(udp.len);
+	if (len <= sizeof(udp))
+		return 1;
+	len -= sizeof(udp);
+	if (len > HAECHI_DNS_MAX)
+		len = HAECHI_DNS_MAX;
+
+	struct haechi_dns_answer *answer = bpf_ringbuf_reserve(&dns_answers, sizeof(*answer), 0);
+	if (!answer) {
+		count(HAECHI_ENFORCE_STAT_DNS_LOST);
+		return 1;
+	}
+	if (bpf_skb_load_bytes(skb, offset + sizeof(udp), answer->payload, len)) {
+		bpf_ringbuf_discard(answer, 0);
+		return 1;
+	}
+	answer->cgroup_id = cgroup;
+	answer->scope = *mask & *watched;
+	answer->len = len;
+	answer->_pad = 0;
+	bpf_ringbuf_submit(answer, 0);
+	return 1;
 }
 
 /* ---- files, executables, privileged syscalls -------------------------- */

@@ -216,6 +216,35 @@ static __always_inline int is_agent(void)
 	return haechi_agent_tgid && (bpf_get_current_pid_tgid() >> 32) == haechi_agent_tgid;
 }
 
+/* The task's pid as its own pid namespace numbers it. */
+static __always_inline __u32 namespace_pid(struct task_struct *task)
+{
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid upid = {};
+
+	bpf_probe_read_kernel(&upid, sizeof(upid), &pid->numbers[level & 0x1f]);
+	return upid.nr;
+}
+
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+
+/*
+ * Whether an overlayfs inode has an upper-layer dentry, i.e. the file was created or copied up
+ * in the writable layer. overlayfs may be a module whose types are not in vmlinux's BTF, so
+ * this relies only on struct ovl_inode's layout that has held since overlayfs was merged: the
+ * upper dentry pointer follows the embedded struct inode (whose size CO-RE gives).
+ */
+static __always_inline bool in_upper_layer(struct inode *inode)
+{
+	struct dentry *upper = NULL;
+
+	if (!inode || BPF_CORE_READ(inode, i_sb, s_magic) != OVERLAYFS_SUPER_MAGIC)
+		return false;
+	bpf_probe_read_kernel(&upper, sizeof(upper), (char *)inode + bpf_core_type_size(struct inode));
+	return upper != NULL;
+}
+
 SEC("raw_tracepoint/sched_process_exec")
 int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -252,7 +281,9 @@ int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 		off += copied;
 	}
 
+	ev->vpid = namespace_pid(task);
 	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	ev->flags = exe && in_upper_layer(BPF_CORE_READ(exe, f_path.dentry, d_inode)) ? HAECHI_EXEC_UPPER_LAYER : 0;
 	if (exe && off < DATA_LIMIT) {
 		len = field_len(write_path(s, off, (__u64)&exe->f_path, (__u64)task));
 		ev->ev.lens[HAECHI_F_EXEC_EXE] = len;

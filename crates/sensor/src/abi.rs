@@ -55,6 +55,13 @@ pub const STAT_LOST: u32 = 1;
 /// Events dropped by the in-kernel filters.
 pub const STAT_FILTERED: u32 = 2;
 
+/// Index of the enforcement stats array: records written to the ring buffer.
+pub const ENFORCE_STAT_WRITTEN: u32 = 0;
+/// Enforcement records dropped because the ring buffer was full (the action was still taken).
+pub const ENFORCE_STAT_LOST: u32 = 1;
+/// DNS answers dropped because their ring buffer was full.
+pub const ENFORCE_STAT_DNS_LOST: u32 = 2;
+
 /// Capacity of the kernel's syscall table.
 pub const SYSCALL_MAX: u32 = 512;
 
@@ -132,7 +139,13 @@ pub struct ExecEvent {
     pub tty: u32,
     pub old_tid: u32,
     pub args_truncated: u32,
+    pub vpid: u32,
+    pub flags: u32,
 }
+
+/// [`ExecEvent::flags`]: the executable is in an overlayfs upper layer (written or changed
+/// after the container started).
+pub const EXEC_UPPER_LAYER: u32 = 1;
 
 /// `struct haechi_fork_event`.
 #[repr(C)]
@@ -294,6 +307,27 @@ pub struct Enforcement {
     pub addr: [u8; 16],
     pub comm: [u8; 16],
     pub path: [u8; PREFIX_MAX],
+}
+
+/// Longest DNS payload the kernel copies.
+pub const DNS_MAX: usize = 1232;
+
+/// A DNS answer a scoped container received (`struct haechi_dns_answer`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct DnsAnswer {
+    pub cgroup_id: u64,
+    pub scope: u32,
+    pub len: u16,
+    pub _pad: u16,
+    pub payload: [u8; DNS_MAX],
+}
+
+impl DnsAnswer {
+    /// The payload bytes the kernel copied.
+    pub fn payload(&self) -> &[u8] {
+        &self.payload[..usize::from(self.len).min(DNS_MAX)]
+    }
 }
 
 // SAFETY: plain old data, every bit pattern valid, no padding the compiler adds.

@@ -82,6 +82,11 @@ pub struct Exec {
     pub cwd: String,
     /// Cgroup path (v2, or v1 memory hierarchy on hybrid hosts).
     pub cgroup: String,
+    /// Process id in its own pid namespace (1 for a container's first process).
+    pub vpid: u32,
+    /// The executable is in an overlayfs upper layer: written or changed after the container
+    /// started, rather than shipped in its image.
+    pub exe_upper_layer: bool,
 }
 
 /// Socket endpoints as the kernel holds them.
@@ -253,6 +258,8 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
                 args_truncated: e.args_truncated != 0,
                 cwd: text(f[abi::F_EXEC_CWD]),
                 cgroup: text(f[abi::F_EXEC_CGROUP]),
+                vpid: e.vpid,
+                exe_upper_layer: e.flags & abi::EXEC_UPPER_LAYER != 0,
             }))
         }
         abi::EV_FORK => {

@@ -11,14 +11,16 @@ use std::hash::Hash;
 use std::path::{Path, PathBuf};
 
 use aya::maps::lpm_trie::{Key, LpmTrie};
-use aya::maps::{Array, HashMap, MapData, RingBuf};
+use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::links::{FdLink, PinnedLink};
-use aya::programs::{CgroupAttachMode, CgroupSockAddr, RawTracePoint};
+use aya::programs::{
+    CgroupAttachMode, CgroupSkb, CgroupSkbAttachType, CgroupSockAddr, RawTracePoint,
+};
 use aya::{Ebpf, EbpfLoader, Pod};
 use tokio::io::unix::AsyncFd;
 
 use crate::abi::{
-    self, EnforcedSyscall, Enforcement, ExceptionKey, NetKeyData, NetPolicy, POLICY_MAX,
+    self, DnsAnswer, EnforcedSyscall, Enforcement, ExceptionKey, NetKeyData, NetPolicy, POLICY_MAX,
     PolicyPathData, PrivilegeRules, Verdict,
 };
 use crate::probe::CgroupLayout;
@@ -85,9 +87,22 @@ pub struct Tables {
     pub privilege: Vec<(u32, PrivilegeRules)>,
 }
 
+/// Records the kernel dropped because a ring buffer was full.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lost {
+    /// Records of enforcement actions (the actions were taken).
+    pub records: u64,
+    /// DNS answers (the addresses they named were not learned).
+    pub dns_answers: u64,
+}
+
+/// The program that hands scoped containers' DNS answers to user space.
+const DNS_ANSWERS: &str = "enforce_dns_answers";
+
 /// The loaded, attached, pinned enforcement programs.
 pub struct Enforcer {
     ring: AsyncFd<RingBuf<MapData>>,
+    dns: AsyncFd<RingBuf<MapData>>,
     // Owns the programs and maps; the pinned links keep them attached beyond it.
     ebpf: Ebpf,
 }
@@ -165,13 +180,38 @@ impl Enforcer {
             })?;
             replace_pin(link, &links_dir.join(program))?;
         }
+        let attach = |ebpf: &mut Ebpf| -> Result<FdLink, aya::programs::ProgramError> {
+            let prog: &mut CgroupSkb = ebpf
+                .program_mut(DNS_ANSWERS)
+                .ok_or(aya::programs::ProgramError::UnexpectedProgramType)?
+                .try_into()?;
+            prog.load()?;
+            let id = prog.attach(
+                &cgroup,
+                CgroupSkbAttachType::Ingress,
+                CgroupAttachMode::Single,
+            )?;
+            prog.take_link(id)?
+                .try_into()
+                .map_err(|_| aya::programs::ProgramError::UnexpectedProgramType)
+        };
+        let link = attach(&mut ebpf).map_err(|source| SensorError::Program {
+            program: DNS_ANSWERS,
+            hook: "cgroup v2 root",
+            source,
+        })?;
+        replace_pin(link, &links_dir.join(DNS_ANSWERS))?;
 
         let ring = ebpf
             .take_map("enforcements")
             .ok_or(map_error("enforcements", "missing"))?;
         let ring = RingBuf::try_from(ring).map_err(|e| map_error("enforcements", e))?;
         let ring = register(ring)?;
-        Ok(Enforcer { ring, ebpf })
+        let dns = ebpf
+            .take_map("dns_answers")
+            .ok_or(map_error("dns_answers", "missing"))?;
+        let dns = register(RingBuf::try_from(dns).map_err(|e| map_error("dns_answers", e))?)?;
+        Ok(Enforcer { ring, dns, ebpf })
     }
 
     /// Removes every pin under `pin_dir`: the programs detach and the maps go once nothing
@@ -251,11 +291,80 @@ impl Enforcer {
         }
     }
 
-    /// Waits until enforcement records are there.
+    /// What the kernel could not write because a ring buffer was full, since the maps were
+    /// first pinned: what was lost while no agent drained the buffers counts too.
+    pub fn lost(&self) -> Result<Lost, SensorError> {
+        let map = self
+            .ebpf
+            .map("enforce_stats")
+            .ok_or(map_error("enforce_stats", "missing"))?;
+        let stats: PerCpuArray<_, u64> =
+            PerCpuArray::try_from(map).map_err(|e| map_error("enforce_stats", e))?;
+        let sum = |index: u32| -> Result<u64, SensorError> {
+            let per_cpu = stats
+                .get(&index, 0)
+                .map_err(|e| map_error("enforce_stats", e))?;
+            Ok(per_cpu.iter().sum())
+        };
+        Ok(Lost {
+            records: sum(abi::ENFORCE_STAT_LOST)?,
+            dns_answers: sum(abi::ENFORCE_STAT_DNS_LOST)?,
+        })
+    }
+
+    /// Has the kernel hand over the DNS answers that containers under the policies of `mask`
+    /// (bit i: policy i) receive; 0 stops it.
+    pub fn watch_dns(&mut self, mask: u32) -> Result<(), SensorError> {
+        typed::<Array<_, u32>>(&mut self.ebpf, "dns_policies")?
+            .set(0, mask, 0)
+            .map_err(|e| map_error("dns_policies", e))
+    }
+
+    /// Denies connections and datagrams to `addr` (IPv6, or IPv4 mapped into it) under
+    /// `policy`, beside the policy's own denied ranges: for addresses learned from DNS answers.
+    pub fn deny_address(
+        &mut self,
+        policy: u8,
+        addr: [u8; 16],
+        verdict: Verdict,
+    ) -> Result<(), SensorError> {
+        let mut trie: LpmTrie<_, NetKeyData, Verdict> = typed(&mut self.ebpf, "net_denied")?;
+        trie.insert(&address_key(policy, addr), verdict, 0)
+            .map_err(|e| map_error("net_denied", e))
+    }
+
+    /// Takes back [`Enforcer::deny_address`].
+    pub fn forget_address(&mut self, policy: u8, addr: [u8; 16]) -> Result<(), SensorError> {
+        let mut trie: LpmTrie<_, NetKeyData, Verdict> = typed(&mut self.ebpf, "net_denied")?;
+        match trie.remove(&address_key(policy, addr)) {
+            Ok(()) | Err(aya::maps::MapError::KeyNotFound) => Ok(()),
+            Err(e) => Err(map_error("net_denied", e)),
+        }
+    }
+
+    /// Waits until enforcement records or DNS answers are there.
     pub async fn readable(&mut self) -> Result<(), SensorError> {
-        let mut guard = self.ring.readable_mut().await?;
-        guard.clear_ready();
+        tokio::select! {
+            guard = self.ring.readable_mut() => guard?.clear_ready(),
+            guard = self.dns.readable_mut() => guard?.clear_ready(),
+        }
         Ok(())
+    }
+
+    /// Hands every DNS answer now in its ring buffer to `on_answer`.
+    pub fn drain_dns(&mut self, mut on_answer: impl FnMut(&DnsAnswer)) -> usize {
+        let ring = self.dns.get_mut();
+        let mut count = 0;
+        while let Some(item) = ring.next() {
+            if item.len() >= size_of::<DnsAnswer>() {
+                // SAFETY: the kernel wrote a whole `struct haechi_dns_answer` (the ABI test
+                // checks the layouts agree); read_unaligned copes with any alignment.
+                let answer: DnsAnswer = unsafe { std::ptr::read_unaligned(item.as_ptr().cast()) };
+                on_answer(&answer);
+                count += 1;
+            }
+        }
+        count
     }
 
     /// Hands every record now in the ring buffer to `on_record`.
@@ -388,4 +497,12 @@ fn fill_syscall_table(ebpf: &mut Ebpf) -> Result<(), SensorError> {
             .map_err(|e| map_error("enforced_syscalls", e))?;
     }
     Ok(())
+}
+
+/// The `net_denied` key of one address under `policy`.
+fn address_key(policy: u8, addr: [u8; 16]) -> Key<NetKeyData> {
+    let mut data = NetKeyData::default();
+    data[0] = policy;
+    data[1..17].copy_from_slice(&addr);
+    Key::new(8 + 128, data)
 }

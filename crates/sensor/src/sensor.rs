@@ -200,10 +200,17 @@ impl Sensor {
     }
 
     /// Hands every record now in the ring buffer to `on_record`; returns how many there were.
-    pub fn drain(&mut self, mut on_record: impl FnMut(&[u8])) -> usize {
+    pub fn drain(&mut self, on_record: impl FnMut(&[u8])) -> usize {
+        self.drain_at_most(usize::MAX, on_record)
+    }
+
+    /// Hands the oldest `max` records (or fewer, if fewer are there) to `on_record`; returns
+    /// how many.
+    pub fn drain_at_most(&mut self, max: usize, mut on_record: impl FnMut(&[u8])) -> usize {
         let ring = self.ring.get_mut();
         let mut count = 0;
-        while let Some(item) = ring.next() {
+        while count < max {
+            let Some(item) = ring.next() else { break };
             on_record(&item);
             count += 1;
         }

@@ -7,8 +7,8 @@ use std::mem::{offset_of, size_of};
 use std::process::Command;
 
 use haechi_sensor::abi::{
-    EnforcedSyscall, Enforcement, EventHeader, ExceptionKey, ExecEvent, ExitEvent, ForkEvent,
-    NetAllow, NetKeyData, NetPolicy, PolicyPathData, PrivilegeRules, Sock, SyscallConf,
+    DnsAnswer, EnforcedSyscall, Enforcement, EventHeader, ExceptionKey, ExecEvent, ExitEvent,
+    ForkEvent, NetAllow, NetKeyData, NetPolicy, PolicyPathData, PrivilegeRules, Sock, SyscallConf,
     SyscallEvent, Verdict,
 };
 use serde_json::Value;
@@ -74,7 +74,8 @@ fn abi_matches_btf() {
     });
     check!(layouts, "exec_event", ExecEvent, {
         "ev" => ev, "ruid" => ruid, "rgid" => rgid, "loginuid" => loginuid, "tty" => tty,
-        "old_tid" => old_tid, "args_truncated" => args_truncated,
+        "old_tid" => old_tid, "args_truncated" => args_truncated, "vpid" => vpid,
+        "flags" => flags,
     });
     check!(layouts, "fork_event", ForkEvent, {
         "ev" => ev, "child_tgid" => child_tgid, "_pad" => _pad,
@@ -121,6 +122,10 @@ fn enforcement_abi_matches_btf() {
         "uid" => uid, "rule" => rule, "action" => action, "kind" => kind,
         "protocol" => protocol, "_pad" => _pad, "port" => port, "nr" => nr,
         "addr" => addr, "comm" => comm, "path" => path,
+    });
+    check!(layouts, "dns_answer", DnsAnswer, {
+        "cgroup_id" => cgroup_id, "scope" => scope, "len" => len, "_pad" => _pad,
+        "payload" => payload,
     });
     // LPM keys: a u32 prefix length, then the data the Rust side builds.
     let (size, _) = &layouts["net_key"];

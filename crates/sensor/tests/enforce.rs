@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use haechi_sensor::abi::{self, Enforcement, NetAllow, NetPolicy, PrivilegeRules, Verdict};
-use haechi_sensor::enforce::{Enforcer, PathRule, Tables, cgroup2_root};
+use haechi_sensor::enforce::{Enforcer, Lost, PathRule, Tables, cgroup2_root};
 use haechi_sensor::probe::ensure_mounts;
 
 /// A cgroup of its own and a pin directory of its own, removed on drop.
@@ -230,4 +230,165 @@ async fn privileged_syscalls_and_forbidden_binaries_are_killed() {
     let rules: Vec<_> = seen.iter().map(|r| (r.rule, r.kind)).collect();
     assert_eq!(rules, [(11, abi::ENF_SYSCALL), (12, abi::ENF_EXEC)]);
     assert_eq!(seen[0].nr as i64, libc::SYS_unshare);
+}
+
+/// Refuses more datagrams than the ring buffer holds records for, without draining: every
+/// datagram is still refused, and each one's record is either in the buffer or counted lost.
+#[tokio::test]
+async fn records_lost_to_a_full_ring_buffer_are_counted_and_the_actions_still_taken() {
+    const SENDS: u64 = 30_000;
+    let sandbox = Sandbox::new("flood");
+    let mut enforcer = Enforcer::start(&sandbox.pins).unwrap();
+    let policy = NetPolicy {
+        verdict: verdict(3, abi::ACTION_DENY),
+        default_deny: 1,
+        ..NetPolicy::default()
+    };
+    let tables = Tables {
+        net_policies: vec![(0, policy)],
+        ..Tables::default()
+    };
+    enforcer.load_tables(&tables).unwrap();
+    enforcer.set_scope(sandbox.cgroup_id(), 1).unwrap();
+    assert_eq!(enforcer.lost().unwrap(), Lost::default());
+
+    let flood = format!(
+        "import socket\nudp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nrefused = 0\n\
+         for _ in range({SENDS}):\n    try:\n        udp.sendto(b'x', ('127.0.0.1', 9))\n    \
+         except PermissionError:\n        refused += 1\nprint(refused)\n"
+    );
+    let inside = sandbox.run(true, "python3", &["-c", &flood]);
+    assert_eq!(
+        String::from_utf8_lossy(&inside.stdout).trim(),
+        SENDS.to_string(),
+        "{inside:?}"
+    );
+
+    let mut kept = 0u64;
+    enforcer.drain(|r| {
+        assert_eq!((r.rule, r.kind), (3, abi::ENF_SENDMSG));
+        kept += 1;
+    });
+    let lost = enforcer.lost().unwrap().records;
+    assert!(
+        lost > 0,
+        "{SENDS} records fit in the ring buffer; make the flood larger"
+    );
+    assert_eq!(kept + lost, SENDS, "kept {kept}, lost {lost}");
+}
+
+/// A DNS answer naming 127.0.0.9 for the question in `query`, as a server sends it.
+fn answer_for(query: &[u8]) -> Vec<u8> {
+    let question_end = 12 + query[12..].iter().position(|&b| b == 0).unwrap() + 1 + 4;
+    let mut answer = query[..question_end].to_vec();
+    answer[2..4].copy_from_slice(&[0x81, 0x80]); // a response, recursion available, NOERROR
+    answer[6..8].copy_from_slice(&[0, 1]); // one answer
+    answer.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 9]);
+    answer
+}
+
+const RESOLVE_AND_CONNECT: &str = r#"
+import socket, sys
+server, port = sys.argv[1], int(sys.argv[2])
+q = bytes.fromhex("abcd01000001000000000000") + b"\x02c2\x07example\x04test\x00" + b"\x00\x01\x00\x01"
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+udp.settimeout(5)
+udp.sendto(q, (server, 53))
+answer = udp.recv(512)
+print("answered", len(answer))
+sys.stdout.flush()
+sys.stdin.readline()
+try:
+    socket.create_connection(("127.0.0.9", port), timeout=2); print("tcp ok")
+except PermissionError:
+    print("tcp EPERM")
+"#;
+
+/// The DNS answers a scoped container receives reach user space whole, and an address
+/// denied from one is refused for that cgroup only.
+#[tokio::test]
+async fn dns_answers_reach_user_space_and_learned_addresses_are_refused() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+
+    let sandbox = Sandbox::new("dns-learn");
+    let mut enforcer = Enforcer::start(&sandbox.pins).unwrap();
+    enforcer.load_tables(&Tables::default()).unwrap();
+    enforcer.set_scope(sandbox.cgroup_id(), 1).unwrap();
+    enforcer.watch_dns(1).unwrap();
+
+    // A one-answer DNS server on a loopback address of its own, outside the cgroup.
+    let server = std::net::UdpSocket::bind("127.0.0.153:53").expect("port 53 on 127.0.0.153");
+    let served = std::thread::spawn(move || {
+        let mut query = [0u8; 512];
+        let (n, from) = server.recv_from(&mut query).unwrap();
+        let answer = answer_for(&query[..n]);
+        server.send_to(&answer, from).unwrap();
+        answer
+    });
+    let listener = std::net::TcpListener::bind("127.0.0.9:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let procs = sandbox.cgroup.join("cgroup.procs");
+    let mut client = Command::new("python3");
+    client
+        .args(["-c", RESOLVE_AND_CONNECT, "127.0.0.153", &port])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    // SAFETY: only async-signal-safe work between fork and exec: open, write, close.
+    unsafe {
+        client.pre_exec(move || std::fs::write(&procs, b"0"));
+    }
+    let mut client = client.spawn().unwrap();
+    let mut lines = BufReader::new(client.stdout.take().unwrap()).lines();
+    let answer = served.join().unwrap();
+    assert_eq!(
+        lines.next().unwrap().unwrap(),
+        format!("answered {}", answer.len())
+    );
+
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.is_empty() && Instant::now() < deadline {
+        let _ = tokio::time::timeout(Duration::from_millis(50), enforcer.readable()).await;
+        enforcer.drain_dns(|a| seen.push((a.cgroup_id, a.scope, a.payload().to_vec())));
+    }
+    assert_eq!(seen, [(sandbox.cgroup_id(), 1, answer)]);
+
+    let mut addr = [0u8; 16];
+    addr[10..].copy_from_slice(&[0xff, 0xff, 127, 0, 0, 9]);
+    enforcer
+        .deny_address(0, addr, verdict(5, abi::ACTION_DENY))
+        .unwrap();
+    writeln!(client.stdin.as_mut().unwrap()).unwrap();
+    assert_eq!(lines.next().unwrap().unwrap(), "tcp EPERM");
+    assert!(client.wait().unwrap().success());
+    let outside = sandbox.run(
+        false,
+        "python3",
+        &[
+            "-c",
+            &format!("import socket; socket.create_connection(('127.0.0.9', {port})); print('ok')"),
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&outside.stdout),
+        "ok\n",
+        "{outside:?}"
+    );
+
+    enforcer.forget_address(0, addr).unwrap();
+    let inside = sandbox.run(
+        true,
+        "python3",
+        &[
+            "-c",
+            &format!("import socket; socket.create_connection(('127.0.0.9', {port})); print('ok')"),
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&inside.stdout),
+        "ok\n",
+        "{inside:?}"
+    );
+    drop(listener);
 }

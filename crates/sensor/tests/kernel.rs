@@ -305,3 +305,117 @@ fn a_flood_counts_every_lost_event() {
         );
     });
 }
+
+/// An overlayfs mount (as container runtimes build a rootfs), unmounted on drop.
+struct Overlay {
+    dir: tempfile::TempDir,
+}
+
+impl Overlay {
+    fn mount() -> Overlay {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["lower", "upper", "work", "merged"] {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+        }
+        std::fs::copy("/bin/busybox", dir.path().join("lower/busybox-image"))
+            .expect("busybox-static installed");
+        let p = |sub: &str| dir.path().join(sub).display().to_string();
+        let options = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            p("lower"),
+            p("upper"),
+            p("work")
+        );
+        let status = Command::new("mount")
+            .args(["-t", "overlay", "overlay", "-o", &options, &p("merged")])
+            .status()
+            .unwrap();
+        assert!(status.success(), "mount -t overlay");
+        Overlay { dir }
+    }
+
+    fn merged(&self, name: &str) -> String {
+        self.dir
+            .path()
+            .join("merged")
+            .join(name)
+            .display()
+            .to_string()
+    }
+}
+
+impl Drop for Overlay {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg(self.dir.path().join("merged"))
+            .status();
+    }
+}
+
+#[test]
+fn exec_tells_an_overlay_upper_layer_and_the_namespace_pid() {
+    if !root_or_skip() {
+        return;
+    }
+    let overlay = Overlay::mount();
+    let image = overlay.merged("busybox-image");
+    let dropped = overlay.merged("busybox-dropped");
+    // Written through the mount: the copy lives in the upper layer only.
+    std::fs::copy(&image, &dropped).unwrap();
+    let marker = format!("haechi-layer-{}", std::process::id());
+    let (from_image, from_upper) = (image.clone(), dropped.clone());
+    let m = marker.clone();
+    let events = collect(
+        &Filter::default(),
+        move || {
+            for exe in [&from_image, &from_upper] {
+                let status = Command::new(exe).args(["echo", &m]).status().unwrap();
+                assert!(status.success());
+            }
+            // A new pid namespace: its first process is pid 1 there.
+            let status = Command::new("unshare")
+                .args(["--pid", "--fork", &from_image, "echo", &format!("{m}-ns")])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        },
+        {
+            let m = format!("{marker}-ns");
+            // unshare's own exec carries the marker too; wait for the one it forks.
+            move |e| {
+                matches!(e, Event::Exec(x)
+                    if x.argv.contains(&m) && x.exe_path.ends_with("/busybox-image"))
+            }
+        },
+    );
+    let exec_of = |argv_marker: &str, exe: &str| {
+        events
+            .iter()
+            .find_map(|e| match e {
+                Event::Exec(x) if x.argv.iter().any(|a| a == argv_marker) && x.exe_path == exe => {
+                    Some(x.clone())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| {
+                let execs: Vec<_> = events
+                    .iter()
+                    .filter(|e| matches!(e, Event::Exec(_)))
+                    .collect();
+                panic!("no exec of {exe} with {argv_marker} among {execs:#?}")
+            })
+    };
+    let shipped = exec_of(&marker, &image);
+    assert!(
+        !shipped.exe_upper_layer,
+        "a lower-layer file is the image's"
+    );
+    assert_eq!(
+        shipped.vpid, shipped.task.pid,
+        "same pid namespace as the host"
+    );
+    assert!(exec_of(&marker, &dropped).exe_upper_layer);
+    let namespaced = exec_of(&format!("{marker}-ns"), &image);
+    assert_eq!(namespaced.vpid, 1);
+    assert!(!namespaced.exe_upper_layer);
+}

@@ -33,7 +33,7 @@ pub struct AgentArgs {
     /// Format of events and alerts (alerts in JSON have Falco's shape).
     #[arg(long, value_enum, default_value = "json")]
     format: OutputFormat,
-    /// Write events and alerts to FILE instead of standard output.
+    /// Write events and alerts to FILE (appended to) instead of standard output.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Falco rules files to load after haechi's default rules (repeatable; later files
@@ -204,11 +204,15 @@ fn agent(args: AgentArgs) -> Result<(), String> {
     }
     let rules = load_rules(&args)?;
     let filter = filter_for(&args, rules.as_ref())?;
-    // Alerts go out a line at a time, so a killed agent has lost none it raised; a stream of
-    // every event is buffered.
+    // Alerts go out a line at a time, so a killed agent has lost none it raised, and a
+    // restarted one appends to them; a stream of every event is buffered.
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => {
-            let file = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let file = File::options()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
             if args.events {
                 Box::new(BufWriter::new(file))
             } else {
@@ -356,6 +360,18 @@ fn print_summary(summary: &Summary, sinks: &[Sink], metrics: &Metrics) {
     );
     for (kind, count) in &summary.by_type {
         eprintln!("  {kind:<14} {count}");
+    }
+    if let Some(lost) = summary.enforcement_lost {
+        eprintln!(
+            "enforcement records lost to a full ring buffer: {} (the actions were taken)",
+            lost.records
+        );
+        if lost.dns_answers > 0 {
+            eprintln!(
+                "DNS answers lost to a full ring buffer: {} (their addresses were not learned)",
+                lost.dns_answers
+            );
+        }
     }
     let alerts: u64 = summary.alerts.values().sum();
     if summary.suppressed > 0 {
