@@ -57,7 +57,7 @@ pub struct ScanArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum FormatArg {
+pub(crate) enum FormatArg {
     Table,
     Json,
     Sarif,
@@ -65,13 +65,37 @@ enum FormatArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum ColorArg {
+pub(crate) enum ColorArg {
     Auto,
     Always,
     Never,
 }
 
-fn parse_severity(s: &str) -> Result<Severity, String> {
+impl FormatArg {
+    pub(crate) fn format(self) -> Format {
+        match self {
+            FormatArg::Table => Format::Table,
+            FormatArg::Json => Format::Json,
+            FormatArg::Sarif => Format::Sarif,
+            FormatArg::Junit => Format::Junit,
+        }
+    }
+}
+
+impl ColorArg {
+    /// Whether the table is coloured; `to_file` when the report goes to --output.
+    pub(crate) fn enabled(self, to_file: bool) -> bool {
+        match self {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => {
+                !to_file && io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        }
+    }
+}
+
+pub(crate) fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
 }
 
@@ -126,18 +150,8 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         return Ok(exit_for_problems(&loaded.problems));
     }
     let report = build_report(&engine, &loaded, args.show_ignored);
-    let format = match args.format {
-        FormatArg::Table => Format::Table,
-        FormatArg::Json => Format::Json,
-        FormatArg::Sarif => Format::Sarif,
-        FormatArg::Junit => Format::Junit,
-    };
-    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
-    let color = match args.color {
-        ColorArg::Always => true,
-        ColorArg::Never => false,
-        ColorArg::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
-    };
+    let format = args.format.format();
+    let color = args.color.enabled(args.output.is_some());
     let rendered = match &args.output {
         Some(path) => fs::File::create(path)
             .and_then(|file| {
@@ -225,7 +239,7 @@ fn write_stdout(bytes: &[u8]) -> Result<(), String> {
 }
 
 /// A reader that closed the pipe early (`| head`) has what it wanted: that is not an error.
-fn stdout_result(result: io::Result<()>) -> Result<(), String> {
+pub(crate) fn stdout_result(result: io::Result<()>) -> Result<(), String> {
     match result {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(format!("cannot write: {e}")),
         _ => Ok(()),

@@ -1,4 +1,5 @@
-//! Report renderers: one module per `--format`.
+//! Report renderers: one module per `--format`. The pieces another report can share (SARIF
+//! levels and rules, table colours) are public so `haechi audit` writes the same formats.
 
 mod json;
 mod junit;
@@ -8,6 +9,9 @@ mod table;
 use std::io::{self, Write};
 
 use crate::report::Report;
+
+pub use sarif::{SARIF_SCHEMA, sarif_level, sarif_rule};
+pub use table::{Painter, severity_style};
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

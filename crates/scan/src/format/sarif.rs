@@ -14,9 +14,11 @@ use serde_sarif::sarif::{
 
 use crate::report::Report;
 
-const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+/// The SARIF 2.1.0 schema URI written in `$schema`.
+pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
-fn level(severity: Severity) -> ResultLevel {
+/// The SARIF result level of a finding of `severity`.
+pub fn sarif_level(severity: Severity) -> ResultLevel {
     match severity {
         Severity::Critical | Severity::High => ResultLevel::Error,
         Severity::Medium => ResultLevel::Warning,
@@ -42,7 +44,9 @@ fn uri(file: &str) -> String {
     file.strip_prefix("./").unwrap_or(file).to_string()
 }
 
-fn rule(meta: &CheckMeta) -> ReportingDescriptor {
+/// A SARIF rule for a check: help text with the remediation and references, tags and the
+/// `security-severity` GitHub sorts by.
+pub fn sarif_rule(meta: &CheckMeta) -> ReportingDescriptor {
     let references: Vec<String> = meta
         .references
         .iter()
@@ -90,7 +94,7 @@ fn rule(meta: &CheckMeta) -> ReportingDescriptor {
 }
 
 pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let rules: Vec<ReportingDescriptor> = report.checks.iter().map(|m| rule(m)).collect();
+    let rules: Vec<ReportingDescriptor> = report.checks.iter().map(|m| sarif_rule(m)).collect();
     let results: Vec<SarifResult> = report
         .findings
         .iter()
@@ -113,7 +117,7 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             extra.insert("severity".to_string(), json!(f.severity));
             let mut result = SarifResult::builder()
                 .rule_id(f.check)
-                .level(level(f.severity))
+                .level(sarif_level(f.severity))
                 .message(
                     Message::builder()
                         .text(format!("{} ({}: {})", f.message, f.object, f.path))
@@ -173,7 +177,7 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         .rules(rules)
         .build();
     let sarif = Sarif::builder()
-        .schema(SCHEMA)
+        .schema(SARIF_SCHEMA)
         .version(json!("2.1.0"))
         .runs(vec![
             Run::builder()

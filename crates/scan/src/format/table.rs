@@ -8,7 +8,8 @@ use haechi_policy::Severity;
 
 use crate::report::Report;
 
-fn severity_style(severity: Severity) -> Style {
+/// How a severity is painted in the table.
+pub fn severity_style(severity: Severity) -> Style {
     let color = match severity {
         Severity::Critical => AnsiColor::Magenta,
         Severity::High => AnsiColor::Red,
@@ -21,12 +22,19 @@ fn severity_style(severity: Severity) -> Style {
         .effects(Effects::BOLD)
 }
 
-struct Painter {
+/// Paints text with a style when colour is on.
+pub struct Painter {
     color: bool,
 }
 
 impl Painter {
-    fn paint(&self, style: Style, text: &str) -> String {
+    /// A painter that paints only when `color` is true.
+    pub fn new(color: bool) -> Painter {
+        Painter { color }
+    }
+
+    /// `text` in `style`, or plain.
+    pub fn paint(&self, style: Style, text: &str) -> String {
         if self.color {
             format!("{style}{text}{style:#}")
         } else {
@@ -36,7 +44,7 @@ impl Painter {
 }
 
 pub(super) fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
-    let p = Painter { color };
+    let p = Painter::new(color);
     let bold = Style::new().effects(Effects::BOLD);
     let dim = Style::new().effects(Effects::DIMMED);
     let mut first = true;
