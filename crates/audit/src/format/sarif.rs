@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use haechi_scan::format::{SARIF_SCHEMA, sarif_level, sarif_rule};
+use haechi_scan::format::{sarif_level, sarif_rule, write_run};
 use serde_json::json;
 use serde_sarif::sarif::{
     ArtifactLocation, Invocation, Location, Message, PhysicalLocation, PropertyBag, Region,
-    ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
+    ReportingDescriptor, Result as SarifResult, ResultLevel,
 };
 
 use super::uri;
@@ -71,23 +71,5 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let invocation = Invocation::builder()
         .execution_successful(report.problems.is_empty())
         .build();
-    let driver = ToolComponent::builder()
-        .name("haechi")
-        .version(env!("CARGO_PKG_VERSION"))
-        .information_uri("https://github.com/haechi-dev/haechi")
-        .rules(rules)
-        .build();
-    let sarif = Sarif::builder()
-        .schema(SARIF_SCHEMA)
-        .version(json!("2.1.0"))
-        .runs(vec![
-            Run::builder()
-                .tool(Tool::builder().driver(driver).build())
-                .results(results)
-                .invocations(vec![invocation])
-                .build(),
-        ])
-        .build();
-    serde_json::to_writer_pretty(&mut *out, &sarif)?;
-    writeln!(out)
+    write_run(out, rules, results, invocation)
 }

@@ -4,7 +4,6 @@
 use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Effects, Style};
-use haechi_policy::Severity;
 use haechi_scan::format::{Painter, severity_style};
 
 use crate::report::{Report, Status};
@@ -102,19 +101,7 @@ pub(super) fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::R
     }
     let s = &report.summary;
     let count = |status| s.status.get(&status).copied().unwrap_or(0);
-    let failures: Vec<String> = Severity::ALL
-        .iter()
-        .rev()
-        .map(|sev| {
-            let n = s.failures.get(sev).copied().unwrap_or(0);
-            let text = format!("{n} {sev}");
-            if n > 0 {
-                p.paint(severity_style(*sev), &text)
-            } else {
-                text
-            }
-        })
-        .collect();
+    let failures = p.severity_counts(&s.failures);
     writeln!(out)?;
     writeln!(
         out,

@@ -332,6 +332,31 @@ struct Probe {
 }
 
 impl Probe {
+    /// The probe's first GET of `path`: the answer, or what the probe found without one (an
+    /// endpoint that refuses `who` without a certificate passes `item`; one that does not
+    /// answer like `service` is skipped).
+    async fn first_call(
+        &mut self,
+        path: &str,
+        item: &'static Item,
+        who: &str,
+        service: Service,
+    ) -> Result<Response, Found> {
+        match self.call("GET", path, None).await {
+            Ok(response) => Ok(response),
+            Err(Failure::TlsRejected(alert)) => {
+                let mut found = Found::default();
+                let message = format!(
+                    "{} refuses {who} without a certificate ({alert})",
+                    self.endpoint()
+                );
+                found.add(item, Status::Pass, message, self.take());
+                Err(found)
+            }
+            Err(f) => Err(Found::skip(self, service, f)),
+        }
+    }
+
     async fn call(
         &mut self,
         method: &str,
@@ -430,23 +455,12 @@ fn json(body: &str) -> Option<serde_json::Value> {
 }
 
 async fn api_server(mut p: Probe) -> Found {
-    let version = p.call("GET", "/version", None).await;
-    let version = match version {
+    let version = match p
+        .first_call("/version", &API_READ, "clients", Service::ApiServer)
+        .await
+    {
         Ok(r) => r,
-        Err(Failure::TlsRejected(alert)) => {
-            let mut found = Found::default();
-            found.add(
-                &API_READ,
-                Status::Pass,
-                format!(
-                    "{} refuses clients without a certificate ({alert})",
-                    p.endpoint()
-                ),
-                p.take(),
-            );
-            return found;
-        }
-        Err(f) => return Found::skip(&p, Service::ApiServer, f),
+        Err(found) => return found,
     };
     let git_version = json(&version.body).and_then(|v| {
         v.get("gitVersion")
@@ -576,22 +590,12 @@ fn count_items(body: &str) -> Option<usize> {
 }
 
 async fn kubelet(mut p: Probe) -> Found {
-    let pods = match p.call("GET", "/pods", None).await {
+    let pods = match p
+        .first_call("/pods", &KUBELET_API, "clients", Service::Kubelet)
+        .await
+    {
         Ok(r) => r,
-        Err(Failure::TlsRejected(alert)) => {
-            let mut found = Found::default();
-            found.add(
-                &KUBELET_API,
-                Status::Pass,
-                format!(
-                    "{} refuses clients without a certificate ({alert})",
-                    p.endpoint()
-                ),
-                p.take(),
-            );
-            return found;
-        }
-        Err(f) => return Found::skip(&p, Service::Kubelet, f),
+        Err(found) => return found,
     };
     let running = p.call("GET", "/runningpods/", None).await;
     let mut found = Found::default();
@@ -663,22 +667,12 @@ async fn kubelet_read_only(mut p: Probe) -> Found {
 const RANGE_ALL_COUNT: &str = r#"{"key":"AA==","range_end":"AA==","count_only":true}"#;
 
 async fn etcd(mut p: Probe) -> Found {
-    let version = match p.call("GET", "/version", None).await {
+    let version = match p
+        .first_call("/version", &ETCD_CLIENT, "clients", Service::Etcd)
+        .await
+    {
         Ok(r) => r,
-        Err(Failure::TlsRejected(alert)) => {
-            let mut found = Found::default();
-            found.add(
-                &ETCD_CLIENT,
-                Status::Pass,
-                format!(
-                    "{} refuses clients without a certificate ({alert})",
-                    p.endpoint()
-                ),
-                p.take(),
-            );
-            return found;
-        }
-        Err(f) => return Found::skip(&p, Service::Etcd, f),
+        Err(found) => return found,
     };
     let server = json(&version.body).and_then(|v| {
         v.get("etcdserver")
@@ -717,22 +711,12 @@ async fn etcd(mut p: Probe) -> Found {
 }
 
 async fn etcd_peer(mut p: Probe) -> Found {
-    let members = match p.call("GET", "/members", None).await {
+    let members = match p
+        .first_call("/members", &ETCD_PEER, "peers", Service::EtcdPeer)
+        .await
+    {
         Ok(r) => r,
-        Err(Failure::TlsRejected(alert)) => {
-            let mut found = Found::default();
-            found.add(
-                &ETCD_PEER,
-                Status::Pass,
-                format!(
-                    "{} refuses peers without a certificate ({alert})",
-                    p.endpoint()
-                ),
-                p.take(),
-            );
-            return found;
-        }
-        Err(f) => return Found::skip(&p, Service::EtcdPeer, f),
+        Err(found) => return found,
     };
     let names: Option<Vec<String>> = json(&members.body).and_then(|v| {
         v.as_array().map(|a| {

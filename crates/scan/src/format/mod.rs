@@ -10,7 +10,7 @@ use std::io::{self, Write};
 
 use crate::report::Report;
 
-pub use sarif::{SARIF_SCHEMA, sarif_level, sarif_rule};
+pub use sarif::{SARIF_SCHEMA, sarif_level, sarif_rule, write_run};
 pub use table::{Painter, severity_style};
 
 /// An output format.

@@ -170,6 +170,17 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         .execution_successful(!report.has_fatal_problem())
         .tool_execution_notifications(notifications)
         .build();
+    write_run(out, rules, results, invocation)
+}
+
+/// Writes one SARIF 2.1.0 log of one run of haechi with `rules`, `results` and `invocation`:
+/// the envelope every haechi report shares.
+pub fn write_run(
+    out: &mut dyn Write,
+    rules: Vec<ReportingDescriptor>,
+    results: Vec<SarifResult>,
+    invocation: Invocation,
+) -> io::Result<()> {
     let driver = ToolComponent::builder()
         .name("haechi")
         .version(env!("CARGO_PKG_VERSION"))

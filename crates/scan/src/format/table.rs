@@ -1,6 +1,7 @@
 //! `--format table`: findings grouped by object, worst first within each, then a summary.
 //! Problems with the input are not part of the table: the binary prints them to standard error.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Effects, Style};
@@ -31,6 +32,23 @@ impl Painter {
     /// A painter that paints only when `color` is true.
     pub fn new(color: bool) -> Painter {
         Painter { color }
+    }
+
+    /// "N critical", "N high", … down to info, each painted in its severity's style when N > 0.
+    pub fn severity_counts(&self, counts: &BTreeMap<Severity, usize>) -> Vec<String> {
+        Severity::ALL
+            .iter()
+            .rev()
+            .map(|sev| {
+                let n = counts.get(sev).copied().unwrap_or(0);
+                let text = format!("{n} {sev}");
+                if n > 0 {
+                    self.paint(severity_style(*sev), &text)
+                } else {
+                    text
+                }
+            })
+            .collect()
     }
 
     /// `text` in `style`, or plain.
@@ -93,19 +111,7 @@ pub(super) fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::R
     if !report.findings.is_empty() {
         writeln!(out)?;
     }
-    let counts: Vec<String> = Severity::ALL
-        .iter()
-        .rev()
-        .map(|sev| {
-            let n = s.findings.get(sev).copied().unwrap_or(0);
-            let text = format!("{n} {sev}");
-            if n > 0 {
-                p.paint(severity_style(*sev), &text)
-            } else {
-                text
-            }
-        })
-        .collect();
+    let counts = p.severity_counts(&s.findings);
     let skipped: usize = s.skipped_kinds.values().sum();
     writeln!(
         out,
