@@ -104,8 +104,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             server.watch_namespaces(client);
         }
         let addr = server.local_addr().map_err(|e| e.to_string())?;
+        let stop = super::shutdown_signal()?;
         tracing::info!("serving on https://{addr}");
-        server.run(super::shutdown_signal()).await;
+        server.run(stop).await;
         Ok(())
     })
 }

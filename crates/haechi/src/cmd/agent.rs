@@ -275,9 +275,10 @@ fn agent(args: AgentArgs) -> Result<(), String> {
         let hangups =
             signal(SignalKind::hangup()).map_err(|e| format!("cannot listen for SIGHUP: {e}"))?;
         tokio::spawn(reload_on_hangup(args, hangups, reload_tx));
+        let stop = super::shutdown_signal()?;
         eprintln!("watching; Ctrl-C or SIGTERM stops, SIGHUP reloads the rules");
         let summary = agent
-            .run(&mut out, super::shutdown_signal(), &mut reloads)
+            .run(&mut out, stop, &mut reloads)
             .await
             .map_err(|e| e.to_string());
         // Dropping the agent closes the sinks' queues; they finish what they hold.
