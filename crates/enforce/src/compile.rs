@@ -277,26 +277,21 @@ impl Compiled {
     }
 }
 
-/// The action the kernel gives `rule` here: egress can be refused (cgroup socket hooks) but
-/// not killed; files, executables and privileged syscalls can be killed (tracepoints and
+/// The action the kernel gives `rule` here: egress can be refused (cgroup socket hooks) and
+/// killed (the hook marks the thread, the `sys_exit` tracepoint kills it before the refused
+/// syscall returns); files, executables and privileged syscalls can be killed (tracepoints and
 /// `bpf_send_signal`) but refused only by BPF-LSM hooks, which haechi does not load.
 fn effective_action(rule: &Rule) -> Result<Action, String> {
     let egress = matches!(rule.matches, Match::Egress { .. });
     let available = |a: Action| match a {
-        Action::Alert => true,
+        Action::Alert | Action::Kill => true,
         Action::Deny => egress,
-        Action::Kill => !egress,
     };
     if available(rule.action) {
         return Ok(rule.action);
     }
     match rule.fallback {
         Some(fallback) if available(fallback) => Ok(fallback),
-        _ if egress => Err(format!(
-            "`{}` is not available for egress: the cgroup socket hooks refuse a connection but \
-             cannot signal the process; use `deny` (or `fallback: deny`)",
-            rule.action.name()
-        )),
         _ => Err(format!(
             "`{}` needs a BPF-LSM hook (file_open, bprm_check_security, ...), which haechi does \
              not load on this kernel; the process can be killed before the syscall returns \

@@ -161,10 +161,6 @@ fn bad_policies_name_the_file_the_field_and_the_fix() {
             "policy.yaml: policy p: spec.rules[0].action: `deny` needs a BPF-LSM hook",
         ),
         (
-            rule("    egress: {deny: {cidrs: [10.0.0.0/8]}}\n    action: kill\n"),
-            "spec.rules[0].action: `kill` is not available for egress",
-        ),
-        (
             rule("    egress: {deny: {cidrs: [10.0.0/8]}}\n    action: deny\n"),
             "spec.rules[0].egress.deny.cidrs[0]: `10.0.0/8` is not an address or CIDR",
         ),
@@ -219,4 +215,18 @@ fn too_many_allowed_destinations_are_refused_not_truncated() {
     );
     let err = compile(&text).unwrap_err();
     assert!(err.contains("17 address and port combinations"), "{err}");
+}
+
+#[test]
+fn egress_can_be_killed() {
+    let compiled = compile(
+        "apiVersion: haechi.dev/v1alpha1\nkind: HaechiPolicy\nmetadata: {name: p}\nspec:\n  \
+         rules:\n  - name: r\n    egress: {deny: {cidrs: [10.0.0.0/8]}}\n    action: kill\n",
+    )
+    .unwrap();
+    assert_eq!(compiled.rules()[0].action, Action::Kill);
+    assert_eq!(
+        compiled.tables().net_denied[0].verdict.action,
+        abi::ACTION_KILL
+    );
 }

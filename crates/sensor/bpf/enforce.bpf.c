@@ -5,7 +5,9 @@
  *
  * Built on hooks that load where BPF-LSM does not:
  *  - cgroup/connect4, connect6, sendmsg4, sendmsg6 refuse a connection or a
- *    datagram (the syscall fails with EPERM) per container cgroup;
+ *    datagram (the syscall fails with EPERM) per container cgroup; when the
+ *    rule says kill, they mark the thread and the sys_exit program below
+ *    kills it before the refused syscall returns;
  *  - cgroup_skb/ingress hands the DNS answers a scoped container receives to
  *    user space when its policies deny domains, so the addresses those names
  *    resolve to can be denied too;
@@ -149,6 +151,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } enforce_stats SEC(".maps");
 
+/*
+ * Threads (pid_tgid) whose connection or datagram a `kill` egress rule
+ * refused: the sys_exit program kills them before the syscall returns (the
+ * socket hooks cannot signal). LRU: a mark whose thread died first ages out.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} egress_kills SEC(".maps");
+
 /* Bit i: policy i denies domains (its containers' DNS answers are read). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -280,8 +295,12 @@ static __always_inline int check_destination(struct enforce_scratch *es, __u32 m
 	for (__u32 i = 0; i < HAECHI_POLICY_MAX; i++) {
 		if (!(mask & (1u << i)) || !net_verdict(es, i, &v))
 			continue;
-		/* kill needs a tracing hook; the loader refuses it for egress. */
 		report(es, &v, kind);
+		if (v.action == HAECHI_ACTION_KILL) {
+			__u64 thread = bpf_get_current_pid_tgid();
+			__u8 one = 1;
+			bpf_map_update_elem(&egress_kills, &thread, &one, BPF_ANY);
+		}
 		if (v.action != HAECHI_ACTION_ALERT) {
 			allow = 0;
 			break;
@@ -522,6 +541,13 @@ int enforce_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!mask)
 		return 0;
+	__u64 thread = bpf_get_current_pid_tgid();
+	if (bpf_map_lookup_elem(&egress_kills, &thread)) {
+		/* A `kill` egress rule refused this syscall: end the process before it returns. */
+		bpf_map_delete_elem(&egress_kills, &thread);
+		bpf_send_signal(SIGKILL);
+		return 0;
+	}
 	nr = BPF_CORE_READ(regs, orig_ax);
 	conf = bpf_map_lookup_elem(&enforced_syscalls, &nr);
 	if (!conf || !conf->kind)

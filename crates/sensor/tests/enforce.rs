@@ -392,3 +392,40 @@ async fn dns_answers_reach_user_space_and_learned_addresses_are_refused() {
     );
     drop(listener);
 }
+
+/// A `kill` egress rule: the connection is refused and the process dies before connect returns.
+#[tokio::test]
+async fn a_kill_egress_rule_kills_the_caller_before_connect_returns() {
+    let sandbox = Sandbox::new("egress-kill");
+    let mut enforcer = Enforcer::start(&sandbox.pins).unwrap();
+    let policy = NetPolicy {
+        verdict: verdict(9, abi::ACTION_KILL),
+        default_deny: 1,
+        ..NetPolicy::default()
+    };
+    let tables = Tables {
+        net_policies: vec![(0, policy)],
+        ..Tables::default()
+    };
+    enforcer.load_tables(&tables).unwrap();
+    enforcer.set_scope(sandbox.cgroup_id(), 1).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let script = format!(
+        "import socket, sys\nprint('before', flush=True)\n\
+         try:\n    socket.create_connection(('127.0.0.1', {}))\nexcept OSError as e:\n    \
+         print('returned', e.errno, flush=True)\n",
+        listener.local_addr().unwrap().port()
+    );
+    let inside = sandbox.run(true, "python3", &["-c", &script]);
+    assert_eq!(inside.status.signal(), Some(9), "{inside:?}");
+    assert_eq!(String::from_utf8_lossy(&inside.stdout), "before\n");
+    let outside = sandbox.run(false, "python3", &["-c", &script]);
+    assert!(outside.status.success(), "{outside:?}");
+
+    let seen = records(&mut enforcer, |r| !r.is_empty()).await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(
+        (seen[0].kind, seen[0].action, seen[0].rule),
+        (abi::ENF_CONNECT, abi::ACTION_KILL, 9)
+    );
+}
