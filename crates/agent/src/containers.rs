@@ -121,24 +121,44 @@ impl Containers {
     }
 }
 
+/// How long a container's first process may run before its engine knows it: runc writes its
+/// state after the container's init has joined the cgroup, so the first look can come too
+/// early. Looks are retried after 25, 50, … 800 ms (1.6 s in all) before giving up.
+const LOOKUP_RETRIES: u32 = 6;
+
 async fn lookup(sources: &Sources, id: &str) -> ContainerView {
+    let mut delay = std::time::Duration::from_millis(25);
+    for _ in 0..LOOKUP_RETRIES {
+        if let Some(view) = lookup_once(sources, id).await {
+            return view;
+        }
+        tokio::time::sleep(delay).await;
+        delay *= 2;
+    }
+    lookup_once(sources, id)
+        .await
+        .unwrap_or_else(|| ContainerView {
+            id: id.to_owned(),
+            resolved: true,
+            ..ContainerView::default()
+        })
+}
+
+/// One look in every source; `None` when none knows the container (yet).
+async fn lookup_once(sources: &Sources, id: &str) -> Option<ContainerView> {
     match docker_inspect(&sources.docker_socket, id).await {
-        Ok(Some(view)) => return view,
+        Ok(Some(view)) => return Some(view),
         Ok(None) => {}
         Err(err) => tracing::debug!("docker lookup of {id}: {err}"),
     }
     for root in &sources.runtime_roots {
         match oci_state(root, id) {
-            Ok(Some(view)) => return view,
+            Ok(Some(view)) => return Some(view),
             Ok(None) => {}
             Err(err) => tracing::warn!("container {id}: {err}"),
         }
     }
-    ContainerView {
-        id: id.to_owned(),
-        resolved: true,
-        ..ContainerView::default()
-    }
+    None
 }
 
 /// A JSON object of strings as a map; anything else is empty.
