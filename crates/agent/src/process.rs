@@ -50,7 +50,7 @@ impl Process {
         line
     }
 
-    fn from_exec(exec: &Exec) -> Self {
+    fn from_exec(exec: &Exec, host: bool) -> Self {
         Process {
             pid: exec.task.pid,
             ppid: exec.task.ppid,
@@ -62,10 +62,15 @@ impl Process {
             loginuid: exec.loginuid,
             tty: exec.tty,
             cgroup: exec.cgroup.clone(),
-            // Read while the process still runs, which a container's first process does.
-            vpid: fs::read_to_string(format!("/proc/{}/status", exec.task.pid))
-                .ok()
-                .and_then(|status| namespace_pid(&status)),
+            // Read while the process still runs, which a container's first process does; a
+            // sandbox's pids are its own namespace's already.
+            vpid: if host {
+                fs::read_to_string(format!("/proc/{}/status", exec.task.pid))
+                    .ok()
+                    .and_then(|status| namespace_pid(&status))
+            } else {
+                Some(exec.task.pid)
+            },
         }
     }
 
@@ -151,13 +156,38 @@ fn cgroup_path(contents: &str) -> String {
 /// Longest ancestry the table walks (guards against a cycle from pid reuse).
 const MAX_ANCESTORS: usize = 32;
 
-/// Every live process the agent knows.
-#[derive(Debug, Default)]
+/// Every live process the agent knows (of the host, or of one gVisor sandbox).
+#[derive(Debug)]
 pub struct ProcessTable {
     processes: HashMap<u32, Arc<Process>>,
+    /// The host's table reads a process it never saw from /proc; a sandbox's pids are not the
+    /// host's, so its table never does.
+    host: bool,
+}
+
+impl Default for ProcessTable {
+    fn default() -> Self {
+        ProcessTable {
+            processes: HashMap::new(),
+            host: true,
+        }
+    }
 }
 
 impl ProcessTable {
+    /// An empty table for a gVisor sandbox's processes (seeded with [`ProcessTable::insert`]).
+    pub fn sandboxed() -> Self {
+        ProcessTable {
+            processes: HashMap::new(),
+            host: false,
+        }
+    }
+
+    /// Adds or replaces a process (seeding a sandbox's table from `runsc trace procfs`).
+    pub fn insert(&mut self, process: Process) {
+        self.processes.insert(process.pid, Arc::new(process));
+    }
+
     /// A table seeded from /proc.
     pub fn from_proc() -> Self {
         let mut table = ProcessTable::default();
@@ -188,6 +218,9 @@ impl ProcessTable {
         if let Some(p) = self.processes.get(&pid) {
             return Some(Arc::clone(p));
         }
+        if !self.host {
+            return None;
+        }
         let process = Arc::new(Process::from_proc(pid)?);
         self.processes.insert(pid, Arc::clone(&process));
         Some(process)
@@ -212,12 +245,16 @@ impl ProcessTable {
                 let mut child = self.get(task.pid).map(|p| (*p).clone()).unwrap_or_default();
                 child.pid = *child_pid;
                 child.ppid = task.pid;
-                child.vpid = None;
+                if child.name.is_empty() {
+                    child.name = task.comm.clone();
+                    child.uid = task.uid;
+                }
+                child.vpid = (!self.host).then_some(*child_pid);
                 self.processes.insert(*child_pid, Arc::new(child));
             }
             Event::Exec(exec) => {
                 self.processes
-                    .insert(exec.task.pid, Arc::new(Process::from_exec(exec)));
+                    .insert(exec.task.pid, Arc::new(Process::from_exec(exec, self.host)));
             }
             Event::Syscall(_) | Event::Exit { .. } => {}
         }

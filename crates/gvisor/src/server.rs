@@ -160,6 +160,15 @@ impl Listener {
     }
 }
 
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listener")
+            .field("path", &self.path)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
 impl Drop for Listener {
     fn drop(&mut self) {
         self.accept.abort();

@@ -31,6 +31,8 @@ enum Command {
     Agent(Box<cmd::agent::AgentArgs>),
     /// Check Falco rules files, or replay recorded events through them.
     Rules(cmd::rules::RulesArgs),
+    /// Configure gVisor (runsc) sandboxes to stream what runs inside them to `haechi agent --gvisor`.
+    Gvisor(cmd::gvisor::GvisorArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,5 +49,6 @@ fn main() -> ExitCode {
         Command::Admit(args) => cmd::admit::run(args),
         Command::Agent(args) => cmd::agent::run(*args),
         Command::Rules(args) => cmd::rules::run(args),
+        Command::Gvisor(args) => cmd::gvisor::run(args),
     }
 }
