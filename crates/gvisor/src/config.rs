@@ -4,8 +4,10 @@
 
 use serde_json::{Value, json};
 
-/// The session's name (one per sandbox; `trace create --force` replaces it).
-pub const SESSION: &str = "haechi";
+/// The session's name. runsc (0.0~20221219) starts a `--pod-init-config` session only under
+/// this name (one named otherwise is created and sends nothing, measured); `trace create
+/// --force` replaces a session of the same name.
+pub const SESSION: &str = "Default";
 
 /// Points every session has: the process table needs them.
 const PROCESS_POINTS: &[&str] = &[

@@ -143,8 +143,10 @@ impl Decoder {
                 sandboxed(
                     id,
                     Event::Exec(Exec {
+                        // The context still names the old image; the kernel names the new
+                        // one after the path it was run as.
                         task: Task {
-                            comm: comm_of(&task.comm, &filename),
+                            comm: comm_of("", &filename),
                             ..task
                         },
                         ruid: 0,
@@ -337,8 +339,8 @@ fn bounded_args(args: &[String]) -> (Vec<String>, bool) {
     (kept, cut)
 }
 
-/// The task name after an exec: the context's when the session sent it, else what the kernel
-/// would set (the executable's base name).
+/// The task name: the context's when the session sent one, else what the kernel sets at exec
+/// (the base name of the path run).
 fn comm_of(context: &str, filename: &str) -> String {
     if !context.is_empty() {
         return context.to_owned();
@@ -625,7 +627,7 @@ mod tests {
         assert!(e.argv.iter().all(|a| a.len() <= MAX_STRING));
         assert!(e.args_truncated);
         assert_eq!(e.exe_path.len(), MAX_STRING);
-        assert_eq!(e.task.comm.len(), MAX_COMM);
+        assert!(e.task.comm.len() <= MAX_COMM && !e.task.comm.is_empty());
     }
 
     #[test]
