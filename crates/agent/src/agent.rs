@@ -8,10 +8,10 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use haechi_rules::Ruleset;
-use haechi_rules::alert::Alert;
 use haechi_gvisor::runsc::SandboxProcess;
 use haechi_gvisor::{Listener, Received, Sandboxed};
+use haechi_rules::Ruleset;
+use haechi_rules::alert::Alert;
 use haechi_sensor::{Event, Filter, Sensor, SensorError, Stats, Task, decode};
 use serde_json::Value;
 

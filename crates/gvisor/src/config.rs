@@ -52,9 +52,8 @@ pub fn event_types() -> impl Iterator<Item = &'static str> {
 /// them. `connect` brings `socket` along: it tells a connect's protocol.
 pub fn points<'a>(event_types: Option<&[&'a str]>) -> Vec<&'static str> {
     let wanted = |t: &str| {
-        event_types.is_none_or(|types| {
-            types.contains(&t) || (t == "socket" && types.contains(&"connect"))
-        })
+        event_types
+            .is_none_or(|types| types.contains(&t) || (t == "socket" && types.contains(&"connect")))
     };
     PROCESS_POINTS
         .iter()

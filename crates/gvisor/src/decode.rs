@@ -39,7 +39,9 @@ pub enum DecodeError {
     },
     /// The point lacks the context that names its task and container (the session did not
     /// ask for the `container_id` and `group_id` context fields).
-    #[error("message type {0} has no context data: ask for the container_id and group_id context fields")]
+    #[error(
+        "message type {0} has no context data: ask for the container_id and group_id context fields"
+    )]
     NoContext(u16),
     /// A syscall point for a syscall number the sensor's table does not know.
     #[error("message type {kind} for unknown syscall number {sysno}")]
@@ -222,14 +224,7 @@ impl Decoder {
                         (m.domain as u16, (m.r#type & 0xf) as u16, m.protocol as u16),
                     );
                 }
-                let args = [
-                    m.domain as u64,
-                    m.r#type as u64,
-                    m.protocol as u64,
-                    0,
-                    0,
-                    0,
-                ];
+                let args = [m.domain as u64, m.r#type as u64, m.protocol as u64, 0, 0, 0];
                 record(
                     id,
                     task,

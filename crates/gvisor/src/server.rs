@@ -115,7 +115,9 @@ impl Listener {
             Err(err) => return Err(io(err)),
         }
         let socket = Socket::new(Domain::UNIX, Type::SEQPACKET.cloexec(), None).map_err(io)?;
-        socket.bind(&SockAddr::unix(path).map_err(io)?).map_err(io)?;
+        socket
+            .bind(&SockAddr::unix(path).map_err(io)?)
+            .map_err(io)?;
         socket.listen(128).map_err(io)?;
         socket.set_nonblocking(true).map_err(io)?;
         let socket = register(socket).map_err(io)?;

@@ -30,7 +30,10 @@ fn handshake(socket: &Socket, version: u8) -> Option<u32> {
         .unwrap();
     let mut buf = [std::mem::MaybeUninit::new(0u8); 64];
     let n = socket.recv(&mut buf).ok()?;
-    let bytes: Vec<u8> = buf[..n].iter().map(|b| unsafe { b.assume_init() }).collect();
+    let bytes: Vec<u8> = buf[..n]
+        .iter()
+        .map(|b| unsafe { b.assume_init() })
+        .collect();
     (n > 0).then(|| proto::Handshake::decode(&bytes[..]).unwrap().version)
 }
 

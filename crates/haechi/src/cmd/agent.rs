@@ -382,7 +382,8 @@ pub fn rules_from(no_default_rules: bool, files: &[PathBuf]) -> Result<Option<Ru
 /// Listens for gVisor sandboxes at `socket` (its directory is made if missing).
 fn listen_gvisor(socket: &Path) -> Result<Listener, String> {
     if let Some(dir) = socket.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("--gvisor-socket: {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("--gvisor-socket: {}: {e}", dir.display()))?;
     }
     let listener =
         Listener::bind(socket, GVISOR_QUEUE).map_err(|e| format!("--gvisor-socket: {e}"))?;
@@ -393,7 +394,11 @@ fn listen_gvisor(socket: &Path) -> Result<Listener, String> {
 /// Attaches haechi's trace session to every sandbox running under the `--runsc-root`s and seeds
 /// the process table with their processes. A sandbox that cannot be attached is reported and
 /// the others are still attached.
-async fn attach_sandboxes(agent: &mut Agent, args: &AgentArgs, points: &[&str]) -> Result<(), String> {
+async fn attach_sandboxes(
+    agent: &mut Agent,
+    args: &AgentArgs,
+    points: &[&str],
+) -> Result<(), String> {
     let endpoint = super::gvisor::endpoint(&args.gvisor_socket)?;
     let session = args.gvisor_socket.with_extension("session.json");
     let text = serde_json::to_string(&haechi_gvisor::config::session(&endpoint, points))
