@@ -288,11 +288,11 @@ impl Agent {
     }
 
     /// An event from a sandbox: its container's process table, then the shared pipeline.
-    fn sandboxed(&mut self, sandboxed: Sandboxed, out: &mut dyn Write) -> std::io::Result<()> {
+    fn sandboxed(&mut self, sandboxed: Box<Sandboxed>, out: &mut dyn Write) -> std::io::Result<()> {
         let Sandboxed {
             container_id,
             mut event,
-        } = sandboxed;
+        } = *sandboxed;
         let table = self
             .sandboxes
             .entry(container_id.clone())

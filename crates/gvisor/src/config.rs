@@ -50,7 +50,7 @@ pub fn event_types() -> impl Iterator<Item = &'static str> {
 
 /// The points for rules that match `event_types` (`None`: every type), sorted as runsc lists
 /// them. `connect` brings `socket` along: it tells a connect's protocol.
-pub fn points<'a>(event_types: Option<&[&'a str]>) -> Vec<&'static str> {
+pub fn points(event_types: Option<&[&str]>) -> Vec<&'static str> {
     let wanted = |t: &str| {
         event_types
             .is_none_or(|types| types.contains(&t) || (t == "socket" && types.contains(&"connect")))

@@ -66,8 +66,8 @@ pub struct Sandboxed {
 /// What one message decodes to.
 #[derive(Debug)]
 pub enum Decoded {
-    /// An event.
-    Event(Sandboxed),
+    /// An event (boxed: it is most of what a connection moves, and large).
+    Event(Box<Sandboxed>),
     /// A point haechi reads but that is no event of its own (a thread's creation or exit).
     Quiet,
     /// A message type haechi does not read.
@@ -300,7 +300,7 @@ impl Decoder {
             }
             other => return Ok(Decoded::Unknown(other)),
         };
-        Ok(Decoded::Event(event))
+        Ok(Decoded::Event(Box::new(event)))
     }
 }
 

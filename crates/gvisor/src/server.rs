@@ -47,7 +47,7 @@ pub enum ListenError {
 #[derive(Debug)]
 pub enum Received {
     /// An event from a sandbox.
-    Event(Sandboxed),
+    Event(Box<Sandboxed>),
     /// A sandbox's connection closed; these containers' processes can be forgotten.
     Closed {
         /// Containers that sent events on it.
@@ -208,7 +208,7 @@ async fn accept(socket: AsyncFd<Socket>, sender: mpsc::Sender<Received>, counter
 async fn read(socket: &AsyncFd<Socket>, buf: &mut [u8]) -> std::io::Result<usize> {
     loop {
         let mut guard = socket.readable().await?;
-        match guard.try_io(|inner| (&mut &*inner.get_ref()).read(buf)) {
+        match guard.try_io(|inner| (&mut inner.get_ref()).read(buf)) {
             Ok(result) => return result,
             Err(_would_block) => continue,
         }

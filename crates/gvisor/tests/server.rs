@@ -130,14 +130,9 @@ async fn bad_sandboxes_are_counted_and_good_ones_keep_streaming() {
     );
     wait_for(&listener, |s| s.malformed == 4 && s.unknown == 1).await;
     // Its containers are reported closed.
-    loop {
-        match listener.recv().await.unwrap() {
-            Received::Closed { containers } => {
-                assert_eq!(containers, ["broken"]);
-                break;
-            }
-            Received::Event(e) => panic!("unexpected event from {}", e.container_id),
-        }
+    match listener.recv().await.unwrap() {
+        Received::Closed { containers } => assert_eq!(containers, ["broken"]),
+        Received::Event(e) => panic!("unexpected event from {}", e.container_id),
     }
 
     // The good sandbox is still streaming; its drop count is added up from the header.
