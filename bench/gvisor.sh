@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # What gVisor monitoring costs and carries: a syscall-heavy loop inside a runsc sandbox (a
-# busybox shell opening, reading and closing a file N times, no fork) timed without haechi and
-# with `haechi agent --gvisor` receiving every point haechi reads (`haechi gvisor config --all`,
-# default rules),
-# plus the events per second the agent took from that one sandbox. Each loop's time is the
-# sandbox's run with N iterations less its run with none (sandbox start-up), median of three.
+# busybox shell opening, reading and closing a file N times, no fork) in sandboxes started
+# without monitoring and with the pod-init config that streams every point haechi reads to
+# `haechi agent --gvisor` (default rules), plus the events per second the agent took from one
+# sandbox. Each loop's time is the sandbox's run with N iterations less its run with none
+# (sandbox start-up); median of five, the two kinds alternated.
 # Prints figures measured in this one run; asserts nothing. Needs root and runsc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,19 +49,13 @@ PY
   python3 -c "print($end - $start)"
 }
 
-# Median of three (loop run less empty run).
-measure() {
-  local times=()
-  for _ in 1 2 3; do
-    local full empty
-    full=$(run_once "$n" "$@")
-    empty=$(run_once 0 "$@")
-    times+=("$(python3 -c "print(max($full - $empty, 1e-9))")")
-  done
-  printf '%s\n' "${times[@]}" | sort -n | sed -n 2p
+# One loop's time: its run less an empty run (sandbox start-up).
+loop_time() {
+  local full empty
+  full=$(run_once "$n" "$@")
+  empty=$(run_once 0 "$@")
+  python3 -c "print(max($full - $empty, 1e-9))"
 }
-
-without=$(measure)
 
 "$haechi" gvisor config --all --socket "$work/gvisor.sock" --output "$work/pod-init.json"
 # The host sensor is narrowed to opens of /etc/shadow (exec, fork and exit always cross): on
@@ -73,7 +67,16 @@ agent_pid=$!
 for _ in $(seq 100); do grep -q watching "$work/agent.log" 2>/dev/null && break; sleep 0.1; done
 grep -q watching "$work/agent.log" || { echo "agent did not start:"; cat "$work/agent.log"; exit 1; }
 
-with=$(measure "--pod-init-config=$work/pod-init.json")
+# Sandboxes without and with the pod-init config, alternated so that the machine's load
+# drifts over both alike; medians of five.
+without=() with=()
+for _ in 1 2 3 4 5; do
+  without+=("$(loop_time)")
+  with+=("$(loop_time "--pod-init-config=$work/pod-init.json")")
+done
+median() { printf '%s\n' "$@" | sort -n | sed -n 3p; }
+without=$(median "${without[@]}")
+with=$(median "${with[@]}")
 kill -INT "$agent_pid"; wait "$agent_pid" || true; agent_pid=
 summary=$(grep '^gVisor: connections' "$work/agent.log")
 echo "$summary"
@@ -83,8 +86,8 @@ import re, sys
 without, with_, n, summary = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 events = int(re.search(r"events (\d+)", summary).group(1))
 dropped = int(re.search(r"dropped in sandboxes (\d+)", summary).group(1))
-# Three sandboxes ran the loop and three ran it zero times while the agent listened.
-per_loop = events / 3
+# Five monitored sandboxes ran the loop and five ran it zero times.
+per_loop = events / 5
 print(f"\nloop: {n} open+read+close in a busybox shell inside runsc (ptrace platform)")
 print(f"  without monitoring   {without:8.3f} s  ({n / without:9.0f} iterations/s)")
 print(f"  with haechi --gvisor {with_:8.3f} s  ({n / with_:9.0f} iterations/s)")
