@@ -291,6 +291,33 @@ mod tests {
     }
 
     #[test]
+    fn a_sandboxs_table_never_reads_the_hosts_proc() {
+        let mut table = ProcessTable::sandboxed();
+        // This process's pid exists on the host; in a sandbox's table it is unknown until seen.
+        assert!(table.get(std::process::id()).is_none());
+        let task = |pid, comm: &str| haechi_sensor::Task {
+            ts_ns: 0,
+            cgroup_id: 0,
+            pid,
+            tid: pid,
+            ppid: 0,
+            uid: 0,
+            gid: 0,
+            comm: comm.into(),
+        };
+        table.apply(&Event::Fork {
+            task: task(1, "sh"),
+            child_pid: 7,
+        });
+        let child = table.get(7).unwrap();
+        assert_eq!(
+            (child.ppid, child.name.as_str(), child.vpid),
+            (1, "sh", Some(7))
+        );
+        assert!(table.get(1).is_none(), "the parent was never seen");
+    }
+
+    #[test]
     fn namespace_pid_is_the_innermost() {
         assert_eq!(namespace_pid("Name:\tsh\nNSpid:\t4242\t1\n"), Some(1));
         assert_eq!(namespace_pid("NSpid:\t77\n"), Some(77));

@@ -154,6 +154,20 @@ impl Agent {
     }
 }
 
+/// The body of GET /metrics at `addr`.
+fn scrape(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
 /// An OCI bundle from a busybox rootfs running `script`, with an /etc/shadow to steal.
 fn bundle(dir: &Path, name: &str, script: &str) -> PathBuf {
     let bundle = dir.join(name);
@@ -256,7 +270,14 @@ fn a_sandboxed_workload_raises_the_same_alerts_as_under_runc() {
         "--events",
         "--output",
         out.to_str().unwrap(),
+        "--metrics-addr",
+        "127.0.0.1:0",
     ]);
+    let metrics = agent.wait_for("metrics at http://");
+    let metrics_addr = metrics
+        .trim_start_matches("metrics at http://")
+        .trim_end_matches("/metrics")
+        .to_owned();
     agent.wait_for("watching");
 
     // Clients that are not a well-behaved Sentry, before and while a real one streams.
@@ -315,7 +336,18 @@ fn a_sandboxed_workload_raises_the_same_alerts_as_under_runc() {
         .output()
         .unwrap();
     assert!(run.status.success(), "runc run: {run:?}");
-    std::thread::sleep(Duration::from_millis(500));
+    // The metrics count what the listener saw (brought up to date once a second).
+    std::thread::sleep(Duration::from_millis(1500));
+    let body = scrape(&metrics_addr);
+    for series in [
+        "haechi_gvisor_connections_total 4",
+        "haechi_gvisor_skipped_total{reason=\"handshake\"} 2",
+        "haechi_gvisor_skipped_total{reason=\"malformed\"} 3",
+        "haechi_gvisor_skipped_total{reason=\"unknown_type\"} 1",
+        "haechi_gvisor_dropped_total 0",
+    ] {
+        assert!(body.contains(series), "no `{series}` in:\n{body}");
+    }
     let summary = agent.stop().join("\n");
 
     let events = lines(&out);
