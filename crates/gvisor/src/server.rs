@@ -26,6 +26,8 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 const WARNINGS_PER_CONNECTION: u32 = 10;
 /// Container ids remembered per connection, to forget their processes when it closes.
 const MAX_CONTAINERS: usize = 1024;
+/// Connections served at once (a sandbox holds one; this bounds descriptors and buffers).
+const MAX_CONNECTIONS: u64 = 1024;
 
 /// Why the listener could not start.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +82,8 @@ struct Counters {
     malformed: AtomicU64,
     unknown: AtomicU64,
     dropped: AtomicU64,
+    /// Connections open now.
+    open: AtomicU64,
 }
 
 fn add(counter: &AtomicU64, n: u64) {
@@ -192,7 +196,19 @@ async fn accept(socket: AsyncFd<Socket>, sender: mpsc::Sender<Received>, counter
             Ok(Ok((connection, _))) => {
                 number += 1;
                 add(&counters.connections, 1);
-                tokio::spawn(serve(connection, number, sender.clone(), counters.clone()));
+                if counters.open.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
+                    add(&counters.refused, 1);
+                    tracing::warn!(
+                        "gVisor connection {number} refused: {MAX_CONNECTIONS} are open already"
+                    );
+                    continue;
+                }
+                add(&counters.open, 1);
+                let (sender, counters) = (sender.clone(), counters.clone());
+                tokio::spawn(async move {
+                    serve(connection, number, sender, &counters).await;
+                    counters.open.fetch_sub(1, Ordering::Relaxed);
+                });
             }
             Ok(Err(err)) => {
                 // Out of descriptors, most likely: wait rather than spin.
@@ -220,7 +236,7 @@ async fn serve(
     connection: Socket,
     number: u64,
     sender: mpsc::Sender<Received>,
-    counters: Arc<Counters>,
+    counters: &Counters,
 ) {
     let socket = match connection
         .set_nonblocking(true)
