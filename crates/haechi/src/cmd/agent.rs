@@ -270,10 +270,20 @@ fn agent(args: AgentArgs) -> Result<(), String> {
         metrics: metrics.clone(),
         gvisor: None,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    // The pipeline runs on this thread. With --gvisor, one worker thread answers sandboxes'
+    // handshakes and reads their sockets, so a flood of host events never starves them (the
+    // bounded queue between the two makes the sandboxes drop, and count, instead).
+    let runtime = if args.gvisor {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    }
+    .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let summary = runtime.block_on(async {
         if let Some(addr) = args.metrics_addr {
             let listener = tokio::net::TcpListener::bind(addr)
