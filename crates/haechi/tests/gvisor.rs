@@ -151,7 +151,15 @@ impl Agent {
         assert!(status.success(), "{status}");
         // The reader thread ends at the pipe's end: every line is in.
         self.seen.extend(self.stderr.iter());
-        self.seen
+        std::mem::take(&mut self.seen)
+    }
+}
+
+/// A test that fails leaves no agent behind.
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
