@@ -1,11 +1,15 @@
 //! The runtime pipeline: sensor records → decoded events → process table → container view →
-//! Falco fields → rules → alerts, deduplicated → the output and the sinks.
+//! Falco fields → rules → alerts, deduplicated → the output and the sinks. Events from gVisor
+//! sandboxes join at the process table (one per sandboxed container, since their pids are not
+//! the host's) and share everything after it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use haechi_gvisor::runsc::SandboxProcess;
+use haechi_gvisor::{Listener, Received, Sandboxed};
 use haechi_rules::Ruleset;
 use haechi_rules::alert::Alert;
 use haechi_sensor::enforce::Lost;
@@ -15,7 +19,7 @@ use serde_json::Value;
 use crate::containers::{Containers, Sources};
 use crate::dedup::Dedup;
 use crate::enforcement::Enforcement;
-use crate::fields::{self, Context};
+use crate::fields::{self, ContainerView, Context};
 use crate::metrics::{AlertLabels, Metrics, RuleLabels, TypeLabels};
 use crate::process::{Process, ProcessTable};
 use crate::sinks::Sinks;
@@ -30,6 +34,8 @@ const BATCH: usize = 1024;
 
 /// Batches handled before the agent looks at its signals, reloads and timers again.
 const BATCHES: usize = 64;
+/// Sandbox events handled in one go before the kernel's ring buffer gets its turn.
+const SANDBOX_BATCH: usize = 256;
 
 /// How events and alerts are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +68,8 @@ pub struct Options {
     pub dedup: Option<Duration>,
     /// The counters `/metrics` serves.
     pub metrics: Arc<Metrics>,
+    /// gVisor sandboxes' trace stream, when watched.
+    pub gvisor: Option<Listener>,
 }
 
 /// New rules, and the kernel filter they need, taken in while the agent runs (SIGHUP).
@@ -99,6 +107,8 @@ pub struct Summary {
     pub kernel: Stats,
     /// What enforcement lost to full ring buffers; `None` without policies.
     pub enforcement_lost: Option<Lost>,
+    /// What the gVisor listener saw, when it ran.
+    pub gvisor: Option<haechi_gvisor::Stats>,
 }
 
 /// The running agent.
@@ -119,6 +129,11 @@ pub struct Agent {
     lost_reported: u64,
     /// The kernel's enforcement loss counts already added to the metrics.
     enforcement_lost_reported: Lost,
+    gvisor: Option<Listener>,
+    /// Each sandboxed container's processes.
+    sandboxes: HashMap<String, ProcessTable>,
+    /// The gVisor counters already added to the metrics.
+    gvisor_reported: haechi_gvisor::Stats,
     hostname: String,
     summary: Summary,
 }
@@ -155,6 +170,9 @@ impl Agent {
             metrics: options.metrics,
             lost_reported: 0,
             enforcement_lost_reported: Lost::default(),
+            gvisor: options.gvisor,
+            sandboxes: HashMap::new(),
+            gvisor_reported: haechi_gvisor::Stats::default(),
             hostname: haechi_rules::alert::hostname(),
             summary: Summary::default(),
         })
@@ -175,6 +193,7 @@ impl Agent {
         let mut tick = tokio::time::interval(DRAIN_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let enforcing = self.enforcement.is_some();
+        let sandboxes = self.gvisor.is_some();
         let mut housekeeping = tokio::time::interval(TICK);
         housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -183,6 +202,9 @@ impl Agent {
                 ready = self.sensor.readable() => ready?,
                 ready = enforcement_readable(&mut self.enforcement), if enforcing => ready?,
                 _ = tick.tick() => {},
+                received = sandbox_message(&mut self.gvisor), if sandboxes => {
+                    self.sandbox_messages(received, out)?;
+                }
                 reload = reloads.recv(), if reloads_open => match reload {
                     Some(reload) => self.reload(reload, out)?,
                     None => reloads_open = false,
@@ -205,9 +227,13 @@ impl Agent {
         {
             self.emit(&summary, out)?;
         }
+        while let Some(received) = self.gvisor.as_mut().and_then(Listener::try_recv) {
+            self.sandbox_message(received, out)?;
+        }
         out.flush()?;
         self.summary.kernel = self.kernel_stats();
         self.summary.enforcement_lost = self.enforcement.as_ref().map(Enforcement::lost);
+        self.summary.gvisor = self.gvisor_stats();
         Ok(self.summary.clone())
     }
 
@@ -226,7 +252,112 @@ impl Agent {
             enforcement.expire(now);
         }
         self.kernel_stats();
+        self.gvisor_stats();
         Ok(())
+    }
+
+    /// Handles `first` and what else the gVisor listener holds now, up to a batch.
+    fn sandbox_messages(
+        &mut self,
+        first: Option<Received>,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        let Some(first) = first else {
+            // The listener failed (it said why); the host's events carry on.
+            self.gvisor = None;
+            return Ok(());
+        };
+        self.sandbox_message(first, out)?;
+        for _ in 1..SANDBOX_BATCH {
+            match self.gvisor.as_mut().and_then(Listener::try_recv) {
+                Some(received) => self.sandbox_message(received, out)?,
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    fn sandbox_message(&mut self, received: Received, out: &mut dyn Write) -> std::io::Result<()> {
+        match received {
+            Received::Event(sandboxed) => self.sandboxed(sandboxed, out),
+            Received::Closed { containers } => {
+                for id in containers {
+                    self.sandboxes.remove(&id);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Seeds the process table of sandboxed container `id` with the processes it ran before
+    /// haechi attached (`runsc trace procfs`).
+    pub fn seed_sandbox(&mut self, id: &str, processes: &[SandboxProcess]) {
+        let table = self
+            .sandboxes
+            .entry(id.to_owned())
+            .or_insert_with(ProcessTable::sandboxed);
+        for p in processes {
+            table.insert(Process {
+                pid: p.pid,
+                ppid: p.ppid,
+                name: p.comm.clone(),
+                exe_path: p.exe.clone(),
+                argv: p.args.clone(),
+                cwd: p.cwd.clone(),
+                uid: p.uid,
+                vpid: Some(p.pid),
+                ..Process::default()
+            });
+        }
+    }
+
+    /// An event from a sandbox: its container's process table, then the shared pipeline.
+    fn sandboxed(&mut self, sandboxed: Box<Sandboxed>, out: &mut dyn Write) -> std::io::Result<()> {
+        let Sandboxed {
+            container_id,
+            mut event,
+        } = *sandboxed;
+        let table = self
+            .sandboxes
+            .entry(container_id.clone())
+            .or_insert_with(ProcessTable::sandboxed);
+        let task = match &mut event {
+            Event::Exec(e) => &mut e.task,
+            Event::Fork { task, .. } | Event::Exit { task, .. } => task,
+            Event::Syscall(s) => &mut s.task,
+        };
+        // The sandbox stamps Unix time; the pipeline counts from boot like the kernel.
+        task.ts_ns = task.ts_ns.saturating_sub(self.boot_to_epoch_ns);
+        task.ppid = table.get(task.pid).map_or(0, |p| p.ppid);
+        table.apply(&event);
+        let task = event.task();
+        let process = table
+            .get(task.pid)
+            .unwrap_or_else(|| std::sync::Arc::new(fallback(task)));
+        let ancestors = table.ancestors(&process);
+        if let Event::Exit { .. } = &event {
+            table.remove(task.pid);
+        }
+        let container = if haechi_gvisor::runsc::plausible_id(&container_id) {
+            self.containers.view_id(&container_id)
+        } else {
+            // Not a name to look up anywhere; shown as the sandbox sent it.
+            ContainerView {
+                id: container_id,
+                resolved: true,
+                ..ContainerView::default()
+            }
+        };
+        let cx = Context {
+            process: &process,
+            ancestors: &ancestors,
+            container: &container,
+            user_name: (task.uid == 0).then_some("root"),
+            boot_to_epoch_ns: self.boot_to_epoch_ns,
+            sandbox: Some("gvisor"),
+        };
+        let fields = fields::render(&event, &cx);
+        self.judge(&event, fields, out)
     }
 
     /// Handles the records now in the ring buffers, up to [`BATCHES`] batches of events so
@@ -318,6 +449,27 @@ impl Agent {
         stats
     }
 
+    /// The gVisor listener's counters now (and its metrics brought up to date).
+    pub fn gvisor_stats(&mut self) -> Option<haechi_gvisor::Stats> {
+        let stats = self.gvisor.as_ref()?.stats();
+        let was = std::mem::replace(&mut self.gvisor_reported, stats);
+        let m = &self.metrics;
+        m.gvisor_connections
+            .inc_by(stats.connections.saturating_sub(was.connections));
+        for (reason, now, then) in [
+            ("handshake", stats.refused, was.refused),
+            ("malformed", stats.malformed, was.malformed),
+            ("unknown_type", stats.unknown, was.unknown),
+        ] {
+            m.gvisor_skipped
+                .get_or_create(&crate::metrics::ReasonLabels { reason })
+                .inc_by(now.saturating_sub(then));
+        }
+        m.gvisor_dropped
+            .inc_by(stats.dropped.saturating_sub(was.dropped));
+        Some(stats)
+    }
+
     fn handle(&mut self, event: &Event, out: &mut dyn Write) -> std::io::Result<()> {
         self.table.apply(event);
         let task = event.task();
@@ -336,8 +488,24 @@ impl Agent {
             container: &container,
             user_name: self.users.get(&task.uid).map(String::as_str),
             boot_to_epoch_ns: self.boot_to_epoch_ns,
+            sandbox: None,
         };
         let fields = fields::render(event, &cx);
+        self.judge(event, fields, out)?;
+        if let Event::Exit { task, .. } = event {
+            self.table.remove(task.pid);
+        }
+        Ok(())
+    }
+
+    /// Counts, writes and tests an event's fields against the rules: the same for the host's
+    /// events and the sandboxes'.
+    fn judge(
+        &mut self,
+        event: &Event,
+        fields: serde_json::Map<String, Value>,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
         let kind = fields::event_type(event);
         *self.summary.by_type.entry(kind).or_default() += 1;
         self.metrics
@@ -363,9 +531,6 @@ impl Agent {
                 };
                 self.raise(alert, container, out)?;
             }
-        }
-        if let Event::Exit { task, .. } = event {
-            self.table.remove(task.pid);
         }
         Ok(())
     }
@@ -410,6 +575,14 @@ impl Agent {
         }
         self.sinks.send(alert);
         Ok(())
+    }
+}
+
+/// The next message from the sandboxes; never completes without the gVisor listener.
+async fn sandbox_message(gvisor: &mut Option<Listener>) -> Option<Received> {
+    match gvisor {
+        Some(listener) => listener.recv().await,
+        None => std::future::pending().await,
     }
 }
 

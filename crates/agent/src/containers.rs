@@ -81,10 +81,19 @@ impl Containers {
     /// What is known now of the container `cgroup_path` names; starts a lookup the first
     /// time an id is seen. Must run inside a tokio runtime.
     pub fn view(&mut self, cgroup_path: &str) -> ContainerView {
+        match container_id(cgroup_path) {
+            Some(id) => self.view_id(id),
+            None => {
+                self.receive();
+                ContainerView::default()
+            }
+        }
+    }
+
+    /// What is known now of container `id` (a gVisor sandbox's container, named by the
+    /// sandbox rather than by a cgroup); starts a lookup the first time it is seen.
+    pub fn view_id(&mut self, id: &str) -> ContainerView {
         self.receive();
-        let Some(id) = container_id(cgroup_path) else {
-            return ContainerView::default();
-        };
         if let Some(view) = self.cache.get(id) {
             return view.clone();
         }

@@ -45,6 +45,8 @@ pub struct Context<'a> {
     pub user_name: Option<&'a str>,
     /// Offset from CLOCK_BOOTTIME to the Unix epoch, in nanoseconds.
     pub boot_to_epoch_ns: u64,
+    /// The sandbox the event comes from (`gvisor`), `None` for the host kernel's events.
+    pub sandbox: Option<&'a str>,
 }
 
 /// Falco's `evt.type` for an event.
@@ -110,6 +112,9 @@ pub fn render(event: &Event, cx: &Context<'_>) -> Map<String, Value> {
     );
     m.insert("group.gid".into(), json!(task.gid));
     container_fields(&mut m, cx.container);
+    if let Some(sandbox) = cx.sandbox {
+        m.insert("container.sandbox".into(), json!(sandbox));
+    }
     match event {
         Event::Exec(exec) => {
             m.insert("evt.res".into(), json!("SUCCESS"));

@@ -43,6 +43,13 @@ pub struct RuleLabels {
     pub rule: String,
 }
 
+/// Labels of a count of what was refused or skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct ReasonLabels {
+    /// Why.
+    pub reason: &'static str,
+}
+
 /// Labels of a sink's counts.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct SinkLabels {
@@ -93,6 +100,15 @@ pub struct Metrics {
     pub sink_dropped: Family<SinkLabels, Counter>,
     /// `haechi_sink_queue_depth{sink}`: alerts waiting in a sink's queue.
     pub sink_queue: Family<SinkLabels, Gauge>,
+    /// `haechi_gvisor_connections_total`: gVisor sandbox connections accepted.
+    pub gvisor_connections: Counter,
+    /// `haechi_gvisor_skipped_total{reason}`: connections refused at the handshake
+    /// (`handshake`), messages that did not decode (`malformed`) or of a type haechi does not
+    /// read (`unknown_type`).
+    pub gvisor_skipped: Family<ReasonLabels, Counter>,
+    /// `haechi_gvisor_dropped_total`: points the sandboxes dropped (haechi or the socket fell
+    /// behind), as their message headers report.
+    pub gvisor_dropped: Counter,
 }
 
 impl Default for Metrics {
@@ -172,6 +188,24 @@ impl Default for Metrics {
             "Alerts waiting in a sink's queue, by sink",
             sink_queue.clone(),
         );
+        let gvisor_connections = Counter::default();
+        registry.register(
+            "haechi_gvisor_connections",
+            "gVisor sandbox connections accepted",
+            gvisor_connections.clone(),
+        );
+        let gvisor_skipped = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "haechi_gvisor_skipped",
+            "gVisor connections refused at the handshake and messages skipped, by reason",
+            gvisor_skipped.clone(),
+        );
+        let gvisor_dropped = Counter::default();
+        registry.register(
+            "haechi_gvisor_dropped",
+            "Points gVisor sandboxes report they dropped",
+            gvisor_dropped.clone(),
+        );
         Metrics {
             registry,
             events,
@@ -186,6 +220,9 @@ impl Default for Metrics {
             sink_failures,
             sink_dropped,
             sink_queue,
+            gvisor_connections,
+            gvisor_skipped,
+            gvisor_dropped,
         }
     }
 }

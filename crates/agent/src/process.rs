@@ -53,7 +53,7 @@ impl Process {
         line
     }
 
-    fn from_exec(exec: &Exec) -> Self {
+    fn from_exec(exec: &Exec, host: bool) -> Self {
         Process {
             pid: exec.task.pid,
             ppid: exec.task.ppid,
@@ -66,7 +66,8 @@ impl Process {
             tty: exec.tty,
             cgroup: exec.cgroup.clone(),
             vpid: Some(exec.vpid),
-            exe_upper_layer: Some(exec.exe_upper_layer),
+            // Only the host's kernel tells an overlayfs upper layer.
+            exe_upper_layer: host.then_some(exec.exe_upper_layer),
         }
     }
 
@@ -153,13 +154,38 @@ fn cgroup_path(contents: &str) -> String {
 /// Longest ancestry the table walks (guards against a cycle from pid reuse).
 const MAX_ANCESTORS: usize = 32;
 
-/// Every live process the agent knows.
-#[derive(Debug, Default)]
+/// Every live process the agent knows (of the host, or of one gVisor sandbox).
+#[derive(Debug)]
 pub struct ProcessTable {
     processes: HashMap<u32, Arc<Process>>,
+    /// The host's table reads a process it never saw from /proc; a sandbox's pids are not the
+    /// host's, so its table never does.
+    host: bool,
+}
+
+impl Default for ProcessTable {
+    fn default() -> Self {
+        ProcessTable {
+            processes: HashMap::new(),
+            host: true,
+        }
+    }
 }
 
 impl ProcessTable {
+    /// An empty table for a gVisor sandbox's processes (seeded with [`ProcessTable::insert`]).
+    pub fn sandboxed() -> Self {
+        ProcessTable {
+            processes: HashMap::new(),
+            host: false,
+        }
+    }
+
+    /// Adds or replaces a process (seeding a sandbox's table from `runsc trace procfs`).
+    pub fn insert(&mut self, process: Process) {
+        self.processes.insert(process.pid, Arc::new(process));
+    }
+
     /// A table seeded from /proc.
     pub fn from_proc() -> Self {
         let mut table = ProcessTable::default();
@@ -190,6 +216,9 @@ impl ProcessTable {
         if let Some(p) = self.processes.get(&pid) {
             return Some(Arc::clone(p));
         }
+        if !self.host {
+            return None;
+        }
         let process = Arc::new(Process::from_proc(pid)?);
         self.processes.insert(pid, Arc::clone(&process));
         Some(process)
@@ -214,12 +243,16 @@ impl ProcessTable {
                 let mut child = self.get(task.pid).map(|p| (*p).clone()).unwrap_or_default();
                 child.pid = *child_pid;
                 child.ppid = task.pid;
-                child.vpid = None;
+                if child.name.is_empty() {
+                    child.name = task.comm.clone();
+                    child.uid = task.uid;
+                }
+                child.vpid = (!self.host).then_some(*child_pid);
                 self.processes.insert(*child_pid, Arc::new(child));
             }
             Event::Exec(exec) => {
                 self.processes
-                    .insert(exec.task.pid, Arc::new(Process::from_exec(exec)));
+                    .insert(exec.task.pid, Arc::new(Process::from_exec(exec, self.host)));
             }
             Event::Syscall(_) | Event::Exit { .. } => {}
         }
@@ -253,6 +286,33 @@ mod tests {
         assert!(!me.argv.is_empty());
         let ancestors = table.ancestors(&me);
         assert_eq!(ancestors.first().map(|p| p.pid), Some(me.ppid));
+    }
+
+    #[test]
+    fn a_sandboxs_table_never_reads_the_hosts_proc() {
+        let mut table = ProcessTable::sandboxed();
+        // This process's pid exists on the host; in a sandbox's table it is unknown until seen.
+        assert!(table.get(std::process::id()).is_none());
+        let task = |pid, comm: &str| haechi_sensor::Task {
+            ts_ns: 0,
+            cgroup_id: 0,
+            pid,
+            tid: pid,
+            ppid: 0,
+            uid: 0,
+            gid: 0,
+            comm: comm.into(),
+        };
+        table.apply(&Event::Fork {
+            task: task(1, "sh"),
+            child_pid: 7,
+        });
+        let child = table.get(7).unwrap();
+        assert_eq!(
+            (child.ppid, child.name.as_str(), child.vpid),
+            (1, "sh", Some(7))
+        );
+        assert!(table.get(1).is_none(), "the parent was never seen");
     }
 
     #[test]

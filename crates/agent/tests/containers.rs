@@ -107,6 +107,7 @@ fn watch(sources: Sources, start: impl FnOnce() + Send + 'static) -> Vec<Value> 
             sinks: Default::default(),
             dedup: None,
             metrics: Default::default(),
+            gvisor: None,
         })
         .expect("agent starts");
         let worker = tokio::task::spawn_blocking(start);

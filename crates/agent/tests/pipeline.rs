@@ -98,6 +98,7 @@ fn alerts_are_deduplicated_written_to_sinks_and_counted() {
             sinks,
             dedup: Some(Duration::from_secs(3600)),
             metrics: metrics.clone(),
+            gvisor: None,
         })
         .expect("agent starts");
         // Three reads by three processes on the host: one alert, two held back.

@@ -33,6 +33,8 @@ enum Command {
     Rules(cmd::rules::RulesArgs),
     /// Audit a node against the CIS Kubernetes Benchmark, or probe endpoints for anonymous access.
     Audit(cmd::audit::AuditArgs),
+    /// Configure gVisor (runsc) sandboxes to stream what runs inside them to `haechi agent --gvisor`.
+    Gvisor(cmd::gvisor::GvisorArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,5 +52,6 @@ fn main() -> ExitCode {
         Command::Agent(args) => cmd::agent::run(*args),
         Command::Rules(args) => cmd::rules::run(args),
         Command::Audit(args) => cmd::audit::run(args),
+        Command::Gvisor(args) => cmd::gvisor::run(args),
     }
 }

@@ -693,6 +693,12 @@ pub const CATALOGUE: &[FieldDef] = &[
         "Whether the container runs privileged.",
     ),
     f(
+        "container.sandbox",
+        Str,
+        Agent,
+        "haechi's: `gvisor` for events from inside a gVisor (runsc) sandbox, absent for the host kernel's.",
+    ),
+    f(
         "container.start_ts",
         Time,
         Event,

@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io::{self, BufWriter, LineWriter, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +13,8 @@ use haechi_agent::containers::Sources;
 use haechi_agent::metrics::{self, Metrics};
 use haechi_agent::sinks::{self, Endpoint, Sink, SinkOptions, Sinks};
 use haechi_agent::{Agent, Format, Options, Reload, Summary};
+use haechi_gvisor::Listener;
+use haechi_gvisor::runsc::{self, Runsc};
 use haechi_rules::{DEFAULT_RULES, DEFAULT_RULES_NAME, Loader, Options as RulesOptions, Ruleset};
 use haechi_sensor::enforce::Enforcer;
 use haechi_sensor::probe::{self, KernelReport};
@@ -21,6 +23,9 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc::UnboundedSender;
 
 const EXIT_USAGE: u8 = 2;
+
+/// Decoded sandbox messages waiting for the pipeline; past this, sandboxes drop and count.
+const GVISOR_QUEUE: usize = 8192;
 
 #[derive(Args)]
 pub struct AgentArgs {
@@ -113,6 +118,19 @@ pub struct AgentArgs {
     /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9376).
     #[arg(long, value_name = "ADDR")]
     metrics_addr: Option<SocketAddr>,
+    /// Also watch inside gVisor sandboxes: receive runsc's trace stream (sandboxes started with
+    /// `haechi gvisor config`'s --pod-init-config, or attached with --runsc-root).
+    #[arg(long, help_heading = "gVisor")]
+    gvisor: bool,
+    /// The socket runsc's remote sink connects to.
+    #[arg(long, value_name = "PATH", default_value = super::gvisor::DEFAULT_SOCKET,
+          help_heading = "gVisor")]
+    gvisor_socket: PathBuf,
+    /// Attach to the sandboxes already running under this runsc state root (`runsc trace
+    /// create`), and read their processes (`runsc trace procfs`); repeatable. containerd's
+    /// runsc shim keeps its state in /run/containerd/runsc/k8s.io.
+    #[arg(long, value_name = "DIR", requires = "gvisor", help_heading = "gVisor")]
+    runsc_root: Vec<PathBuf>,
 }
 
 /// A duration in (possibly fractional) seconds.
@@ -204,6 +222,8 @@ fn agent(args: AgentArgs) -> Result<(), String> {
     }
     let rules = load_rules(&args)?;
     let filter = filter_for(&args, rules.as_ref())?;
+    // The rules as first loaded choose the points of sandboxes attached at start.
+    let gvisor_points = super::gvisor::points_for(rules.as_ref(), args.events);
     // Alerts go out a line at a time, so a killed agent has lost none it raised, and a
     // restarted one appends to them; a stream of every event is buffered.
     let mut out: Box<dyn Write> = match &args.output {
@@ -252,11 +272,22 @@ fn agent(args: AgentArgs) -> Result<(), String> {
         sinks: Sinks::default(),
         dedup: Some(args.dedup_window).filter(|w| !w.is_zero()),
         metrics: metrics.clone(),
+        gvisor: None,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    // The pipeline runs on this thread. With --gvisor, one worker thread answers sandboxes'
+    // handshakes and reads their sockets, so a flood of host events never starves them (the
+    // bounded queue between the two makes the sandboxes drop, and count, instead).
+    let runtime = if args.gvisor {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    }
+    .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let summary = runtime.block_on(async {
         if let Some(addr) = args.metrics_addr {
             let listener = tokio::net::TcpListener::bind(addr)
@@ -269,7 +300,13 @@ fn agent(args: AgentArgs) -> Result<(), String> {
         let (sinks, tasks) =
             Sinks::start(&sink_list, &sink_options, &metrics).map_err(|e| e.to_string())?;
         options.sinks = sinks;
+        if args.gvisor {
+            options.gvisor = Some(listen_gvisor(&args.gvisor_socket)?);
+        }
         let mut agent = Agent::start(options).map_err(|e| e.to_string())?;
+        if !args.runsc_root.is_empty() {
+            attach_sandboxes(&mut agent, &args, &gvisor_points).await?;
+        }
         let (reload_tx, mut reloads) = tokio::sync::mpsc::unbounded_channel();
         // Listen before saying so: until then SIGHUP would end the process.
         let hangups =
@@ -333,17 +370,21 @@ async fn reload_on_hangup(args: AgentArgs, mut hangups: Signal, reloads: Unbound
     }
 }
 
-/// The default rules (unless left out) and `--rules` files, in that order; what they use that
-/// haechi cannot evaluate is reported and left out.
 fn load_rules(args: &AgentArgs) -> Result<Option<Ruleset>, String> {
-    if args.no_default_rules && args.rules.is_empty() {
+    rules_from(args.no_default_rules, &args.rules)
+}
+
+/// The default rules (unless left out) and `files`, in that order; what they use that haechi
+/// cannot evaluate is reported and left out.
+pub fn rules_from(no_default_rules: bool, files: &[PathBuf]) -> Result<Option<Ruleset>, String> {
+    if no_default_rules && files.is_empty() {
         return Ok(None);
     }
     let mut loader = Loader::new();
-    if !args.no_default_rules {
+    if !no_default_rules {
         loader.add_source(DEFAULT_RULES_NAME, DEFAULT_RULES);
     }
-    for path in &args.rules {
+    for path in files {
         loader.add_file(path);
     }
     let rules = loader
@@ -351,6 +392,72 @@ fn load_rules(args: &AgentArgs) -> Result<Option<Ruleset>, String> {
         .map_err(|e| format!("rules: {e}"))?;
     eprint!("rules: {}", rules.report());
     Ok(Some(rules))
+}
+
+/// Listens for gVisor sandboxes at `socket` (its directory is made if missing).
+fn listen_gvisor(socket: &Path) -> Result<Listener, String> {
+    if let Some(dir) = socket.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("--gvisor-socket: {}: {e}", dir.display()))?;
+    }
+    let listener =
+        Listener::bind(socket, GVISOR_QUEUE).map_err(|e| format!("--gvisor-socket: {e}"))?;
+    eprintln!("gVisor: listening at {}", socket.display());
+    Ok(listener)
+}
+
+/// Attaches haechi's trace session to every sandbox running under the `--runsc-root`s and seeds
+/// the process table with their processes. A sandbox that cannot be attached is reported and
+/// the others are still attached.
+async fn attach_sandboxes(
+    agent: &mut Agent,
+    args: &AgentArgs,
+    points: &[&str],
+) -> Result<(), String> {
+    let endpoint = super::gvisor::endpoint(&args.gvisor_socket)?;
+    let session = args.gvisor_socket.with_extension("session.json");
+    let text = serde_json::to_string(&haechi_gvisor::config::session(&endpoint, points))
+        .map_err(|e| e.to_string())?;
+    std::fs::write(&session, text).map_err(|e| format!("{}: {e}", session.display()))?;
+    for root in &args.runsc_root {
+        let runsc = Runsc::new(root);
+        let session = session.clone();
+        // runsc's handshake needs this runtime to answer it: run runsc off it.
+        let attached = tokio::task::spawn_blocking(move || {
+            let ids = runsc.running()?;
+            let mut attached = Vec::new();
+            for id in ids.into_iter().filter(|id| runsc::plausible_id(id)) {
+                let result = runsc
+                    .attach(&id, &session)
+                    .and_then(|()| runsc.processes(&id));
+                attached.push((id, result));
+            }
+            Ok::<_, runsc::RunscError>(attached)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        let attached = match attached {
+            Ok(attached) => attached,
+            Err(err) => {
+                eprintln!("gVisor: {}: {err}", root.display());
+                continue;
+            }
+        };
+        for (id, result) in attached {
+            match result {
+                Ok(processes) => {
+                    eprintln!(
+                        "gVisor: attached to {id} under {} ({} processes)",
+                        root.display(),
+                        processes.len()
+                    );
+                    agent.seed_sandbox(&id, &processes);
+                }
+                Err(err) => eprintln!("gVisor: cannot attach to {id}: {err}"),
+            }
+        }
+    }
+    Ok(())
 }
 
 fn print_summary(summary: &Summary, sinks: &[Sink], metrics: &Metrics) {
@@ -385,6 +492,12 @@ fn print_summary(summary: &Summary, sinks: &[Sink], metrics: &Metrics) {
     }
     for (rule, count) in &summary.alerts {
         eprintln!("  {count:>6}  {rule}");
+    }
+    if let Some(g) = &summary.gvisor {
+        eprintln!(
+            "gVisor: connections {}, refused {}, events {}, malformed {}, unknown types {}, dropped in sandboxes {}",
+            g.connections, g.refused, g.events, g.malformed, g.unknown, g.dropped
+        );
     }
     for name in sinks::names(sinks) {
         let counts = metrics.sink_counts(&name);

@@ -3,6 +3,7 @@
 pub mod admit;
 pub mod agent;
 pub mod audit;
+pub mod gvisor;
 pub mod rules;
 pub mod scan;
 
