@@ -1,0 +1,206 @@
+//! Recording a workload: a command run under the recorder, or a running container's cgroup.
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use std::time::Duration;
+
+use haechi_sensor::Recorder;
+use haechi_sensor::enforce::cgroup2_root;
+
+use crate::Error;
+use crate::arch::Arch;
+
+/// What an OCI runtime's init makes after it applies the filter and before the workload's
+/// first instruction, so a profile recorded outside a container must allow it too. Measured
+/// on Debian's runc 1.1.5 with `defaultAction: SCMP_ACT_LOG` (close, openat, write, fstatfs,
+/// getdents64, epoll_ctl, rt_sigreturn, execve), plus what Go's runtime may call at any point
+/// in between (futex, nanosleep, sched_yield, getpid, tgkill, rt_sigprocmask, mmap, madvise,
+/// epoll_pwait). runsc applies the filter inside the sandbox to the workload only.
+pub const RUNTIME_SYSCALLS: [&str; 17] = [
+    "close",
+    "epoll_ctl",
+    "epoll_pwait",
+    "execve",
+    "fstatfs",
+    "futex",
+    "getdents64",
+    "getpid",
+    "madvise",
+    "mmap",
+    "nanosleep",
+    "openat",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "sched_yield",
+    "tgkill",
+    "write",
+];
+
+/// Why [`RUNTIME_SYSCALLS`] are in a profile; the comment of their rule.
+pub const RUNTIME_COMMENT: &str =
+    "made by the OCI runtime (runc init) after it applies the filter, before the workload runs";
+
+/// The syscalls a workload made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recording {
+    /// The architecture whose table the numbers were read in.
+    pub arch: Arch,
+    /// Syscall names.
+    pub names: BTreeSet<String>,
+    /// Numbers the table has no name for (a newer kernel than the table).
+    pub unnamed: Vec<u32>,
+    /// The command's exit status, when a command was recorded.
+    pub status: Option<ExitStatus>,
+}
+
+impl Recording {
+    fn new(numbers: BTreeSet<u32>, status: Option<ExitStatus>) -> Result<Self, Error> {
+        let arch = Arch::native().ok_or(Error::Unsupported(std::env::consts::ARCH))?;
+        let mut names = BTreeSet::new();
+        let mut unnamed = Vec::new();
+        for nr in numbers {
+            match arch.name(nr) {
+                Some(name) => {
+                    names.insert(name.to_owned());
+                }
+                None => unnamed.push(nr),
+            }
+        }
+        Ok(Recording {
+            arch,
+            names,
+            unnamed,
+            status,
+        })
+    }
+}
+
+/// Runs `argv` and records it and every process it starts until it exits. The command
+/// waits on a pipe until the recorder follows it, so its first syscall after that (the
+/// `execve`) is recorded.
+pub fn record_command(argv: &[OsString]) -> Result<Recording, Error> {
+    let (program, args) = argv.split_first().ok_or(Error::Usage(
+        "nothing to record: give a command after --".into(),
+    ))?;
+    let mut recorder = Recorder::start()?;
+    let (gate_read, gate_write) = pipe()?;
+    let (gate_fd, release_fd) = (gate_read.as_raw_fd(), gate_write.as_raw_fd());
+    let mut command = Command::new(program);
+    command.args(args);
+    // SAFETY: between fork and exec the closure only calls read(2) and close(2), which are
+    // async-signal-safe, on a descriptor the parent keeps open until then.
+    unsafe {
+        command.pre_exec(move || {
+            // The child's copy of the write end would keep the pipe from ever reaching EOF.
+            libc::close(release_fd);
+            let mut byte = 0u8;
+            libc::read(gate_fd, (&raw mut byte).cast(), 1);
+            libc::close(gate_fd);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().map_err(|source| Error::Spawn {
+        program: program.to_string_lossy().into_owned(),
+        source,
+    })?;
+    drop(gate_read);
+    recorder.follow_process(child.id())?;
+    // Closing the write end releases the child.
+    drop(gate_write);
+    let status = child.wait().map_err(|source| Error::Spawn {
+        program: program.to_string_lossy().into_owned(),
+        source,
+    })?;
+    Recording::new(recorder.seen()?, Some(status))
+}
+
+/// Records every task in cgroup `dir` (and below) until `stop` says so, the cgroup is
+/// removed, or it has no task for a second.
+pub fn record_cgroup(dir: &Path, stop: &dyn Fn() -> bool) -> Result<Recording, Error> {
+    let mut recorder = Recorder::start()?;
+    recorder.follow_cgroup(dir)?;
+    let events = dir.join("cgroup.events");
+    let mut empty_polls = 0;
+    while !stop() {
+        std::thread::sleep(Duration::from_millis(100));
+        match std::fs::read_to_string(&events) {
+            Err(_) => break,
+            Ok(text) if text.contains("populated 0") => {
+                empty_polls += 1;
+                if empty_polls >= 10 {
+                    break;
+                }
+            }
+            Ok(_) => empty_polls = 0,
+        }
+    }
+    Recording::new(recorder.seen()?, None)
+}
+
+/// The cgroup v2 directory of container `id` (a full id or a unique prefix of at least 4
+/// characters), as runc, Docker, containerd and CRI-O name them.
+pub fn container_cgroup(id: &str) -> Result<PathBuf, Error> {
+    if id.len() < 4 || !id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        return Err(Error::Usage(format!(
+            "container id `{id}`: give the id or a prefix of at least 4 characters"
+        )));
+    }
+    let root = cgroup2_root()?;
+    let mut found = Vec::new();
+    find_container(&root, id, 0, &mut found);
+    match found.len() {
+        0 => Err(Error::Usage(format!(
+            "no cgroup below {} names container `{id}`; is it running?",
+            root.display()
+        ))),
+        1 => Ok(found.remove(0)),
+        _ => Err(Error::Usage(format!(
+            "container id `{id}` is ambiguous: {}",
+            found
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+fn find_container(dir: &Path, id: &str, depth: usize, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        // `<id>`, `docker-<id>.scope`, `cri-containerd-<id>.scope`, `crio-<id>.scope`.
+        let bare = name
+            .strip_suffix(".scope")
+            .map(|n| n.rsplit('-').next().unwrap_or(n))
+            .unwrap_or(&name);
+        if bare.starts_with(id) {
+            found.push(entry.path());
+        } else if depth < 6 {
+            find_container(&entry.path(), id, depth + 1, found);
+        }
+    }
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(Error::Spawn {
+            program: "pipe".into(),
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    // SAFETY: pipe2 succeeded, so both are open descriptors nobody else owns.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
