@@ -31,6 +31,9 @@ enum Command {
     Agent(Box<cmd::agent::AgentArgs>),
     /// Check Falco rules files, or replay recorded events through them.
     Rules(cmd::rules::RulesArgs),
+    /// Record least-privilege seccomp profiles from real behaviour, check them, and run
+    /// commands under them with runc or gVisor.
+    Seccomp(cmd::seccomp::SeccompArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,5 +50,6 @@ fn main() -> ExitCode {
         Command::Admit(args) => cmd::admit::run(args),
         Command::Agent(args) => cmd::agent::run(*args),
         Command::Rules(args) => cmd::rules::run(args),
+        Command::Seccomp(args) => cmd::seccomp::run(args),
     }
 }

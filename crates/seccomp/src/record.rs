@@ -3,9 +3,12 @@
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
+use std::process::ExitStatus;
 use std::time::Duration;
 
 use haechi_sensor::Recorder;
@@ -81,41 +84,97 @@ impl Recording {
 
 /// Runs `argv` and records it and every process it starts until it exits. The command
 /// waits on a pipe until the recorder follows it, so its first syscall after that (the
-/// `execve`) is recorded.
+/// `execve`) is recorded. std's `Command` cannot do this: its `spawn` waits for the exec,
+/// which here waits for the recorder, so the child is forked by hand.
 pub fn record_command(argv: &[OsString]) -> Result<Recording, Error> {
-    let (program, args) = argv.split_first().ok_or(Error::Usage(
+    let program = argv.first().ok_or(Error::Usage(
         "nothing to record: give a command after --".into(),
     ))?;
+    let spawn_error = |source| Error::Spawn {
+        program: program.to_string_lossy().into_owned(),
+        source,
+    };
+    let path = find_program(Path::new(program)).ok_or_else(|| {
+        spawn_error(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "not found in PATH",
+        ))
+    })?;
+    // Everything exec needs is allocated before fork: the child may only make
+    // async-signal-safe calls.
+    let c = |s: &std::ffi::OsStr| CString::new(s.as_bytes()).map_err(|e| spawn_error(e.into()));
+    let path = c(path.as_os_str())?;
+    let args = argv.iter().map(|a| c(a)).collect::<Result<Vec<_>, _>>()?;
+    let env = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut kv = k;
+            kv.push("=");
+            kv.push(v);
+            c(&kv)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut arg_ptrs: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    arg_ptrs.push(std::ptr::null());
+    let mut env_ptrs: Vec<*const libc::c_char> = env.iter().map(|a| a.as_ptr()).collect();
+    env_ptrs.push(std::ptr::null());
+
     let mut recorder = Recorder::start()?;
     let (gate_read, gate_write) = pipe()?;
-    let (gate_fd, release_fd) = (gate_read.as_raw_fd(), gate_write.as_raw_fd());
-    let mut command = Command::new(program);
-    command.args(args);
-    // SAFETY: between fork and exec the closure only calls read(2) and close(2), which are
-    // async-signal-safe, on a descriptor the parent keeps open until then.
-    unsafe {
-        command.pre_exec(move || {
-            // The child's copy of the write end would keep the pipe from ever reaching EOF.
-            libc::close(release_fd);
-            let mut byte = 0u8;
-            libc::read(gate_fd, (&raw mut byte).cast(), 1);
-            libc::close(gate_fd);
-            Ok(())
-        });
+    // SAFETY: fork has no preconditions; the child branch below only calls close, read,
+    // execve and _exit (async-signal-safe) on memory prepared before the fork.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(spawn_error(std::io::Error::last_os_error()));
     }
-    let mut child = command.spawn().map_err(|source| Error::Spawn {
-        program: program.to_string_lossy().into_owned(),
-        source,
-    })?;
+    if pid == 0 {
+        // SAFETY: see above; the pointers stay valid (the parent's memory is copied).
+        unsafe {
+            // The child's copy of the write end would keep the pipe from reaching EOF.
+            libc::close(gate_write.as_raw_fd());
+            let mut byte = 0u8;
+            libc::read(gate_read.as_raw_fd(), (&raw mut byte).cast(), 1);
+            libc::execve(path.as_ptr(), arg_ptrs.as_ptr(), env_ptrs.as_ptr());
+            libc::_exit(127);
+        }
+    }
     drop(gate_read);
-    recorder.follow_process(child.id())?;
+    let pid = u32::try_from(pid).expect("fork returned a positive pid");
+    let followed = recorder.follow_process(pid);
     // Closing the write end releases the child.
     drop(gate_write);
-    let status = child.wait().map_err(|source| Error::Spawn {
-        program: program.to_string_lossy().into_owned(),
-        source,
-    })?;
+    let status = wait(pid).map_err(spawn_error)?;
+    followed?;
     Recording::new(recorder.seen()?, Some(status))
+}
+
+fn wait(pid: u32) -> std::io::Result<ExitStatus> {
+    let mut status = 0;
+    loop {
+        // SAFETY: status is a valid out-pointer; pid is our child.
+        let rc = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
+        if rc >= 0 {
+            return Ok(ExitStatus::from_raw(status));
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// `program` itself when it has a slash, else the first executable of that name in PATH.
+fn find_program(program: &Path) -> Option<PathBuf> {
+    if program.as_os_str().as_bytes().contains(&b'/') {
+        return Some(program.to_owned());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
+            candidate
+                .metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
 }
 
 /// Records every task in cgroup `dir` (and below) until `stop` says so, the cgroup is

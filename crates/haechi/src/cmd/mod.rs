@@ -4,6 +4,7 @@ pub mod admit;
 pub mod agent;
 pub mod rules;
 pub mod scan;
+pub mod seccomp;
 
 /// Completes on SIGTERM (what Kubernetes sends) or Ctrl-C.
 pub async fn shutdown_signal() {
