@@ -64,6 +64,9 @@ pub enum Error {
     /// The request does not make sense.
     #[error("{0}")]
     Usage(String),
+    /// The container ran longer than allowed and was killed.
+    #[error("the container ran longer than {0:?} and was killed")]
+    Timeout(std::time::Duration),
     /// Recording is not supported on this architecture.
     #[error("recording on {0} is not supported (x86_64 and aarch64 are)")]
     Unsupported(&'static str),

@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
@@ -43,6 +44,9 @@ pub struct RunOptions {
     pub rootfs: Option<PathBuf>,
     /// The command and its arguments, as the container sees them.
     pub argv: Vec<OsString>,
+    /// Kill the container after this long (a profile that refuses a syscall the workload
+    /// retries can make it spin forever).
+    pub timeout: Option<Duration>,
 }
 
 /// Where Debian's busybox-static puts its binary.
@@ -97,11 +101,30 @@ pub fn run(options: &RunOptions) -> Result<ExitStatus, Error> {
         .arg("--bundle")
         .arg(bundle.path())
         .arg(&id);
-    let status = command.status().map_err(|source| Error::Spawn {
+    let spawn_error = |source| Error::Spawn {
         program: options.runtime.program().into(),
         source,
-    })?;
-    Ok(status)
+    };
+    let mut child = command.spawn().map_err(spawn_error)?;
+    let Some(timeout) = options.timeout else {
+        return child.wait().map_err(spawn_error);
+    };
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().map_err(spawn_error)? {
+            return Ok(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = Command::new(options.runtime.program())
+                .arg("--root")
+                .arg(&state)
+                .args(["kill", "--all", &id, "KILL"])
+                .status();
+            let _ = child.wait();
+            return Err(Error::Timeout(timeout));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// The OCI runtime config: the profile resolved for `arch`, Docker's default capabilities,

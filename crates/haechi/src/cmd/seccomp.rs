@@ -140,6 +140,9 @@ struct RunArgs {
     /// The OCI runtime.
     #[arg(long, value_enum, default_value_t = RuntimeArg::Runc)]
     runtime: RuntimeArg,
+    /// Kill the container after this many seconds (exit status 2).
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<u64>,
     /// Root filesystem of the container (default: one built from Debian's busybox-static).
     #[arg(long, value_name = "DIR")]
     rootfs: Option<PathBuf>,
@@ -330,6 +333,7 @@ fn run_container(args: &RunArgs) -> Outcome {
         },
         rootfs: args.rootfs.clone(),
         argv: args.command.clone(),
+        timeout: args.timeout.map(Duration::from_secs),
     };
     let status = haechi_seccomp::run(&options).map_err(|e| e.to_string())?;
     // A command killed by a signal reports 128 + the signal, as shells do.
