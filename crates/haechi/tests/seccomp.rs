@@ -266,3 +266,44 @@ fn merge_writes_the_union_and_diff_exits_one_on_a_difference() {
     assert_eq!(object["metadata"]["namespace"], "shop");
     assert_eq!(object["spec"]["syscalls"][0]["names"][2], "write");
 }
+
+#[test]
+fn scan_reports_localhost_profiles_missing_from_the_seccomp_dir() {
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/gvisor");
+    let nodes = tempfile::tempdir().unwrap();
+    let dir = nodes.path().to_str().unwrap();
+    let scan = |args: &[&str]| {
+        let mut all = vec!["scan", "--format", "json", "--seccomp-dir", dir];
+        all.extend(args);
+        haechi(&all)
+    };
+    let ids = |out: &Output| -> Vec<String> {
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{} {}", f["check"].as_str().unwrap_or(""), f["message"].as_str().unwrap_or("")))
+            .collect()
+    };
+    let out = scan(&[manifest]);
+    let missing: Vec<String> = ids(&out)
+        .into_iter()
+        .filter(|f| f.starts_with("seccomp-localhost-missing"))
+        .collect();
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert!(missing[0].contains("haechi/busybox.json"), "{missing:?}");
+
+    std::fs::create_dir_all(nodes.path().join("haechi")).unwrap();
+    std::fs::write(
+        nodes.path().join("haechi/busybox.json"),
+        r#"{"defaultAction":"SCMP_ACT_ERRNO"}"#,
+    )
+    .unwrap();
+    let out = scan(&[manifest]);
+    assert!(!ids(&out).iter().any(|f| f.starts_with("seccomp-localhost-missing")));
+
+    let out = haechi(&["scan", "--seccomp-dir", "/nonexistent", manifest]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--seccomp-dir /nonexistent"));
+}
