@@ -25,11 +25,15 @@ fn text(bytes: &[u8]) -> String {
 fn can_record_and_run() -> bool {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
-    let missing: Vec<&str> = [("runc", "runc"), ("runsc", "runsc"), ("busybox", "busybox-static")]
-        .into_iter()
-        .filter(|(bin, _)| Command::new(bin).arg("--help").output().is_err())
-        .map(|(_, package)| package)
-        .collect();
+    let missing: Vec<&str> = [
+        ("runc", "runc"),
+        ("runsc", "runsc"),
+        ("busybox", "busybox-static"),
+    ]
+    .into_iter()
+    .filter(|(bin, _)| Command::new(bin).arg("--help").output().is_err())
+    .map(|(_, package)| package)
+    .collect();
     if root && missing.is_empty() && Path::new("/bin/busybox").exists() {
         return true;
     }
@@ -77,14 +81,19 @@ fn a_recorded_profile_runs_its_workload_and_blocks_the_rest_under_runc_and_runsc
     let json: Value = serde_json::from_str(&std::fs::read_to_string(profile).unwrap()).unwrap();
     assert_eq!(json["defaultAction"], "SCMP_ACT_ERRNO");
     assert_eq!(json["defaultErrnoRet"], 1);
-    assert_eq!(json["architectures"], serde_json::json!(["SCMP_ARCH_X86_64"]));
+    assert_eq!(
+        json["architectures"],
+        serde_json::json!(["SCMP_ARCH_X86_64"])
+    );
     let names: Vec<&str> = json["syscalls"][0]["names"]
         .as_array()
         .unwrap()
         .iter()
         .map(|n| n.as_str().unwrap())
         .collect();
-    for needed in ["execve", "openat", "socket", "bind", "listen", "connect", "accept"] {
+    for needed in [
+        "execve", "openat", "socket", "bind", "listen", "connect", "accept",
+    ] {
         assert!(
             names.iter().any(|n| n.starts_with(needed)),
             "{needed} in {names:?}"
@@ -97,7 +106,7 @@ fn a_recorded_profile_runs_its_workload_and_blocks_the_rest_under_runc_and_runsc
     assert!(checked.status.success(), "{report}");
     let counts = report
         .lines()
-        .find(|l| l.starts_with("x86_64: allows"))
+        .find(|l| l.trim_start().starts_with("x86_64: allows"))
         .expect("the comparison line");
     let numbers: Vec<usize> = counts
         .split(|c: char| !c.is_ascii_digit())
@@ -105,7 +114,10 @@ fn a_recorded_profile_runs_its_workload_and_blocks_the_rest_under_runc_and_runsc
         .collect();
     // "x86_64: allows N syscalls; Docker's default allows M: ..."
     let (ours, docker) = (numbers[2], numbers[3]);
-    println!("recorded profile: {ours} syscalls; Docker's default: {docker}; {} fewer", docker - ours);
+    println!(
+        "recorded profile: {ours} syscalls; Docker's default: {docker}; {} fewer",
+        docker - ours
+    );
     assert!(ours < docker / 3, "{counts}");
 
     // The same profile with unshare allowed: proves it is the profile that refuses it.
@@ -121,7 +133,14 @@ fn a_recorded_profile_runs_its_workload_and_blocks_the_rest_under_runc_and_runsc
     for runtime in ["runc", "runsc"] {
         let run = |profile: &str, command: &[&str]| {
             let mut args = vec![
-                "seccomp", "run", "--timeout", "60", "--runtime", runtime, "--profile", profile,
+                "seccomp",
+                "run",
+                "--timeout",
+                "60",
+                "--runtime",
+                runtime,
+                "--profile",
+                profile,
                 "--",
             ];
             args.extend(command);
@@ -165,7 +184,14 @@ fn a_running_container_is_recorded_by_its_id() {
     for applet in ["sh", "sync", "sleep"] {
         std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
     }
-    assert!(Command::new("runc").args(["spec", "--bundle"]).arg(&bundle).status().unwrap().success());
+    assert!(
+        Command::new("runc")
+            .args(["spec", "--bundle"])
+            .arg(&bundle)
+            .status()
+            .unwrap()
+            .success()
+    );
     let config_path = bundle.join("config.json");
     let mut config: Value =
         serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
@@ -184,7 +210,9 @@ fn a_running_container_is_recorded_by_its_id() {
         .unwrap();
     assert!(started.success());
     let recorded = haechi(&["seccomp", "record", "--container", &id, "--duration", "2"]);
-    let _ = Command::new("runc").args(["delete", "--force", &id]).status();
+    let _ = Command::new("runc")
+        .args(["delete", "--force", &id])
+        .status();
     assert!(recorded.status.success(), "{}", text(&recorded.stderr));
     let json: Value = serde_json::from_slice(&recorded.stdout).unwrap();
     let names = json["syscalls"][0]["names"].to_string();
@@ -214,8 +242,14 @@ fn check_flags_dangerous_and_unknown_names_and_bad_files() {
     let out = haechi(&["seccomp", "check", &risky]);
     let report = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{report}");
-    assert!(report.contains("dangerous") && report.contains("`bpf`"), "{report}");
-    assert!(report.contains("unknown-syscall") && report.contains("`opne`"), "{report}");
+    assert!(
+        report.contains("dangerous") && report.contains("`bpf`"),
+        "{report}"
+    );
+    assert!(
+        report.contains("unknown-syscall") && report.contains("`opne`"),
+        "{report}"
+    );
     assert!(report.contains("x86_64: allows 3 syscalls"), "{report}");
 
     let broken = write(dir.path(), "broken.json", "{\n  \"defaultAction\": 5\n}\n");
@@ -258,7 +292,16 @@ fn merge_writes_the_union_and_diff_exits_one_on_a_difference() {
     assert_eq!(haechi(&["seccomp", "diff", &a, &a]).status.code(), Some(0));
 
     let out = haechi(&[
-        "seccomp", "merge", "--format", "spo", "--name", "web", "--namespace", "shop", &a, &b,
+        "seccomp",
+        "merge",
+        "--format",
+        "spo",
+        "--name",
+        "web",
+        "--namespace",
+        "shop",
+        &a,
+        &b,
     ]);
     assert!(out.status.success());
     let object: Value = serde_saphyr::from_str(&text(&out.stdout)).unwrap();
@@ -283,7 +326,13 @@ fn scan_reports_localhost_profiles_missing_from_the_seccomp_dir() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|f| format!("{} {}", f["check"].as_str().unwrap_or(""), f["message"].as_str().unwrap_or("")))
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f["check"].as_str().unwrap_or(""),
+                    f["message"].as_str().unwrap_or("")
+                )
+            })
             .collect()
     };
     let out = scan(&[manifest]);
@@ -301,7 +350,11 @@ fn scan_reports_localhost_profiles_missing_from_the_seccomp_dir() {
     )
     .unwrap();
     let out = scan(&[manifest]);
-    assert!(!ids(&out).iter().any(|f| f.starts_with("seccomp-localhost-missing")));
+    assert!(
+        !ids(&out)
+            .iter()
+            .any(|f| f.starts_with("seccomp-localhost-missing"))
+    );
 
     let out = haechi(&["scan", "--seccomp-dir", "/nonexistent", manifest]);
     assert_eq!(out.status.code(), Some(2));

@@ -19,19 +19,34 @@ pub const DANGEROUS: [(&str, &str); 16] = [
     ("ptrace", "reads and writes other processes' memory"),
     ("process_vm_writev", "writes other processes' memory"),
     ("bpf", "loads eBPF programs into the kernel"),
-    ("mount", "changes the filesystem view; with CAP_SYS_ADMIN, escapes"),
+    (
+        "mount",
+        "changes the filesystem view; with CAP_SYS_ADMIN, escapes",
+    ),
     ("umount2", "removes mounts that hide host paths"),
     ("pivot_root", "changes the root filesystem"),
-    ("unshare", "creates namespaces (user namespaces open kernel attack surface)"),
+    (
+        "unshare",
+        "creates namespaces (user namespaces open kernel attack surface)",
+    ),
     ("setns", "joins other namespaces"),
     ("keyctl", "the kernel keyring is not namespaced"),
     ("add_key", "the kernel keyring is not namespaced"),
     ("kexec_load", "replaces the running kernel"),
     ("init_module", "loads kernel modules"),
     ("finit_module", "loads kernel modules"),
-    ("open_by_handle_at", "opens host files by handle (the 'shocker' escape)"),
-    ("userfaultfd", "stalls kernel threads; a staple of kernel exploits"),
-    ("perf_event_open", "kernel profiling; frequent exploit vector"),
+    (
+        "open_by_handle_at",
+        "opens host files by handle (the 'shocker' escape)",
+    ),
+    (
+        "userfaultfd",
+        "stalls kernel threads; a staple of kernel exploits",
+    ),
+    (
+        "perf_event_open",
+        "kernel profiling; frequent exploit vector",
+    ),
 ];
 
 /// How bad a finding is.
@@ -47,7 +62,8 @@ pub enum Severity {
 
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        // pad, not write_str: the report aligns severities with `{:<6}`.
+        f.pad(match self {
             Severity::Low => "low",
             Severity::Medium => "medium",
             Severity::High => "high",
@@ -98,8 +114,8 @@ pub fn check(profile: &Profile) -> Report {
             ),
         ));
     }
-    for action in std::iter::once(&profile.default_action)
-        .chain(profile.syscalls.iter().map(|r| &r.action))
+    for action in
+        std::iter::once(&profile.default_action).chain(profile.syscalls.iter().map(|r| &r.action))
     {
         if !ACTIONS.contains(&action.as_str()) {
             findings.push(finding(
@@ -192,18 +208,18 @@ impl fmt::Display for Report {
         for finding in &self.findings {
             writeln!(
                 f,
-                "{:<6} {:<20} {}",
+                "  {:<6} {:<20} {}",
                 finding.severity, finding.kind, finding.message
             )?;
         }
         if self.findings.is_empty() {
-            writeln!(f, "no findings")?;
+            writeln!(f, "  no findings")?;
         }
         for (arch, (ours, docker)) in &self.counts {
             let fewer = docker.saturating_sub(*ours);
             writeln!(
                 f,
-                "{arch}: allows {ours} syscalls; Docker's default allows {docker}: {fewer} fewer \
+                "  {arch}: allows {ours} syscalls; Docker's default allows {docker}: {fewer} fewer \
                  ({:.0}% of Docker's)",
                 100.0 * *ours as f64 / (*docker).max(1) as f64
             )?;
@@ -314,7 +330,10 @@ mod tests {
         for blocked in ["mount", "bpf", "kexec_load", "unshare", "keyctl"] {
             assert!(!x86.contains(blocked), "{blocked}");
         }
-        assert!(x86.contains("chroot"), "CAP_SYS_CHROOT is a default capability");
+        assert!(
+            x86.contains("chroot"),
+            "CAP_SYS_CHROOT is a default capability"
+        );
         assert!(x86.contains("personality") && x86.contains("clone"));
         assert!(x86.contains("arch_prctl") && !arm.contains("arch_prctl"));
     }
@@ -353,7 +372,10 @@ mod tests {
         );
         let merged = merge(&[("a".into(), a.clone()), ("b".into(), b.clone())]).unwrap();
         let allowed = merged.allowed(Arch::X86_64);
-        assert_eq!(allowed.into_iter().collect::<Vec<_>>(), ["openat", "read", "write"]);
+        assert_eq!(
+            allowed.into_iter().collect::<Vec<_>>(),
+            ["openat", "read", "write"]
+        );
         assert_eq!(merged.default_errno_ret, Some(EPERM));
         let d = diff(&a, &b);
         assert_eq!(d.len(), 1);
@@ -361,6 +383,11 @@ mod tests {
         assert_eq!(d[0].only_b, ["openat"]);
         assert_eq!(d[0].common, 1);
         let deny = profile(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#);
-        assert!(merge(&[("deny.json".into(), deny)]).unwrap_err().to_string().contains("deny.json"));
+        assert!(
+            merge(&[("deny.json".into(), deny)])
+                .unwrap_err()
+                .to_string()
+                .contains("deny.json")
+        );
     }
 }

@@ -57,13 +57,25 @@ pub struct Profile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_errno_ret: Option<u32>,
     /// Architectures the filter accepts (`SCMP_ARCH_*`).
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub architectures: Vec<String>,
     /// Docker's form: each architecture with its sub-architectures.
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub arch_map: Vec<ArchMap>,
     /// seccomp(2) flags.
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub flags: Vec<String>,
     /// Unix socket of a seccomp agent (`SCMP_ACT_NOTIFY`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -100,7 +112,11 @@ pub struct Rule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errno_ret: Option<u32>,
     /// Argument conditions; the rule applies only when all hold.
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub args: Vec<Arg>,
     /// Free text (Docker).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,10 +150,18 @@ pub struct Arg {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Filter {
     /// Capabilities (`CAP_*`).
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub caps: Vec<String>,
     /// Go architecture names (`amd64`, `arm64`, ...).
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub arches: Vec<String>,
     /// Lowest kernel version (`4.8`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -419,9 +443,12 @@ mod tests {
 
     #[test]
     fn errors_name_the_file_line_and_field() {
-        let err = Profile::parse("{\n  \"defaultAction\": \"SCMP_ACT_ERRNO\",\n  \"sycalls\": []\n}", "p.json")
-            .unwrap_err()
-            .to_string();
+        let err = Profile::parse(
+            "{\n  \"defaultAction\": \"SCMP_ACT_ERRNO\",\n  \"sycalls\": []\n}",
+            "p.json",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.starts_with("p.json:3:"), "{err}");
         assert!(err.contains("unknown field `sycalls`"), "{err}");
     }
@@ -447,7 +474,10 @@ mod tests {
             })
         );
         let docker = crate::check::docker_default();
-        assert!(SpoProfile::new(&docker, "d", None).is_err(), "Docker conditions refused");
+        assert!(
+            SpoProfile::new(&docker, "d", None).is_err(),
+            "Docker conditions refused"
+        );
         assert!(SpoProfile::new(&docker.resolved(Arch::X86_64), "d", None).is_ok());
     }
 

@@ -1,9 +1,9 @@
 //! Recording a workload: a command run under the recorder, or a running container's cgroup.
 
 use std::collections::BTreeSet;
+use std::ffi::CString;
 use std::ffi::OsString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
@@ -203,7 +203,11 @@ pub fn record_cgroup(dir: &Path, stop: &dyn Fn() -> bool) -> Result<Recording, E
 /// The cgroup v2 directory of container `id` (a full id or a unique prefix of at least 4
 /// characters), as runc, Docker, containerd and CRI-O name them.
 pub fn container_cgroup(id: &str) -> Result<PathBuf, Error> {
-    if id.len() < 4 || !id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+    if id.len() < 4
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
         return Err(Error::Usage(format!(
             "container id `{id}`: give the id or a prefix of at least 4 characters"
         )));

@@ -59,7 +59,9 @@ static RUNS: AtomicU32 = AtomicU32::new(0);
 pub fn run(options: &RunOptions) -> Result<ExitStatus, Error> {
     let arch = Arch::native().ok_or(Error::Unsupported(std::env::consts::ARCH))?;
     if options.argv.is_empty() {
-        return Err(Error::Usage("nothing to run: give a command after --".into()));
+        return Err(Error::Usage(
+            "nothing to run: give a command after --".into(),
+        ));
     }
     let bundle = tempfile::Builder::new()
         .prefix("haechi-run-")

@@ -56,7 +56,10 @@ fn a_process_tree_is_recorded_children_included_and_nothing_else() {
     unrelated_syscall();
     release_and_wait(child);
     let seen = recorder.seen().unwrap();
-    assert!(seen.contains(&SYNC), "the child's sync is recorded: {seen:?}");
+    assert!(
+        seen.contains(&SYNC),
+        "the child's sync is recorded: {seen:?}"
+    );
     let execve = libc::SYS_execve as u32;
     assert!(seen.contains(&execve), "the exec of the child is recorded");
     assert!(
@@ -75,7 +78,11 @@ fn a_cgroup_and_its_children_are_recorded() {
     let leaf = dir.join("leaf");
     std::fs::create_dir_all(&leaf).unwrap();
     let mut recorder = Recorder::start().expect("recorder starts");
-    assert_eq!(recorder.follow_cgroup(&dir).unwrap(), 2, "the cgroup and its child");
+    assert_eq!(
+        recorder.follow_cgroup(&dir).unwrap(),
+        2,
+        "the cgroup and its child"
+    );
     let child = gated_shell("sync");
     std::fs::write(leaf.join("cgroup.procs"), child.id().to_string()).unwrap();
     unrelated_syscall();
@@ -83,6 +90,9 @@ fn a_cgroup_and_its_children_are_recorded() {
     let seen = recorder.seen().unwrap();
     let _ = std::fs::remove_dir(&leaf);
     let _ = std::fs::remove_dir(&dir);
-    assert!(seen.contains(&SYNC), "sync in the child cgroup is recorded: {seen:?}");
+    assert!(
+        seen.contains(&SYNC),
+        "sync in the child cgroup is recorded: {seen:?}"
+    );
     assert!(!seen.contains(&SCHED_GET_PRIORITY_MAX));
 }

@@ -248,7 +248,10 @@ fn record(args: &RecordArgs, err: &mut dyn Write) -> Outcome {
                 dir.display()
             ));
         }
-        (record_cgroup(dir, &until), format!("cgroup {}", dir.display()))
+        (
+            record_cgroup(dir, &until),
+            format!("cgroup {}", dir.display()),
+        )
     } else {
         let what = format!("`{}`", args.command[0].to_string_lossy());
         (record_command(&args.command), what)
@@ -310,7 +313,7 @@ fn diff_profiles(args: &DiffArgs, out: &mut dyn Write) -> Outcome {
 fn check_profile(args: &CheckArgs, out: &mut dyn Write) -> Outcome {
     let profile = read(&args.profile)?;
     let report = check(&profile);
-    let _ = write!(out, "{}: {report}", args.profile.display());
+    let _ = write!(out, "{}\n{report}", args.profile.display());
     let threshold = match args.fail_on {
         SeverityArg::Low => Severity::Low,
         SeverityArg::Medium => Severity::Medium,
