@@ -191,7 +191,7 @@ pub fn check(profile: &Profile) -> Report {
             format!("allows `{name}`: {why}; remove it unless the workload truly needs it"),
         ));
     }
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     Report { findings, counts }
 }
 
