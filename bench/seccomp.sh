@@ -28,28 +28,43 @@ elif kind == "exec":
 print(time.perf_counter() - start)
 PY
 
-# Median of three runs; "$@" prefixes the loop's command line.
-measure() {
+# One timed run of a loop; "$@" prefixes its command line.
+once() {
   local kind=$1 n=$2; shift 2
-  local times=()
-  for _ in 1 2 3; do
-    times+=("$("$@" taskset -c 1 python3 "$work/loops.py" "$kind" "$n" 2>>"$work/record.log" | tail -1)")
-  done
-  printf '%s\n' "${times[@]}" | sort -n | sed -n 2p
+  "$@" taskset -c 1 python3 "$work/loops.py" "$kind" "$n" 2>>"$work/record.log" | tail -1
 }
 
+start_bystander_recording() {
+  "$haechi" seccomp record --output "$work/sleep.json" -- sleep 600 2>/dev/null &
+  bg_pid=$!
+  sleep 1
+}
+
+stop_bystander_recording() {
+  kill "$bg_pid" 2>/dev/null || true
+  wait "$bg_pid" 2>/dev/null || true
+  bg_pid=
+}
+
+median() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+
+# Three rounds; each round runs the three variants back to back, so load that changes during
+# the run (a shared machine) weighs on all three alike. The median per variant is reported.
 loops=("open 200000" "exec 2000")
 declare -A base recorded bystander
 for loop in "${loops[@]}"; do
-  base[$loop]=$(measure $loop)
-  recorded[$loop]=$(measure $loop "$haechi" seccomp record --output "$work/profile.json" --)
+  b=() r=() o=()
+  for _ in 1 2 3; do
+    b+=("$(once $loop)")
+    r+=("$(once $loop "$haechi" seccomp record --output "$work/profile.json" --)")
+    start_bystander_recording
+    o+=("$(once $loop)")
+    stop_bystander_recording
+  done
+  base[$loop]=$(median "${b[@]}")
+  recorded[$loop]=$(median "${r[@]}")
+  bystander[$loop]=$(median "${o[@]}")
 done
-# A recording of another command runs in the background.
-"$haechi" seccomp record --output "$work/sleep.json" -- sleep 600 2>/dev/null &
-bg_pid=$!
-sleep 1
-for loop in "${loops[@]}"; do bystander[$loop]=$(measure $loop); done
-kill "$bg_pid" 2>/dev/null || true; bg_pid=
 
 printf '%-6s %12s %26s %30s\n' loop "plain (s)" "recorded command" "other process during a recording"
 for loop in "${loops[@]}"; do
@@ -58,3 +73,4 @@ b, r, o = ${base[$loop]}, ${recorded[$loop]}, ${bystander[$loop]}
 print('%-6s %12.3f %12.3f (ratio %.2f) %16.3f (ratio %.2f)' % ('${loop%% *}', b, r, r/b, o, o/b))"
 done
 echo "last recording: $(tail -1 "$work/record.log")"
+echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"

@@ -82,11 +82,12 @@ impl Recording {
     }
 }
 
-/// Runs `argv` and records it and every process it starts until it exits. The command
+/// Runs `argv` and records it and every process it starts until it exits; when `stop` says
+/// so (the caller got SIGTERM or Ctrl-C), the command gets SIGTERM and is waited for. The command
 /// waits on a pipe until the recorder follows it, so its first syscall after that (the
 /// `execve`) is recorded. std's `Command` cannot do this: its `spawn` waits for the exec,
 /// which here waits for the recorder, so the child is forked by hand.
-pub fn record_command(argv: &[OsString]) -> Result<Recording, Error> {
+pub fn record_command(argv: &[OsString], stop: &dyn Fn() -> bool) -> Result<Recording, Error> {
     let program = argv.first().ok_or(Error::Usage(
         "nothing to record: give a command after --".into(),
     ))?;
@@ -142,23 +143,34 @@ pub fn record_command(argv: &[OsString]) -> Result<Recording, Error> {
     let followed = recorder.follow_process(pid);
     // Closing the write end releases the child.
     drop(gate_write);
-    let status = wait(pid).map_err(spawn_error)?;
+    let status = wait(pid, stop).map_err(spawn_error)?;
     followed?;
     Recording::new(recorder.seen()?, Some(status))
 }
 
-fn wait(pid: u32) -> std::io::Result<ExitStatus> {
+/// Waits for child `pid`, passing SIGTERM on once `stop` holds.
+fn wait(pid: u32, stop: &dyn Fn() -> bool) -> std::io::Result<ExitStatus> {
+    let pid = pid as libc::pid_t;
     let mut status = 0;
+    let mut forwarded = false;
     loop {
         // SAFETY: status is a valid out-pointer; pid is our child.
-        let rc = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
-        if rc >= 0 {
+        let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if rc == pid {
             return Ok(ExitStatus::from_raw(status));
         }
-        let err = std::io::Error::last_os_error();
-        if err.kind() != std::io::ErrorKind::Interrupted {
-            return Err(err);
+        if rc < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.kind() != std::io::ErrorKind::Interrupted {
+                return Err(err);
+            }
         }
+        if !forwarded && stop() {
+            // SAFETY: kill has no memory preconditions; pid is our unreaped child.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+            forwarded = true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

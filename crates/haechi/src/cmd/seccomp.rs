@@ -80,8 +80,8 @@ struct RecordArgs {
     /// Record every process in this cgroup v2 directory and below.
     #[arg(long, value_name = "PATH")]
     cgroup: Option<PathBuf>,
-    /// With --container or --cgroup: stop after this many seconds (default: when the
-    /// container exits or on Ctrl-C).
+    /// Stop after this many seconds (a command gets SIGTERM); default: when the command or
+    /// container exits, or on Ctrl-C / SIGTERM.
     #[arg(long, value_name = "SECONDS")]
     duration: Option<u64>,
     /// Leave out the syscalls the OCI runtime (runc) makes after it applies the filter. Only
@@ -201,7 +201,8 @@ fn write_profile(profile: &Profile, out: &OutputArgs) -> Result<(), String> {
 }
 
 /// A flag raised by Ctrl-C (SIGINT) or SIGTERM. Installing the handler also keeps them from
-/// ending haechi while a recorded command (which gets the terminal's Ctrl-C too) winds down.
+/// ending haechi before the profile is written: a recorded command gets SIGTERM passed on
+/// (and the terminal's Ctrl-C itself) and is waited for.
 fn stop_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     let raised = flag.clone();
@@ -254,7 +255,7 @@ fn record(args: &RecordArgs, err: &mut dyn Write) -> Outcome {
         )
     } else {
         let what = format!("`{}`", args.command[0].to_string_lossy());
-        (record_command(&args.command), what)
+        (record_command(&args.command, &until), what)
     };
     let recording = recording.map_err(|e| e.to_string())?;
     let runtime: std::collections::BTreeSet<String> =
