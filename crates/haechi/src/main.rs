@@ -35,6 +35,9 @@ enum Command {
     Audit(cmd::audit::AuditArgs),
     /// Configure gVisor (runsc) sandboxes to stream what runs inside them to `haechi agent --gvisor`.
     Gvisor(cmd::gvisor::GvisorArgs),
+    /// Record least-privilege seccomp profiles from real behaviour, check them, and run
+    /// commands under them with runc or gVisor.
+    Seccomp(cmd::seccomp::SeccompArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,5 +56,6 @@ fn main() -> ExitCode {
         Command::Rules(args) => cmd::rules::run(args),
         Command::Audit(args) => cmd::audit::run(args),
         Command::Gvisor(args) => cmd::gvisor::run(args),
+        Command::Seccomp(args) => cmd::seccomp::run(args),
     }
 }

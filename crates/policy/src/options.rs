@@ -14,6 +14,9 @@ pub struct Options {
     pub untrusted: Untrusted,
     /// Paths that get an `emptyDir` when a fix makes the root filesystem read-only.
     pub writable_paths: Vec<String>,
+    /// The kubelet's seccomp directory as a scan sees it (`haechi scan --seccomp-dir`):
+    /// Localhost profiles are looked up there. `None` (the webhook) skips the lookup.
+    pub seccomp_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -32,6 +35,7 @@ impl Default for Options {
             .to_vec(),
             untrusted: Untrusted::default(),
             writable_paths: vec!["/tmp".to_string()],
+            seccomp_dir: None,
         }
     }
 }

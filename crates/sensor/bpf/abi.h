@@ -77,6 +77,13 @@
 #define HAECHI_SYSCALL_MAX 512
 
 /*
+ * Recorder (record.bpf.c): how many cgroups and processes one recording can
+ * follow. Its `seen` array has HAECHI_SYSCALL_MAX one-byte marks.
+ */
+#define HAECHI_RECORD_CGROUPS_MAX 1024
+#define HAECHI_RECORD_TASKS_MAX 65536
+
+/*
  * How the programs treat one syscall number; user space fills the
  * `syscalls` array map with one entry per syscall it wants to see.
  * An entry with enabled == 0 (the default) means the syscall is ignored in

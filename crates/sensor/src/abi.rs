@@ -67,6 +67,8 @@ pub const WAKEUP_BYTES: u64 = 256 << 10;
 
 /// Capacity of the kernel's syscall table.
 pub const SYSCALL_MAX: u32 = 512;
+/// Cgroups one recording can follow.
+pub const RECORD_CGROUPS_MAX: u32 = 1024;
 
 /// How the kernel treats one syscall (`struct haechi_syscall_conf`).
 #[repr(C)]

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod gvisor;
 pub mod rules;
 pub mod scan;
+pub mod seccomp;
 
 /// Listens for SIGTERM (what Kubernetes sends) and SIGINT (Ctrl-C) from now on, and returns
 /// what completes on the first of them. Call it before announcing that a server or the agent

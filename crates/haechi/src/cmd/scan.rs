@@ -51,6 +51,10 @@ pub struct ScanArgs {
     /// Colour in the table: auto (on a terminal), always or never.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
+    /// Directory of Localhost seccomp profiles as on the nodes (the kubelet's
+    /// /var/lib/kubelet/seccomp): report `localhostProfile`s that are not in it.
+    #[arg(long, value_name = "DIR")]
+    seccomp_dir: Option<PathBuf>,
     /// List the checks and exit.
     #[arg(long)]
     list_checks: bool,
@@ -132,6 +136,12 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     let mut config = load_config(&args, &inputs)?;
     if let Some(version) = args.pss_version {
         config.options.pss_version = version;
+    }
+    if let Some(dir) = &args.seccomp_dir {
+        if !dir.is_dir() {
+            return Err(format!("--seccomp-dir {}: not a directory", dir.display()));
+        }
+        config.options.seccomp_dir = Some(dir.clone());
     }
     let engine = Engine::new(config);
     let loaded = load(

@@ -11,6 +11,7 @@ mod probes;
 mod readonly_root;
 mod resources;
 mod sandbox;
+mod seccomp_localhost;
 mod secrets;
 mod service;
 mod service_account;
@@ -35,6 +36,7 @@ pub static CHECKS: &[Check] = &[
     probes::LIVENESS,
     probes::READINESS,
     sandbox::CHECK,
+    seccomp_localhost::CHECK,
     namespace::DEFAULT_NAMESPACE,
     namespace::PSS_LABEL,
     service::EXTERNAL_IPS,

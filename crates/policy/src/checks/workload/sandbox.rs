@@ -18,7 +18,8 @@ pub const CHECK: Check = Check {
                       way out.",
         remediation: "Set `runtimeClassName` in the pod spec to a sandbox RuntimeClass (default \
                       list: gvisor, runsc, kata, kata-qemu, kata-clh, kata-fc; configurable with \
-                      `sandboxRuntimeClasses`).",
+                      `sandboxRuntimeClasses`). haechi ships the `gvisor` RuntimeClass \
+                      (handler runsc) in deploy/gvisor/runtimeclass.yaml.",
         references: &[NSA_CISA, MITRE_ESCAPE_TO_HOST],
     },
     rule: Rule::Object(run),

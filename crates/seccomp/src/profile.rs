@@ -1,0 +1,495 @@
+//! The OCI / Docker seccomp profile format: reading it (with the file, line and column of a
+//! mistake), writing it, and what a profile allows on one architecture.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+use crate::arch::Arch;
+
+/// The errno a blocked syscall returns in haechi's profiles: EPERM.
+pub const EPERM: u32 = 1;
+
+/// Actions libseccomp knows, as profiles write them.
+pub const ACTIONS: [&str; 10] = [
+    "SCMP_ACT_KILL",
+    "SCMP_ACT_KILL_PROCESS",
+    "SCMP_ACT_KILL_THREAD",
+    "SCMP_ACT_TRAP",
+    "SCMP_ACT_ERRNO",
+    "SCMP_ACT_TRACE",
+    "SCMP_ACT_ALLOW",
+    "SCMP_ACT_LOG",
+    "SCMP_ACT_NOTIFY",
+    "SCMP_ACT_USER_NOTIF",
+];
+
+/// Capabilities Docker and containerd grant a container by default; Docker's profile allows
+/// some syscalls only to containers that hold a capability.
+pub const DEFAULT_CAPS: [&str; 14] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+/// A seccomp profile as Docker, containerd, CRI-O and the kubelet's `Localhost` profiles read
+/// it: the OCI runtime spec's `linux.seccomp` plus Docker's `archMap`, `includes`, `excludes`
+/// and `comment`. Unknown fields are refused, so a misspelt one is reported, not ignored.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Profile {
+    /// What a syscall no rule names gets.
+    pub default_action: String,
+    /// The errno of `SCMP_ACT_ERRNO` as the default action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_errno_ret: Option<u32>,
+    /// Architectures the filter accepts (`SCMP_ARCH_*`).
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub architectures: Vec<String>,
+    /// Docker's form: each architecture with its sub-architectures.
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub arch_map: Vec<ArchMap>,
+    /// seccomp(2) flags.
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub flags: Vec<String>,
+    /// Unix socket of a seccomp agent (`SCMP_ACT_NOTIFY`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listener_path: Option<String>,
+    /// Opaque data for that agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listener_metadata: Option<String>,
+    /// The rules, in order.
+    #[serde(default, deserialize_with = "nullable")]
+    pub syscalls: Vec<Rule>,
+}
+
+/// Docker's `archMap` entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ArchMap {
+    /// The main architecture.
+    pub architecture: String,
+    /// Architectures accepted with it.
+    #[serde(default, deserialize_with = "nullable")]
+    pub sub_architectures: Vec<String>,
+}
+
+/// One rule: syscalls by name, and what they get.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Rule {
+    /// Syscall names.
+    #[serde(default, deserialize_with = "nullable")]
+    pub names: Vec<String>,
+    /// `SCMP_ACT_*`.
+    pub action: String,
+    /// errno for `SCMP_ACT_ERRNO`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errno_ret: Option<u32>,
+    /// Argument conditions; the rule applies only when all hold.
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub args: Vec<Arg>,
+    /// Free text (Docker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Docker: the rule applies only with these capabilities / architectures / kernel.
+    #[serde(default, skip_serializing_if = "Filter::is_empty")]
+    pub includes: Filter,
+    /// Docker: the rule does not apply with these.
+    #[serde(default, skip_serializing_if = "Filter::is_empty")]
+    pub excludes: Filter,
+}
+
+/// An argument condition.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Arg {
+    /// Argument index, 0 to 5.
+    pub index: u32,
+    /// Compared value.
+    #[serde(default)]
+    pub value: u64,
+    /// Second value (`SCMP_CMP_MASKED_EQ`).
+    #[serde(default)]
+    pub value_two: u64,
+    /// `SCMP_CMP_*`.
+    pub op: String,
+}
+
+/// Docker's rule conditions.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Filter {
+    /// Capabilities (`CAP_*`).
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub caps: Vec<String>,
+    /// Go architecture names (`amd64`, `arm64`, ...).
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub arches: Vec<String>,
+    /// Lowest kernel version (`4.8`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_kernel: Option<String>,
+}
+
+impl Filter {
+    fn is_empty(&self) -> bool {
+        self.caps.is_empty() && self.arches.is_empty() && self.min_kernel.is_none()
+    }
+}
+
+/// Reads `null` as the empty value: Docker's profile writes `"args": null`.
+fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// Whether an action lets the syscall run.
+fn allows(action: &str) -> bool {
+    matches!(action, "SCMP_ACT_ALLOW" | "SCMP_ACT_LOG")
+}
+
+impl Profile {
+    /// The least-privilege profile for `names` on `arches`: everything else fails with EPERM.
+    /// `extra` (with why, as the rule's comment) is allowed in a second rule, minus what
+    /// `names` already has.
+    pub fn allow_list(
+        arches: &[Arch],
+        names: &BTreeSet<String>,
+        extra: Option<(&BTreeSet<String>, &str)>,
+    ) -> Profile {
+        let mut syscalls = vec![Rule {
+            names: names.iter().cloned().collect(),
+            action: "SCMP_ACT_ALLOW".into(),
+            ..Rule::default()
+        }];
+        if let Some((extra, why)) = extra {
+            let extra: Vec<String> = extra.difference(names).cloned().collect();
+            if !extra.is_empty() {
+                syscalls.push(Rule {
+                    names: extra,
+                    action: "SCMP_ACT_ALLOW".into(),
+                    comment: Some(why.into()),
+                    ..Rule::default()
+                });
+            }
+        }
+        Profile {
+            default_action: "SCMP_ACT_ERRNO".into(),
+            default_errno_ret: Some(EPERM),
+            architectures: arches.iter().map(|a| a.scmp().to_owned()).collect(),
+            syscalls,
+            ..Profile::default()
+        }
+    }
+
+    /// Parses a profile; `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Profile, Error> {
+        serde_json::from_str(text).map_err(|e| Error::Parse {
+            file: origin.into(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Reads and parses a profile file.
+    pub fn read(path: &Path) -> Result<Profile, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        })?;
+        Profile::parse(&text, &path.display().to_string())
+    }
+
+    /// The profile as pretty JSON, ending in a newline.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("profiles serialize");
+        text.push('\n');
+        text
+    }
+
+    /// Whether the profile is an allow list (blocks what it does not name).
+    pub fn is_allow_list(&self) -> bool {
+        !allows(&self.default_action)
+    }
+
+    /// The architectures the profile names, main ones and Docker's `archMap` together.
+    pub fn arches(&self) -> BTreeSet<Arch> {
+        self.architectures
+            .iter()
+            .chain(self.arch_map.iter().map(|m| &m.architecture))
+            .filter_map(|name| Arch::from_scmp(name))
+            .collect()
+    }
+
+    /// Whether `rule` applies to a container on `arch` with Docker's default capabilities.
+    /// A `minKernel` is taken as met (the comparison is about current kernels).
+    fn applies(rule: &Rule, arch: Arch) -> bool {
+        let arch_ok = |arches: &[String]| arches.iter().any(|a| a == arch.go());
+        let caps_ok = |caps: &[String]| caps.iter().all(|c| DEFAULT_CAPS.contains(&c.as_str()));
+        let include = (rule.includes.arches.is_empty() || arch_ok(&rule.includes.arches))
+            && caps_ok(&rule.includes.caps);
+        let exclude = (!rule.excludes.arches.is_empty() && arch_ok(&rule.excludes.arches))
+            || (!rule.excludes.caps.is_empty()
+                && rule
+                    .excludes
+                    .caps
+                    .iter()
+                    .any(|c| DEFAULT_CAPS.contains(&c.as_str())));
+        include && !exclude
+    }
+
+    /// The profile as a runtime applies it on `arch` to a container with Docker's default
+    /// capabilities: Docker's conditions resolved, `archMap` turned into `architectures`.
+    pub fn resolved(&self, arch: Arch) -> Profile {
+        let mut profile = self.clone();
+        profile.syscalls.retain(|r| Profile::applies(r, arch));
+        for rule in &mut profile.syscalls {
+            rule.includes = Filter::default();
+            rule.excludes = Filter::default();
+        }
+        if let Some(map) = self.arch_map.iter().find(|m| m.architecture == arch.scmp()) {
+            profile.architectures = std::iter::once(&map.architecture)
+                .chain(&map.sub_architectures)
+                .cloned()
+                .collect();
+        }
+        profile.arch_map.clear();
+        profile
+    }
+
+    /// The syscalls of `arch`'s table that a container with Docker's default capabilities may
+    /// make under this profile, at least with some arguments.
+    pub fn allowed(&self, arch: Arch) -> BTreeSet<&'static str> {
+        let table = arch.names();
+        let rules = self.syscalls.iter().filter(|r| Profile::applies(r, arch));
+        if self.is_allow_list() {
+            let named: BTreeSet<&str> = rules
+                .filter(|r| allows(&r.action))
+                .flat_map(|r| r.names.iter().map(String::as_str))
+                .collect();
+            table.into_iter().filter(|n| named.contains(n)).collect()
+        } else {
+            // A deny list: what an unconditional blocking rule names is not allowed.
+            let blocked: BTreeSet<&str> = rules
+                .filter(|r| !allows(&r.action) && r.args.is_empty())
+                .flat_map(|r| r.names.iter().map(String::as_str))
+                .collect();
+            table.into_iter().filter(|n| !blocked.contains(n)).collect()
+        }
+    }
+}
+
+/// A security-profiles-operator `SeccompProfile` object
+/// (`security-profiles-operator.x-k8s.io/v1beta1`) holding a profile.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpoProfile {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: SpoMetadata,
+    spec: SpoSpec,
+}
+
+#[derive(Debug, Serialize)]
+struct SpoMetadata {
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<String>,
+}
+
+/// The operator's spec has no `defaultErrnoRet` (runtimes default to EPERM), no Docker
+/// conditions and no comments: rules are flattened to names, action, errno and args.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SpoSpec {
+    default_action: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    architectures: Vec<String>,
+    syscalls: Vec<SpoRule>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SpoRule {
+    action: String,
+    names: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errno_ret: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    args: Vec<Arg>,
+}
+
+impl SpoProfile {
+    /// Wraps `profile` as object `name` in `namespace`. Rules with the same action and no
+    /// arguments are merged; Docker's `includes`/`excludes` cannot be expressed and are
+    /// refused.
+    pub fn new(profile: &Profile, name: &str, namespace: Option<&str>) -> Result<Self, Error> {
+        let mut syscalls: Vec<SpoRule> = Vec::new();
+        for rule in &profile.syscalls {
+            if !rule.includes.is_empty() || !rule.excludes.is_empty() {
+                return Err(Error::Convert(format!(
+                    "rule for {} has Docker includes/excludes, which a SeccompProfile cannot \
+                     express; resolve them first (haechi seccomp merge writes plain rules)",
+                    rule.names.join(", ")
+                )));
+            }
+            let errno_ret = rule.errno_ret.map(|e| e.to_string());
+            let mergeable = |r: &SpoRule| {
+                r.action == rule.action
+                    && r.errno_ret == errno_ret
+                    && r.args.is_empty()
+                    && rule.args.is_empty()
+            };
+            match syscalls.iter_mut().find(|r| mergeable(r)) {
+                Some(r) => r.names.extend(rule.names.iter().cloned()),
+                None => syscalls.push(SpoRule {
+                    action: rule.action.clone(),
+                    names: rule.names.clone(),
+                    errno_ret,
+                    args: rule.args.clone(),
+                }),
+            }
+        }
+        for rule in &mut syscalls {
+            rule.names.sort();
+            rule.names.dedup();
+        }
+        Ok(SpoProfile {
+            api_version: "security-profiles-operator.x-k8s.io/v1beta1",
+            kind: "SeccompProfile",
+            metadata: SpoMetadata {
+                name: name.into(),
+                namespace: namespace.map(Into::into),
+            },
+            spec: SpoSpec {
+                default_action: profile.default_action.clone(),
+                architectures: profile.architectures.clone(),
+                syscalls,
+            },
+        })
+    }
+
+    /// The object as YAML, for `kubectl apply -f`.
+    pub fn to_yaml(&self) -> String {
+        serde_saphyr::to_string(self).expect("SeccompProfile objects serialize")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_list_is_the_oci_shape() {
+        let names: BTreeSet<String> = ["read", "write"].map(String::from).into();
+        let extra: BTreeSet<String> = ["write", "futex"].map(String::from).into();
+        let p = Profile::allow_list(&[Arch::X86_64], &names, Some((&extra, "runtime")));
+        let json: serde_json::Value = serde_json::from_str(&p.to_json()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "defaultAction": "SCMP_ACT_ERRNO",
+                "defaultErrnoRet": 1,
+                "architectures": ["SCMP_ARCH_X86_64"],
+                "syscalls": [
+                    {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
+                    {"names": ["futex"], "action": "SCMP_ACT_ALLOW", "comment": "runtime"}
+                ]
+            })
+        );
+        assert_eq!(Profile::parse(&p.to_json(), "p").unwrap(), p, "round trip");
+    }
+
+    #[test]
+    fn errors_name_the_file_line_and_field() {
+        let err = Profile::parse(
+            "{\n  \"defaultAction\": \"SCMP_ACT_ERRNO\",\n  \"sycalls\": []\n}",
+            "p.json",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("p.json:3:"), "{err}");
+        assert!(err.contains("unknown field `sycalls`"), "{err}");
+    }
+
+    #[test]
+    fn spo_object_merges_plain_rules() {
+        let names: BTreeSet<String> = ["read", "write"].map(String::from).into();
+        let extra: BTreeSet<String> = ["futex"].map(String::from).into();
+        let p = Profile::allow_list(&[Arch::X86_64], &names, Some((&extra, "runtime")));
+        let yaml = SpoProfile::new(&p, "web", Some("shop")).unwrap().to_yaml();
+        let value: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "apiVersion": "security-profiles-operator.x-k8s.io/v1beta1",
+                "kind": "SeccompProfile",
+                "metadata": {"name": "web", "namespace": "shop"},
+                "spec": {
+                    "defaultAction": "SCMP_ACT_ERRNO",
+                    "architectures": ["SCMP_ARCH_X86_64"],
+                    "syscalls": [{"action": "SCMP_ACT_ALLOW", "names": ["futex", "read", "write"]}]
+                }
+            })
+        );
+        let docker = crate::check::docker_default();
+        assert!(
+            SpoProfile::new(&docker, "d", None).is_err(),
+            "Docker conditions refused"
+        );
+        assert!(SpoProfile::new(&docker.resolved(Arch::X86_64), "d", None).is_ok());
+    }
+
+    #[test]
+    fn resolving_docker_conditions_for_an_arch() {
+        let docker = crate::check::docker_default();
+        let resolved = docker.resolved(Arch::X86_64);
+        assert_eq!(
+            resolved.architectures,
+            ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+        );
+        assert!(resolved.arch_map.is_empty());
+        assert_eq!(resolved.allowed(Arch::X86_64), docker.allowed(Arch::X86_64));
+    }
+}
