@@ -1,0 +1,101 @@
+//! What an image contains: its OS, packages, secrets and configuration findings, gathered
+//! from a walk of its layers.
+
+use serde::Serialize;
+
+use crate::analyze::{OsInfo, Package};
+use crate::fs::{self, WalkOptions, Walked};
+use crate::image::{Image, ImageConfig, LayerMeta};
+use crate::secrets::Secret;
+
+/// The contents of one image.
+#[derive(Debug)]
+pub struct Inventory {
+    /// The OS from `/etc/os-release`, if there is one.
+    pub os: Option<OsInfo>,
+    /// Every package in the final filesystem, sorted by kind, name, version and path.
+    pub packages: Vec<Package>,
+    /// Secrets found in any layer.
+    pub secrets: Vec<Secret>,
+    /// Layers that could not be read completely and files an analyzer could not read.
+    pub problems: Vec<String>,
+    /// The image's layers.
+    pub layers: Vec<LayerMeta>,
+    /// The image's configuration.
+    pub config: ImageConfig,
+    /// Number of paths in the final filesystem.
+    pub files: usize,
+    /// Uncompressed bytes read.
+    pub bytes: u64,
+}
+
+/// A finding about the image configuration.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConfigFinding {
+    /// Check id.
+    pub id: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Inventory {
+    /// Walks `image` and collects what its final filesystem contains.
+    pub fn collect(image: &Image, options: WalkOptions, progress: &mut dyn FnMut(usize)) -> Inventory {
+        let walked = fs::walk(image, options, progress);
+        Inventory::from_walk(image, walked)
+    }
+
+    fn from_walk(image: &Image, walked: Walked) -> Inventory {
+        let Walked {
+            fs,
+            secrets,
+            problems: layer_problems,
+            layer_bytes,
+        } = walked;
+        let mut problems: Vec<String> = layer_problems.into_iter().map(|(_, m)| m).collect();
+        let os = ["etc/os-release", "usr/lib/os-release"].iter().find_map(|p| {
+            fs.resolve(p)
+                .and_then(|(_, e)| e.found.as_ref())
+                .and_then(|f| f.os.clone())
+        });
+        let mut packages = Vec::new();
+        for entry in fs.entries.values() {
+            if let Some(found) = &entry.found {
+                packages.extend(found.packages.iter().cloned());
+                problems.extend(found.problem.clone());
+            }
+        }
+        packages.sort_by(|a, b| {
+            (a.kind, &a.name, &a.version, &a.path).cmp(&(b.kind, &b.name, &b.version, &b.path))
+        });
+        packages.dedup();
+        Inventory {
+            os,
+            packages,
+            secrets,
+            problems,
+            layers: image.layers.clone(),
+            config: image.config.clone(),
+            files: fs.entries.len(),
+            bytes: layer_bytes.iter().sum(),
+        }
+    }
+
+    /// Configuration findings: an image that runs as root (no `User`, or user 0/root).
+    pub fn config_findings(&self, kind: crate::ImageKind) -> Vec<ConfigFinding> {
+        if kind == crate::ImageKind::Rootfs {
+            return Vec::new();
+        }
+        let user = self.config.user.as_deref().unwrap_or("").trim();
+        let name = user.split(':').next().unwrap_or("");
+        if name.is_empty() || name == "root" || name == "0" {
+            let how = if user.is_empty() { "no User is set".to_string() } else { format!("User is {user:?}") };
+            vec![ConfigFinding {
+                id: "root-user",
+                message: format!("the image runs as root ({how}); set USER to a non-root user"),
+            }]
+        } else {
+            Vec::new()
+        }
+    }
+}
