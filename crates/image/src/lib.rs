@@ -15,9 +15,11 @@
 #![deny(missing_docs)]
 
 pub mod analyze;
+pub mod cvss;
 pub mod fs;
 pub mod image;
 pub mod inventory;
+pub mod osv;
 pub mod version;
 pub mod secrets;
 
