@@ -16,10 +16,12 @@
 
 pub mod analyze;
 pub mod cvss;
+pub mod format;
 pub mod fs;
 pub mod image;
 pub mod inventory;
 pub mod osv;
+pub mod report;
 pub mod version;
 pub mod secrets;
 

@@ -1,5 +1,5 @@
 //! Go binaries: the build information the Go linker embeds (`.go.buildinfo`, Go 1.18 and
-//! later inline format): the toolchain version, reported as the `stdlib` module, and every
+//! later inline format): the toolchain version, reported as the `stdlib` module (`v1.22.1`), and every
 //! module dependency with `=>` replacements applied. Binaries from older toolchains store
 //! pointers instead of strings and are skipped.
 
@@ -33,7 +33,7 @@ pub(super) fn parse(path: &str, data: &[u8], out: &mut Vec<Package>) -> Result<(
     let version = String::from_utf8_lossy(version);
     let toolchain = version.split_whitespace().next().unwrap_or("");
     if let Some(v) = toolchain.strip_prefix("go") {
-        out.push(Package::new(PackageKind::Go, "stdlib", v, path));
+        out.push(Package::new(PackageKind::Go, "stdlib", &format!("v{v}"), path));
     }
     // The module text is framed by 16-byte sentinels.
     let modinfo = if modinfo.len() >= 33 { &modinfo[16..modinfo.len() - 16] } else { modinfo };
@@ -42,12 +42,12 @@ pub(super) fn parse(path: &str, data: &[u8], out: &mut Vec<Package>) -> Result<(
         let fields: Vec<&str> = line.split('\t').collect();
         match fields.as_slice() {
             ["mod" | "dep", module, version, ..] if *version != "(devel)" => {
-                out.push(Package::new(PackageKind::Go, module, version.trim_start_matches('v'), path));
+                out.push(Package::new(PackageKind::Go, module, version, path));
             }
             ["=>", module, version, ..] => {
                 if let Some(last) = out.last_mut().filter(|p| p.name != "stdlib") {
                     last.name = module.to_string();
-                    last.version = version.trim_start_matches('v').to_string();
+                    last.version = version.to_string();
                 }
             }
             _ => {}
@@ -109,7 +109,7 @@ mod tests {
         let mut out = Vec::new();
         parse("app", &data, &mut out).unwrap();
         let got: Vec<_> = out.iter().map(|p| format!("{}@{}", p.name, p.version)).collect();
-        assert_eq!(got, ["stdlib@1.21.5", "golang.org/x/net@0.17.0", "github.com/fork/b@1.0.1"]);
+        assert_eq!(got, ["stdlib@v1.21.5", "golang.org/x/net@v0.17.0", "github.com/fork/b@v1.0.1"]);
     }
 
     #[test]
