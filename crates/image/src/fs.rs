@@ -305,8 +305,12 @@ impl Filesystem {
             }
             current.push(part);
             let joined = current.join("/");
-            let entry = self.entries.get(&joined)?;
-            if let Kind::Symlink(target) = &entry.kind {
+            // Tarballs often omit parent directories: a missing component is a plain directory.
+            if let Some(Entry {
+                kind: Kind::Symlink(target),
+                ..
+            }) = self.entries.get(&joined)
+            {
                 hops += 1;
                 if hops > 40 {
                     return None;
