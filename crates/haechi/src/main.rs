@@ -31,6 +31,8 @@ enum Command {
     Agent(Box<cmd::agent::AgentArgs>),
     /// Check Falco rules files, or replay recorded events through them.
     Rules(cmd::rules::RulesArgs),
+    /// Scan container images for vulnerable packages and secrets, and write their SBOM.
+    Image(cmd::image::ImageArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,5 +49,6 @@ fn main() -> ExitCode {
         Command::Admit(args) => cmd::admit::run(args),
         Command::Agent(args) => cmd::agent::run(*args),
         Command::Rules(args) => cmd::rules::run(args),
+        Command::Image(args) => cmd::image::run(args),
     }
 }

@@ -19,6 +19,8 @@ pub struct Inventory {
     pub secrets: Vec<Secret>,
     /// Layers that could not be read completely and files an analyzer could not read.
     pub problems: Vec<String>,
+    /// True when a layer could not be read to its end (the inventory misses what followed).
+    pub incomplete: bool,
     /// The image's layers.
     pub layers: Vec<LayerMeta>,
     /// The image's configuration.
@@ -52,6 +54,7 @@ impl Inventory {
             problems: layer_problems,
             layer_bytes,
         } = walked;
+        let incomplete = !layer_problems.is_empty();
         let mut problems: Vec<String> = layer_problems.into_iter().map(|(_, m)| m).collect();
         let os = ["etc/os-release", "usr/lib/os-release"].iter().find_map(|p| {
             fs.resolve(p)
@@ -74,6 +77,7 @@ impl Inventory {
             packages,
             secrets,
             problems,
+            incomplete,
             layers: image.layers.clone(),
             config: image.config.clone(),
             files: fs.entries.len(),

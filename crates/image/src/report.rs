@@ -124,6 +124,8 @@ pub struct Report {
     pub misconfigurations: Vec<ConfigFinding>,
     /// What could not be read; the scan went on without it.
     pub problems: Vec<String>,
+    /// True when a layer could not be read to its end.
+    pub incomplete: bool,
 }
 
 /// The ignore file: vulnerabilities and secrets accepted, each with a reason.
@@ -300,6 +302,7 @@ impl Report {
     /// Builds the report of `image` from its inventory; `db` is `None` for an SBOM only.
     pub fn build(image: &Image, inventory: Inventory, db: Option<&Database>, options: &MatchOptions) -> Report {
         let misconfigurations = inventory.config_findings(image.kind);
+        let incomplete = inventory.incomplete;
         let mut problems = inventory.problems;
         let found = db.map(|db| match_packages(&inventory.packages, inventory.os.as_ref(), db)).unwrap_or_default();
         if db.is_some()
@@ -357,6 +360,7 @@ impl Report {
             ignored_secrets,
             misconfigurations,
             problems,
+            incomplete,
         }
     }
 

@@ -2,6 +2,7 @@
 
 pub mod admit;
 pub mod agent;
+pub mod image;
 pub mod rules;
 pub mod scan;
 
