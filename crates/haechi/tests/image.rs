@@ -39,7 +39,8 @@ const LOG4SHELL: &str = r#"{"schema_version":"1.6.0","id":"GHSA-jfh8-c2jp-5v3q",
 fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
     for (name, data) in entries {
-        w.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        w.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
         w.write_all(data).unwrap();
     }
     w.finish().unwrap().into_inner()
@@ -78,7 +79,11 @@ fn osv(dir: &Path) {
 }
 
 fn docker(args: &[&str]) -> Option<Output> {
-    Command::new("docker").args(args).output().ok().filter(|o| o.status.success())
+    Command::new("docker")
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
 }
 
 #[test]
@@ -98,8 +103,16 @@ fn docker_saved_image_scan_sarif_sbom_and_index() {
     saved.expect("docker save");
     osv(root);
 
-    let out = haechi(&["image", "scan", "image.tar", "--db", "osv", "-f", "json"], root);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = haechi(
+        &["image", "scan", "image.tar", "--db", "osv", "-f", "json"],
+        root,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report = json(&out);
     assert_eq!(report["artifact"]["kind"], "docker-archive");
     assert_eq!(report["os"]["family"], "debian");
@@ -108,37 +121,98 @@ fn docker_saved_image_scan_sarif_sbom_and_index() {
     assert_eq!(vulns[0]["id"], "GHSA-jfh8-c2jp-5v3q");
     assert_eq!(vulns[0]["severity"], "CRITICAL");
     assert_eq!(vulns[0]["fixedVersion"], "2.15.0");
-    assert_eq!(vulns[0]["path"], "/app/app.jar!/BOOT-INF/lib/log4j-core-2.14.1.jar");
+    assert_eq!(
+        vulns[0]["path"],
+        "/app/app.jar!/BOOT-INF/lib/log4j-core-2.14.1.jar"
+    );
     assert_eq!(report["secrets"][0]["rule"], "private-key");
     assert_eq!(report["misconfigurations"][0]["id"], "root-user");
     let status = std::fs::read_to_string("/var/lib/dpkg/status").unwrap();
-    let installed = status.lines().filter(|l| l.starts_with("Status: ") && l.ends_with(" installed")).count();
-    let debs = report["packages"].as_array().unwrap().iter().filter(|p| p["kind"] == "deb").count();
+    let installed = status
+        .lines()
+        .filter(|l| l.starts_with("Status: ") && l.ends_with(" installed"))
+        .count();
+    let debs = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "deb")
+        .count();
     assert_eq!(debs, installed);
 
-    let out = haechi(&["image", "scan", "image.tar", "--db", "osv", "--fail-on", "critical"], root);
+    let out = haechi(
+        &[
+            "image",
+            "scan",
+            "image.tar",
+            "--db",
+            "osv",
+            "--fail-on",
+            "critical",
+        ],
+        root,
+    );
     assert_eq!(out.status.code(), Some(1));
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(table.contains("GHSA-jfh8-c2jp-5v3q") && table.contains("2.15.0"), "{table}");
+    assert!(
+        table.contains("GHSA-jfh8-c2jp-5v3q") && table.contains("2.15.0"),
+        "{table}"
+    );
 
-    let out = haechi(&["image", "scan", "image.tar", "--db", "osv", "-f", "sarif"], root);
+    let out = haechi(
+        &["image", "scan", "image.tar", "--db", "osv", "-f", "sarif"],
+        root,
+    );
     let sarif = json(&out);
     assert_eq!(sarif["version"], "2.1.0");
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert!(results.iter().any(|r| r["ruleId"] == "GHSA-jfh8-c2jp-5v3q"));
     assert!(results.iter().any(|r| r["ruleId"] == "secret/private-key"));
 
-    let out = haechi(&["image", "sbom", "image.tar", "--format", "cyclonedx"], root);
+    let out = haechi(
+        &["image", "sbom", "image.tar", "--format", "cyclonedx"],
+        root,
+    );
     assert_eq!(out.status.code(), Some(0));
     let bom = json(&out);
     assert_eq!(bom["specVersion"], "1.5");
-    let purls: Vec<&str> = bom["components"].as_array().unwrap().iter().filter_map(|c| c["purl"].as_str()).collect();
+    let purls: Vec<&str> = bom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["purl"].as_str())
+        .collect();
     assert!(purls.contains(&"pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"));
-    assert_eq!(purls.iter().filter(|p| p.starts_with("pkg:deb/debian/")).count(), installed);
+    assert_eq!(
+        purls
+            .iter()
+            .filter(|p| p.starts_with("pkg:deb/debian/"))
+            .count(),
+        installed
+    );
 
-    let out = haechi(&["image", "db", "build", "--db", "osv", "-o", "osv.idx"], root);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = haechi(&["image", "scan", "image.tar", "--db", "osv.idx", "-f", "json"], root);
+    let out = haechi(
+        &["image", "db", "build", "--db", "osv", "-o", "osv.idx"],
+        root,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = haechi(
+        &[
+            "image",
+            "scan",
+            "image.tar",
+            "--db",
+            "osv.idx",
+            "-f",
+            "json",
+        ],
+        root,
+    );
     assert_eq!(json(&out)["vulnerabilities"], report["vulnerabilities"]);
 }
 
@@ -149,29 +223,81 @@ fn rootfs_ignore_file_and_exit_codes() {
     osv(root);
     std::fs::create_dir_all(root.join("fs/srv")).unwrap();
     std::fs::write(root.join("fs/srv/app.jar"), fat_jar()).unwrap();
-    let out = haechi(&["image", "scan", "--rootfs", "fs", "--db", "osv", "--fail-on", "high", "-f", "json"], root);
+    let out = haechi(
+        &[
+            "image",
+            "scan",
+            "--rootfs",
+            "fs",
+            "--db",
+            "osv",
+            "--fail-on",
+            "high",
+            "-f",
+            "json",
+        ],
+        root,
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(json(&out)["vulnerabilities"][0]["aliases"][0], "CVE-2021-44228");
+    assert_eq!(
+        json(&out)["vulnerabilities"][0]["aliases"][0],
+        "CVE-2021-44228"
+    );
 
     std::fs::write(root.join("ignore.yaml"), "vulnerabilities:\n  - id: CVE-2021-44228\n    package: org.apache.logging.log4j:log4j-core\n    reason: JndiLookup removed\n").unwrap();
     let out = haechi(
-        &["image", "scan", "--rootfs", "fs", "--db", "osv", "--fail-on", "high", "--ignore-file", "ignore.yaml", "-f", "json"],
+        &[
+            "image",
+            "scan",
+            "--rootfs",
+            "fs",
+            "--db",
+            "osv",
+            "--fail-on",
+            "high",
+            "--ignore-file",
+            "ignore.yaml",
+            "-f",
+            "json",
+        ],
         root,
     );
     assert_eq!(out.status.code(), Some(0));
     let report = json(&out);
     assert_eq!(report["vulnerabilities"].as_array().unwrap().len(), 0);
-    assert_eq!(report["ignoredVulnerabilities"][0]["reason"], "JndiLookup removed");
+    assert_eq!(
+        report["ignoredVulnerabilities"][0]["reason"],
+        "JndiLookup removed"
+    );
 
-    std::fs::write(root.join("bad.yaml"), "vulnerabilities:\n  - id: CVE-2021-44228\n").unwrap();
-    let out = haechi(&["image", "scan", "--rootfs", "fs", "--db", "osv", "--ignore-file", "bad.yaml"], root);
+    std::fs::write(
+        root.join("bad.yaml"),
+        "vulnerabilities:\n  - id: CVE-2021-44228\n",
+    )
+    .unwrap();
+    let out = haechi(
+        &[
+            "image",
+            "scan",
+            "--rootfs",
+            "fs",
+            "--db",
+            "osv",
+            "--ignore-file",
+            "bad.yaml",
+        ],
+        root,
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("reason"));
 
     let out = haechi(&["image", "scan", "missing.tar", "--db", "osv"], root);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.tar"));
-    let out = haechi(&["image", "scan", "--rootfs", "fs", "--db", "nowhere"], root);
+    let out = haechi(
+        &["image", "scan", "--rootfs", "fs", "--db", "nowhere"],
+        root,
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nowhere"));
     let out = haechi(&["image", "scan", "--rootfs", "fs"], root);

@@ -109,19 +109,43 @@ fn walk_layer(
 ) -> Result<(), String> {
     let digest = &image.layers[index].digest;
     let reader = image.open_layer(index).map_err(|e| e.to_string())?;
+    apply_tar(reader, index, digest, options, walked, bytes)
+}
+
+/// Reads one layer stream (tar, gzip or zstd) as the only layer of an image: what the fuzz
+/// target drives, and a way to inspect a single layer blob.
+pub fn walk_stream(reader: impl Read, options: WalkOptions) -> Walked {
+    let mut walked = Walked::default();
+    let mut bytes = 0;
+    let result = crate::image::decompress(reader)
+        .map_err(|e| format!("layer 0: {e}"))
+        .and_then(|r| apply_tar(r, 0, "stream", options, &mut walked, &mut bytes));
+    if let Err(message) = result {
+        walked.problems.push((0, message));
+    }
+    walked.layer_bytes.push(bytes);
+    walked
+}
+
+fn apply_tar(
+    reader: impl Read,
+    index: usize,
+    digest: &str,
+    options: WalkOptions,
+    walked: &mut Walked,
+    bytes: &mut u64,
+) -> Result<(), String> {
     let mut archive = tar::Archive::new(reader);
     let entries = archive
         .entries()
         .map_err(|e| format!("layer {index} ({digest}): {e}"))?;
-    let mut count = 0usize;
-    for entry in entries {
+    for (count, entry) in entries.enumerate() {
         let mut entry = entry.map_err(|e| {
             format!(
                 "layer {index} ({digest}) is corrupt after {count} entries: {e}; \
                  the entries before it and the other layers were read"
             )
         })?;
-        count += 1;
         let path = normalize(&String::from_utf8_lossy(&entry.path_bytes()));
         if path.is_empty() {
             continue;

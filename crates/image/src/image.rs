@@ -239,23 +239,9 @@ impl Image {
     pub(crate) fn open_layer(&self, index: usize) -> Result<Box<dyn Read + '_>, Error> {
         let layer = &self.layers[index];
         let raw = self.storage.open(&self.name, &layer.location)?;
-        let mut reader = BufReader::with_capacity(256 << 10, raw);
-        let head = reader.fill_buf().map_err(|e| Error::Layer {
+        decompress(raw).map_err(|e| Error::Layer {
             layer: index,
-            message: format!("cannot read {}: {e}", layer.digest),
-        })?;
-        Ok(if head.starts_with(&[0x1f, 0x8b]) {
-            Box::new(flate2::bufread::MultiGzDecoder::new(reader))
-        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-            let decoder = ruzstd::decoding::StreamingDecoder::new(reader).map_err(|e| {
-                Error::Layer {
-                    layer: index,
-                    message: format!("{}: bad zstd frame header: {e}", layer.digest),
-                }
-            })?;
-            Box::new(decoder)
-        } else {
-            Box::new(reader)
+            message: format!("{}: {e}", layer.digest),
         })
     }
 
@@ -391,6 +377,25 @@ impl Image {
     }
 }
 
+/// The uncompressed stream of a layer blob: gzip and zstd are told apart by their magic bytes.
+pub(crate) fn decompress<'a>(raw: impl Read + 'a) -> io::Result<Box<dyn Read + 'a>> {
+    let mut reader = BufReader::with_capacity(256 << 10, raw);
+    let head = reader.fill_buf()?;
+    Ok(if head.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::bufread::MultiGzDecoder::new(reader))
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        let decoder = ruzstd::decoding::StreamingDecoder::new(reader).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("bad zstd frame header: {e}"),
+            )
+        })?;
+        Box::new(decoder)
+    } else {
+        Box::new(reader)
+    })
+}
+
 /// Prefers the machine's platform, then linux/amd64, then the first real image (attestation
 /// manifests of buildx have platform unknown/unknown).
 fn pick_manifest(list: &[Descriptor]) -> Option<&Descriptor> {
@@ -427,14 +432,19 @@ fn blob_path(digest: &str) -> Result<String, Error> {
 }
 
 fn digest_of_member(member: &str) -> String {
-    match member.strip_prefix("blobs/").and_then(|r| r.split_once('/')) {
+    match member
+        .strip_prefix("blobs/")
+        .and_then(|r| r.split_once('/'))
+    {
         Some((algo, hex)) => format!("{algo}:{hex}"),
         None => member.to_string(),
     }
 }
 
 fn normalize_member(name: &str) -> String {
-    name.trim_start_matches("./").trim_start_matches('/').to_string()
+    name.trim_start_matches("./")
+        .trim_start_matches('/')
+        .to_string()
 }
 
 /// Member name → (data offset, size) of every regular file in the tarball at `path`.

@@ -42,7 +42,11 @@ pub struct ConfigFinding {
 
 impl Inventory {
     /// Walks `image` and collects what its final filesystem contains.
-    pub fn collect(image: &Image, options: WalkOptions, progress: &mut dyn FnMut(usize)) -> Inventory {
+    pub fn collect(
+        image: &Image,
+        options: WalkOptions,
+        progress: &mut dyn FnMut(usize),
+    ) -> Inventory {
         let walked = fs::walk(image, options, progress);
         Inventory::from_walk(image, walked)
     }
@@ -56,11 +60,13 @@ impl Inventory {
         } = walked;
         let incomplete = !layer_problems.is_empty();
         let mut problems: Vec<String> = layer_problems.into_iter().map(|(_, m)| m).collect();
-        let os = ["etc/os-release", "usr/lib/os-release"].iter().find_map(|p| {
-            fs.resolve(p)
-                .and_then(|(_, e)| e.found.as_ref())
-                .and_then(|f| f.os.clone())
-        });
+        let os = ["etc/os-release", "usr/lib/os-release"]
+            .iter()
+            .find_map(|p| {
+                fs.resolve(p)
+                    .and_then(|(_, e)| e.found.as_ref())
+                    .and_then(|f| f.os.clone())
+            });
         let mut packages = Vec::new();
         for entry in fs.entries.values() {
             if let Some(found) = &entry.found {
@@ -93,7 +99,11 @@ impl Inventory {
         let user = self.config.user.as_deref().unwrap_or("").trim();
         let name = user.split(':').next().unwrap_or("");
         if name.is_empty() || name == "root" || name == "0" {
-            let how = if user.is_empty() { "no User is set".to_string() } else { format!("User is {user:?}") };
+            let how = if user.is_empty() {
+                "no User is set".to_string()
+            } else {
+                format!("User is {user:?}")
+            };
             vec![ConfigFinding {
                 id: "root-user",
                 message: format!("the image runs as root ({how}); set USER to a non-root user"),

@@ -22,8 +22,8 @@ pub mod image;
 pub mod inventory;
 pub mod osv;
 pub mod report;
-pub mod version;
 pub mod secrets;
+pub mod version;
 
 use std::path::Path;
 
@@ -72,7 +72,9 @@ impl Error {
 }
 
 /// Severity of a vulnerability or a secret, ordered from least to most severe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Severity {
     /// The advisory gives no severity.

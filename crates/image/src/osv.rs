@@ -152,8 +152,13 @@ struct RawRange {
 
 /// Parses one OSV record. `Ok(None)` for a withdrawn record.
 pub fn parse_record(json: &[u8]) -> Result<Option<Advisory>, String> {
-    let raw: RawRecord = serde_json::from_slice(json)
-        .map_err(|e| format!("invalid OSV record at line {} column {}: {e}", e.line(), e.column()))?;
+    let raw: RawRecord = serde_json::from_slice(json).map_err(|e| {
+        format!(
+            "invalid OSV record at line {} column {}: {e}",
+            e.line(),
+            e.column()
+        )
+    })?;
     if raw.withdrawn.is_some() {
         return Ok(None);
     }
@@ -182,8 +187,18 @@ pub fn parse_record(json: &[u8]) -> Result<Option<Advisory>, String> {
     if score.is_none() {
         // GitHub's advisories and several distributions rate in database_specific.severity.
         let named = std::iter::once(&raw.database_specific)
-            .chain(raw.affected.iter().flat_map(|a| [&a.database_specific, &a.ecosystem_specific]))
-            .filter_map(|v| v.as_ref()?.get("severity")?.as_str()?.parse::<Severity>().ok())
+            .chain(
+                raw.affected
+                    .iter()
+                    .flat_map(|a| [&a.database_specific, &a.ecosystem_specific]),
+            )
+            .filter_map(|v| {
+                v.as_ref()?
+                    .get("severity")?
+                    .as_str()?
+                    .parse::<Severity>()
+                    .ok()
+            })
             .max();
         if let Some(named) = named {
             severity = severity.max(named);
@@ -287,10 +302,16 @@ impl Affected {
             return self.versions.iter().any(|v| v == version);
         };
         let same = |a: &str, b: &str| scheme.compare(a, b) == std::cmp::Ordering::Equal;
-        if self.versions.iter().any(|v| v == version || same(v, version)) {
+        if self
+            .versions
+            .iter()
+            .any(|v| v == version || same(v, version))
+        {
             return true;
         }
-        self.ranges.iter().any(|events| range_includes(scheme, events, version))
+        self.ranges
+            .iter()
+            .any(|events| range_includes(scheme, events, version))
     }
 
     /// The lowest fixed version above `version`, if a range has one.
@@ -389,7 +410,9 @@ impl Database {
         let mut keys: HashMap<String, Vec<u32>> = HashMap::new();
         for (i, a) in advisories.iter().enumerate() {
             for affected in &a.affected {
-                let ids = keys.entry(key(&affected.ecosystem, &affected.name)).or_default();
+                let ids = keys
+                    .entry(key(&affected.ecosystem, &affected.name))
+                    .or_default();
                 if ids.last() != Some(&(i as u32)) {
                     ids.push(i as u32);
                 }
@@ -418,7 +441,11 @@ impl Database {
     fn get(&self, i: u32) -> Option<&Advisory> {
         match &self.records {
             Records::Parsed(list) => list.get(i as usize),
-            Records::Indexed { data, offsets, cache } => cache
+            Records::Indexed {
+                data,
+                offsets,
+                cache,
+            } => cache
                 .get(i as usize)?
                 .get_or_init(|| {
                     let (start, len) = *offsets.get(i as usize)?;
@@ -429,7 +456,9 @@ impl Database {
     }
 
     fn all(&self) -> Vec<Advisory> {
-        (0..self.len() as u32).filter_map(|i| self.get(i).cloned()).collect()
+        (0..self.len() as u32)
+            .filter_map(|i| self.get(i).cloned())
+            .collect()
     }
 
     /// The advisories filed for `name` in `ecosystem`, each with its affected entry.
@@ -474,7 +503,8 @@ impl Database {
         let header = serde_json::to_vec(&header).map_err(|e| fail(e.into()))?;
         let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(fail)?);
         file.write_all(MAGIC).map_err(fail)?;
-        file.write_all(&(header.len() as u64).to_le_bytes()).map_err(fail)?;
+        file.write_all(&(header.len() as u64).to_le_bytes())
+            .map_err(fail)?;
         file.write_all(&header).map_err(fail)?;
         file.write_all(&blobs).map_err(fail)?;
         file.flush().map_err(fail)
@@ -490,13 +520,16 @@ impl Database {
         let len = rest
             .get(..8)
             .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
-            .ok_or_else(|| bad("truncated index header; rebuild it with `haechi image db build`".into()))?;
+            .ok_or_else(|| {
+                bad("truncated index header; rebuild it with `haechi image db build`".into())
+            })?;
         let header_end = MAGIC.len() + 8 + len;
         let header: IndexHeader = data
             .get(MAGIC.len() + 8..header_end)
             .ok_or_else(|| bad("truncated index header; rebuild it".into()))
             .and_then(|h| {
-                serde_json::from_slice(h).map_err(|e| bad(format!("corrupt index header: {e}; rebuild it")))
+                serde_json::from_slice(h)
+                    .map_err(|e| bad(format!("corrupt index header: {e}; rebuild it")))
             })?;
         let offsets: Vec<(usize, usize)> = header
             .offsets
@@ -504,14 +537,22 @@ impl Database {
             .map(|(o, l)| (o + header_end, l))
             .collect();
         if offsets.len() != header.records
-            || offsets.iter().any(|&(o, l)| o.checked_add(l).is_none_or(|end| end > data.len()))
+            || offsets
+                .iter()
+                .any(|&(o, l)| o.checked_add(l).is_none_or(|end| end > data.len()))
         {
-            return Err(bad("index offsets point outside the file; rebuild it".into()));
+            return Err(bad(
+                "index offsets point outside the file; rebuild it".into()
+            ));
         }
         let cache = (0..offsets.len()).map(|_| OnceLock::new()).collect();
         Ok(Database {
             keys: header.keys,
-            records: Records::Indexed { data, offsets, cache },
+            records: Records::Indexed {
+                data,
+                offsets,
+                cache,
+            },
             problems: Vec::new(),
         })
     }
@@ -533,7 +574,11 @@ fn add(name: &str, bytes: &[u8], out: &mut Vec<Advisory>, problems: &mut Vec<Str
     }
 }
 
-fn read_source(path: &Path, out: &mut Vec<Advisory>, problems: &mut Vec<String>) -> Result<(), DbError> {
+fn read_source(
+    path: &Path,
+    out: &mut Vec<Advisory>,
+    problems: &mut Vec<String>,
+) -> Result<(), DbError> {
     let fail = |message: String| DbError::File {
         path: path.display().to_string(),
         message,
@@ -543,7 +588,8 @@ fn read_source(path: &Path, out: &mut Vec<Advisory>, problems: &mut Vec<String>)
         let mut stack = vec![path.to_path_buf()];
         let mut files = Vec::new();
         while let Some(dir) = stack.pop() {
-            let list = std::fs::read_dir(&dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+            let list =
+                std::fs::read_dir(&dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
             for entry in list.flatten() {
                 let p = entry.path();
                 if p.is_dir() {
@@ -564,7 +610,9 @@ fn read_source(path: &Path, out: &mut Vec<Advisory>, problems: &mut Vec<String>)
     }
     let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
     let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| {
-        fail(format!("not a directory, zip or index file of OSV records: {e}"))
+        fail(format!(
+            "not a directory, zip or index file of OSV records: {e}"
+        ))
     })?;
     for i in 0..zip.len() {
         let mut entry = match zip.by_index(i) {
@@ -580,7 +628,12 @@ fn read_source(path: &Path, out: &mut Vec<Advisory>, problems: &mut Vec<String>)
         }
         let mut bytes = Vec::with_capacity(entry.size() as usize);
         match entry.read_to_end(&mut bytes) {
-            Ok(_) => add(&format!("{}!/{name}", path.display()), &bytes, out, problems),
+            Ok(_) => add(
+                &format!("{}!/{name}", path.display()),
+                &bytes,
+                out,
+                problems,
+            ),
             Err(e) => problems.push(format!("{}!/{name}: {e}", path.display())),
         }
     }
@@ -618,7 +671,11 @@ mod tests {
         for v in ["2.15.0", "2.17.1", "2.3.1", "2.12.2", "2.12.4"] {
             assert!(!hit(v), "{v} is not affected");
         }
-        let fixed: Vec<_> = a.affected.iter().filter_map(|af| af.fixed_after("2.14.1")).collect();
+        let fixed: Vec<_> = a
+            .affected
+            .iter()
+            .filter_map(|af| af.fixed_after("2.14.1"))
+            .collect();
         assert_eq!(fixed, ["2.15.0"]);
     }
 
@@ -627,7 +684,10 @@ mod tests {
         let a = Affected {
             ecosystem: "Debian:12".into(),
             name: "openssl".into(),
-            ranges: vec![vec![Event::Introduced("0".into()), Event::LastAffected("3.0.11-1~deb12u2".into())]],
+            ranges: vec![vec![
+                Event::Introduced("0".into()),
+                Event::LastAffected("3.0.11-1~deb12u2".into()),
+            ]],
             versions: vec!["9.9-1".into()],
         };
         assert!(a.includes("3.0.11-1~deb12u2"));
@@ -641,7 +701,11 @@ mod tests {
     fn bad_records_say_where() {
         let err = parse_record(b"{\n \"id\": 5\n}").unwrap_err();
         assert!(err.contains("line 2"), "{err}");
-        assert!(parse_record(br#"{"id":"X","withdrawn":"2024-01-01T00:00:00Z"}"#).unwrap().is_none());
+        assert!(
+            parse_record(br#"{"id":"X","withdrawn":"2024-01-01T00:00:00Z"}"#)
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

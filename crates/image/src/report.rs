@@ -251,13 +251,21 @@ pub fn ecosystem(package: &Package, os: Option<&OsInfo>) -> Option<String> {
 
 /// The vulnerabilities of `packages`, most severe first; aliases of one vulnerability filed
 /// twice (a GHSA and its CVE record) are reported once per package.
-pub fn match_packages(packages: &[Package], os: Option<&OsInfo>, db: &Database) -> Vec<Vulnerability> {
+pub fn match_packages(
+    packages: &[Package],
+    os: Option<&OsInfo>,
+    db: &Database,
+) -> Vec<Vulnerability> {
     let mut out = Vec::new();
     for package in packages {
         let Some(eco) = ecosystem(package, os) else {
             continue;
         };
-        let version = if package.kind.is_os() { package.advisory_version() } else { &package.version };
+        let version = if package.kind.is_os() {
+            package.advisory_version()
+        } else {
+            &package.version
+        };
         let mut seen: HashSet<&str> = HashSet::new();
         for (advisory, affected) in db.lookup(&eco, package.advisory_name()) {
             if !affected.includes(version) {
@@ -300,11 +308,18 @@ pub fn match_packages(packages: &[Package], os: Option<&OsInfo>, db: &Database) 
 
 impl Report {
     /// Builds the report of `image` from its inventory; `db` is `None` for an SBOM only.
-    pub fn build(image: &Image, inventory: Inventory, db: Option<&Database>, options: &MatchOptions) -> Report {
+    pub fn build(
+        image: &Image,
+        inventory: Inventory,
+        db: Option<&Database>,
+        options: &MatchOptions,
+    ) -> Report {
         let misconfigurations = inventory.config_findings(image.kind);
         let incomplete = inventory.incomplete;
         let mut problems = inventory.problems;
-        let found = db.map(|db| match_packages(&inventory.packages, inventory.os.as_ref(), db)).unwrap_or_default();
+        let found = db
+            .map(|db| match_packages(&inventory.packages, inventory.os.as_ref(), db))
+            .unwrap_or_default();
         if db.is_some()
             && inventory.os.is_none()
             && inventory.packages.iter().any(|p| p.kind.is_os())
@@ -318,7 +333,10 @@ impl Report {
                 continue;
             }
             match options.ignore.vulnerability(&v) {
-                Some(reason) => ignored_vulnerabilities.push(Ignored { reason: reason.to_string(), item: v }),
+                Some(reason) => ignored_vulnerabilities.push(Ignored {
+                    reason: reason.to_string(),
+                    item: v,
+                }),
                 None => vulnerabilities.push(v),
             }
         }
@@ -326,7 +344,10 @@ impl Report {
         let mut ignored_secrets = Vec::new();
         for s in inventory.secrets {
             match options.ignore.secret(&s) {
-                Some(reason) => ignored_secrets.push(Ignored { reason: reason.to_string(), item: s }),
+                Some(reason) => ignored_secrets.push(Ignored {
+                    reason: reason.to_string(),
+                    item: s,
+                }),
                 None => secrets.push(s),
             }
         }

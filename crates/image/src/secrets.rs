@@ -112,7 +112,12 @@ static COMPILED: LazyLock<Compiled> = LazyLock::new(|| Compiled {
 });
 
 /// Directories whose contents are documentation or test fixtures shipped by packages.
-const SKIPPED: &[&str] = &["usr/share/doc/", "usr/share/man/", "usr/share/locale/", "usr/include/"];
+const SKIPPED: &[&str] = &[
+    "usr/share/doc/",
+    "usr/share/man/",
+    "usr/share/locale/",
+    "usr/include/",
+];
 
 pub(crate) fn wants(path: &str, size: u64) -> bool {
     size > 0
@@ -154,7 +159,10 @@ fn mask(found: &str) -> String {
         return first.to_string();
     }
     let keep: String = first.chars().take(first.len().min(8) / 2 + 2).collect();
-    format!("{keep}{}", "*".repeat(first.chars().count().saturating_sub(keep.chars().count())))
+    format!(
+        "{keep}{}",
+        "*".repeat(first.chars().count().saturating_sub(keep.chars().count()))
+    )
 }
 
 #[cfg(test)]
@@ -174,7 +182,12 @@ mod tests {
         scan("root/.ssh/id_ed25519", key, 0, &mut out);
         assert_eq!(out[0].rule, "private-key");
         out.clear();
-        scan("x", b"AKIA is a prefix; PRIVATE KEY alone is not a key", 0, &mut out);
+        scan(
+            "x",
+            b"AKIA is a prefix; PRIVATE KEY alone is not a key",
+            0,
+            &mut out,
+        );
         assert!(out.is_empty());
     }
 }

@@ -36,10 +36,22 @@ fn app_layers() -> Vec<Vec<u8>> {
     ]);
     let app = layer(&[
         file("app/app.jar", fat_jar("2.14.1")),
-        file("app/node_modules/lodash/package.json", r#"{"name":"lodash","version":"4.17.20","license":"MIT"}"#),
-        file("app/node_modules/@types/node/package.json", r#"{"name":"@types/node","version":"20.1.0"}"#),
-        file("root/.aws/credentials", "[default]\naws_access_key_id = AKIAZ7Q3EXAMPLEKEY23\n"),
-        file("opt/site/Jinja2-2.11.2.dist-info/METADATA", "Metadata-Version: 2.1\nName: Jinja2\nVersion: 2.11.2\n"),
+        file(
+            "app/node_modules/lodash/package.json",
+            r#"{"name":"lodash","version":"4.17.20","license":"MIT"}"#,
+        ),
+        file(
+            "app/node_modules/@types/node/package.json",
+            r#"{"name":"@types/node","version":"20.1.0"}"#,
+        ),
+        file(
+            "root/.aws/credentials",
+            "[default]\naws_access_key_id = AKIAZ7Q3EXAMPLEKEY23\n",
+        ),
+        file(
+            "opt/site/Jinja2-2.11.2.dist-info/METADATA",
+            "Metadata-Version: 2.1\nName: Jinja2\nVersion: 2.11.2\n",
+        ),
         file("opt/site/keep.txt", "x"),
     ]);
     let cleanup = layer(&[
@@ -65,9 +77,17 @@ fn docker_archive_layers_whiteouts_and_real_dpkg_database() {
     let os = inv.os.as_ref().expect("os-release through its symlink");
     assert_eq!((os.family.as_str(), os.version.as_str()), ("debian", "12"));
 
-    let debs = inv.packages.iter().filter(|p| p.kind == PackageKind::Deb).count();
+    let debs = inv
+        .packages
+        .iter()
+        .filter(|p| p.kind == PackageKind::Deb)
+        .count();
     assert_eq!(debs, installed_count(&host_dpkg_status()));
-    assert!(inv.packages.iter().any(|p| p.name == "libc6" && p.advisory_name() == "glibc"));
+    assert!(
+        inv.packages
+            .iter()
+            .any(|p| p.name == "libc6" && p.advisory_name() == "glibc")
+    );
 
     let log4j = inv
         .packages
@@ -75,9 +95,16 @@ fn docker_archive_layers_whiteouts_and_real_dpkg_database() {
         .find(|p| p.name == "org.apache.logging.log4j:log4j-core")
         .expect("log4j-core inside the fat jar");
     assert_eq!(log4j.version, "2.14.1");
-    assert_eq!(log4j.path, "/app/app.jar!/BOOT-INF/lib/log4j-core-2.14.1.jar");
+    assert_eq!(
+        log4j.path,
+        "/app/app.jar!/BOOT-INF/lib/log4j-core-2.14.1.jar"
+    );
     assert_eq!(log4j.layer, 1);
-    assert!(inv.packages.iter().any(|p| p.name == "com.google.guava:guava" && p.version == "30.1"));
+    assert!(
+        inv.packages
+            .iter()
+            .any(|p| p.name == "com.google.guava:guava" && p.version == "30.1")
+    );
     assert!(inv.packages.iter().any(|p| p.name == "com.example:demo"));
 
     // Whiteouts: lodash and the opaque directory's Jinja2 are gone, @types/node stays.
@@ -87,7 +114,10 @@ fn docker_archive_layers_whiteouts_and_real_dpkg_database() {
 
     // The deleted credentials are still in layer 1 of the image.
     assert_eq!(inv.secrets.len(), 1, "{:?}", inv.secrets);
-    assert_eq!((inv.secrets[0].rule, inv.secrets[0].layer), ("aws-access-key-id", 1));
+    assert_eq!(
+        (inv.secrets[0].rule, inv.secrets[0].layer),
+        ("aws-access-key-id", 1)
+    );
     assert_eq!(inv.secrets[0].path, "/root/.aws/credentials");
 
     let findings = inv.config_findings(image.kind);
@@ -119,23 +149,57 @@ fn log4shell_and_debian_advisories_match_and_index_gives_the_same_result() {
     let db_dir = osv_dir(
         dir.path(),
         &[
-            ("DEBIAN-TEST-1.json", debian_record("DEBIAN-TEST-1", "glibc", "99.0-1")),
-            ("DEBIAN-TEST-2.json", debian_record("DEBIAN-TEST-2", "glibc", "2.0-1")),
+            (
+                "DEBIAN-TEST-1.json",
+                debian_record("DEBIAN-TEST-1", "glibc", "99.0-1"),
+            ),
+            (
+                "DEBIAN-TEST-2.json",
+                debian_record("DEBIAN-TEST-2", "glibc", "2.0-1"),
+            ),
         ],
     );
     let db = Database::load(&[&db_dir]).unwrap();
     assert_eq!(db.len(), 6);
-    let report = Report::build(&image, inventory(&image), Some(&db), &MatchOptions::default());
-    let log4shell: Vec<_> = report.vulnerabilities.iter().filter(|v| v.id == "GHSA-jfh8-c2jp-5v3q").collect();
+    let report = Report::build(
+        &image,
+        inventory(&image),
+        Some(&db),
+        &MatchOptions::default(),
+    );
+    let log4shell: Vec<_> = report
+        .vulnerabilities
+        .iter()
+        .filter(|v| v.id == "GHSA-jfh8-c2jp-5v3q")
+        .collect();
     assert_eq!(log4shell.len(), 1);
     assert_eq!(log4shell[0].severity, Severity::Critical);
     assert_eq!(log4shell[0].score, Some(10.0));
     assert_eq!(log4shell[0].fixed_version.as_deref(), Some("2.15.0"));
-    assert_eq!(report.vulnerabilities[0].severity, Severity::Critical, "most severe first");
-    let glibc: Vec<_> = report.vulnerabilities.iter().filter(|v| v.id == "DEBIAN-TEST-1").map(|v| v.package.as_str()).collect();
+    assert_eq!(
+        report.vulnerabilities[0].severity,
+        Severity::Critical,
+        "most severe first"
+    );
+    let glibc: Vec<_> = report
+        .vulnerabilities
+        .iter()
+        .filter(|v| v.id == "DEBIAN-TEST-1")
+        .map(|v| v.package.as_str())
+        .collect();
     assert!(glibc.contains(&"libc6"), "{glibc:?}");
-    assert!(!report.vulnerabilities.iter().any(|v| v.id == "DEBIAN-TEST-2"));
-    assert!(!report.vulnerabilities.iter().any(|v| v.package == "lodash" || v.package == "Jinja2"));
+    assert!(
+        !report
+            .vulnerabilities
+            .iter()
+            .any(|v| v.id == "DEBIAN-TEST-2")
+    );
+    assert!(
+        !report
+            .vulnerabilities
+            .iter()
+            .any(|v| v.package == "lodash" || v.package == "Jinja2")
+    );
     assert!(report.misconfigurations.is_empty(), "user 1000 is not root");
 
     // The index file gives the same vulnerabilities.
@@ -143,18 +207,39 @@ fn log4shell_and_debian_advisories_match_and_index_gives_the_same_result() {
     db.write_index(&index).unwrap();
     let indexed = Database::load(&[&index]).unwrap();
     assert_eq!(indexed.len(), db.len());
-    let again = Report::build(&image, inventory(&image), Some(&indexed), &MatchOptions::default());
-    let ids = |r: &Report| r.vulnerabilities.iter().map(|v| format!("{} {} {}", v.id, v.package, v.path)).collect::<Vec<_>>();
+    let again = Report::build(
+        &image,
+        inventory(&image),
+        Some(&indexed),
+        &MatchOptions::default(),
+    );
+    let ids = |r: &Report| {
+        r.vulnerabilities
+            .iter()
+            .map(|v| format!("{} {} {}", v.id, v.package, v.path))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(ids(&report), ids(&again));
 
     // --ignore-unfixed and the ignore file.
     let ignore_path = dir.path().join("ignore.yaml");
     std::fs::write(&ignore_path, "vulnerabilities:\n  - id: CVE-2021-44228\n    reason: JndiLookup.class removed at build time\n").unwrap();
-    let options = MatchOptions { ignore_unfixed: true, ignore: IgnoreFile::load(&ignore_path).unwrap() };
+    let options = MatchOptions {
+        ignore_unfixed: true,
+        ignore: IgnoreFile::load(&ignore_path).unwrap(),
+    };
     let filtered = Report::build(&image, inventory(&image), Some(&db), &options);
-    assert!(!filtered.vulnerabilities.iter().any(|v| v.id == "GHSA-jfh8-c2jp-5v3q"));
+    assert!(
+        !filtered
+            .vulnerabilities
+            .iter()
+            .any(|v| v.id == "GHSA-jfh8-c2jp-5v3q")
+    );
     assert_eq!(filtered.ignored_vulnerabilities.len(), 1);
-    assert_eq!(filtered.ignored_vulnerabilities[0].reason, "JndiLookup.class removed at build time");
+    assert_eq!(
+        filtered.ignored_vulnerabilities[0].reason,
+        "JndiLookup.class removed at build time"
+    );
     std::fs::write(&ignore_path, "vulnerabilities:\n  - id: CVE-2021-44228\n").unwrap();
     let err = IgnoreFile::load(&ignore_path).unwrap_err().to_string();
     assert!(err.contains("reason"), "{err}");
@@ -166,8 +251,14 @@ fn alpine_layers(compress: fn(&[u8]) -> Vec<u8>) -> Vec<Vec<u8>> {
             file("etc/os-release", ALPINE_OS_RELEASE),
             file("lib/apk/db/installed", APK_INSTALLED),
         ])),
-        zstd(&layer(&[file("srv/app/package-lock.json", r#"{"lockfileVersion":3,"packages":{"":{},"node_modules/lodash":{"version":"4.17.20"}}}"#)])),
-        layer(&[file("usr/lib/python3.12/site-packages/Jinja2-2.11.2.dist-info/METADATA", "Name: Jinja2\nVersion: 2.11.2\n")]),
+        zstd(&layer(&[file(
+            "srv/app/package-lock.json",
+            r#"{"lockfileVersion":3,"packages":{"":{},"node_modules/lodash":{"version":"4.17.20"}}}"#,
+        )])),
+        layer(&[file(
+            "usr/lib/python3.12/site-packages/Jinja2-2.11.2.dist-info/METADATA",
+            "Name: Jinja2\nVersion: 2.11.2\n",
+        )]),
     ]
 }
 
@@ -179,7 +270,10 @@ fn oci_layout_and_archive_with_gzip_and_zstd_layers() {
     let archive = dir.path().join("image.oci.tar");
     oci_archive(&archive, &alpine_layers(zstd), Some("app"));
     let db = Database::load(&[osv_dir(dir.path(), &[])]).unwrap();
-    for (path, kind) in [(&layout, haechi_image::ImageKind::OciLayout), (&archive, haechi_image::ImageKind::OciArchive)] {
+    for (path, kind) in [
+        (&layout, haechi_image::ImageKind::OciLayout),
+        (&archive, haechi_image::ImageKind::OciArchive),
+    ] {
         let image = Image::open(path).unwrap();
         assert_eq!(image.kind, kind);
         assert_eq!(image.config.tags, ["test/app:oci"]);
@@ -188,13 +282,27 @@ fn oci_layout_and_archive_with_gzip_and_zstd_layers() {
         let inv = inventory(&image);
         assert!(inv.problems.is_empty(), "{:?}", inv.problems);
         assert_eq!(inv.os.as_ref().unwrap().family, "alpine");
-        let names: Vec<_> = inv.packages.iter().map(|p| format!("{}:{}@{}", p.kind.as_str(), p.name, p.version)).collect();
+        let names: Vec<_> = inv
+            .packages
+            .iter()
+            .map(|p| format!("{}:{}@{}", p.kind.as_str(), p.name, p.version))
+            .collect();
         assert_eq!(
             names,
-            ["apk:libcrypto3@3.3.0-r2", "apk:libssl3@3.3.0-r2", "apk:musl@1.2.5-r0", "pypi:Jinja2@2.11.2", "npm:lodash@4.17.20"]
+            [
+                "apk:libcrypto3@3.3.0-r2",
+                "apk:libssl3@3.3.0-r2",
+                "apk:musl@1.2.5-r0",
+                "pypi:Jinja2@2.11.2",
+                "npm:lodash@4.17.20"
+            ]
         );
         let report = Report::build(&image, inv, Some(&db), &MatchOptions::default());
-        let mut found: Vec<_> = report.vulnerabilities.iter().map(|v| format!("{} {}", v.id, v.package)).collect();
+        let mut found: Vec<_> = report
+            .vulnerabilities
+            .iter()
+            .map(|v| format!("{} {}", v.id, v.package))
+            .collect();
         found.sort();
         assert_eq!(
             found,
@@ -213,7 +321,10 @@ fn a_corrupt_layer_is_reported_and_the_other_layers_are_read() {
     let dir = tempfile::tempdir().unwrap();
     let mut layers = alpine_layers(gzip);
     // Keep the gzip header of a real layer, then garbage.
-    let mut corrupt = gzip(&layer(&[file("app/node_modules/x/package.json", r#"{"name":"x","version":"1.0.0"}"#)]));
+    let mut corrupt = gzip(&layer(&[file(
+        "app/node_modules/x/package.json",
+        r#"{"name":"x","version":"1.0.0"}"#,
+    )]));
     corrupt.truncate(12);
     corrupt.extend(std::iter::repeat_n(0x5a, 300));
     layers[1] = corrupt;
@@ -221,10 +332,24 @@ fn a_corrupt_layer_is_reported_and_the_other_layers_are_read() {
     docker_archive(&tarball, &layers, None);
     let inv = inventory(&Image::open(&tarball).unwrap());
     assert_eq!(inv.problems.len(), 1, "{:?}", inv.problems);
-    assert!(inv.problems[0].starts_with("layer 1 ("), "{}", inv.problems[0]);
-    assert!(inv.problems[0].contains("other layers were read"), "{}", inv.problems[0]);
-    assert!(inv.packages.iter().any(|p| p.name == "musl"), "layer 0 read");
-    assert!(inv.packages.iter().any(|p| p.name == "Jinja2"), "layer 2 read");
+    assert!(
+        inv.problems[0].starts_with("layer 1 ("),
+        "{}",
+        inv.problems[0]
+    );
+    assert!(
+        inv.problems[0].contains("other layers were read"),
+        "{}",
+        inv.problems[0]
+    );
+    assert!(
+        inv.packages.iter().any(|p| p.name == "musl"),
+        "layer 0 read"
+    );
+    assert!(
+        inv.packages.iter().any(|p| p.name == "Jinja2"),
+        "layer 2 read"
+    );
 }
 
 #[test]
@@ -238,7 +363,13 @@ fn inputs_that_are_not_images_say_what_to_do() {
     assert!(err.contains("docker save"), "{err}");
     let gz = dir.path().join("image.tar.gz");
     std::fs::write(&gz, gzip(b"whatever")).unwrap();
-    assert!(Image::open(&gz).err().unwrap().to_string().contains("gunzip"));
+    assert!(
+        Image::open(&gz)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("gunzip")
+    );
     let junk = dir.path().join("junk.tar");
     std::fs::write(&junk, b"not a tar at all, definitely not").unwrap();
     assert!(Image::open(&junk).is_err());
@@ -257,8 +388,15 @@ fn rootfs_directory() {
     let image = Image::rootfs(root).unwrap();
     let inv = inventory(&image);
     assert_eq!(inv.os.as_ref().unwrap().version, "12");
-    assert!(inv.packages.iter().any(|p| p.name == "org.apache.logging.log4j:log4j-core" && p.version == "2.17.1"));
-    assert!(inv.config_findings(image.kind).is_empty(), "a directory has no image config");
+    assert!(
+        inv.packages
+            .iter()
+            .any(|p| p.name == "org.apache.logging.log4j:log4j-core" && p.version == "2.17.1")
+    );
+    assert!(
+        inv.config_findings(image.kind).is_empty(),
+        "a directory has no image config"
+    );
 }
 
 #[test]
@@ -266,8 +404,12 @@ fn osv_zip_and_bad_records() {
     let dir = tempfile::tempdir().unwrap();
     let zip_path = dir.path().join("all.zip");
     let mut w = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
-    for (name, text) in [("GHSA-jfh8-c2jp-5v3q.json", LOG4SHELL), ("broken.json", "{\"id\": ")] {
-        w.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+    for (name, text) in [
+        ("GHSA-jfh8-c2jp-5v3q.json", LOG4SHELL),
+        ("broken.json", "{\"id\": "),
+    ] {
+        w.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
         std::io::Write::write_all(&mut w, text.as_bytes()).unwrap();
     }
     w.finish().unwrap();
@@ -275,7 +417,14 @@ fn osv_zip_and_bad_records() {
     assert_eq!(db.len(), 1);
     assert_eq!(db.problems.len(), 1);
     assert!(db.problems[0].contains("broken.json"), "{}", db.problems[0]);
-    assert_eq!(db.lookup("Maven", "org.apache.logging.log4j:log4j-core").len(), 3);
-    let missing = Database::load(&[dir.path().join("nope")]).err().unwrap().to_string();
+    assert_eq!(
+        db.lookup("Maven", "org.apache.logging.log4j:log4j-core")
+            .len(),
+        3
+    );
+    let missing = Database::load(&[dir.path().join("nope")])
+        .err()
+        .unwrap()
+        .to_string();
     assert!(missing.contains("nope"), "{missing}");
 }

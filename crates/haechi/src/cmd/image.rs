@@ -37,7 +37,11 @@ enum ImageCommand {
 #[derive(Args)]
 struct Target {
     /// A `docker save` tarball, an OCI image layout directory or an OCI archive.
-    #[arg(value_name = "IMAGE", required_unless_present = "rootfs", conflicts_with = "rootfs")]
+    #[arg(
+        value_name = "IMAGE",
+        required_unless_present = "rootfs",
+        conflicts_with = "rootfs"
+    )]
     image: Option<PathBuf>,
     /// Scan an unpacked root filesystem instead of an image.
     #[arg(long, value_name = "DIR")]
@@ -161,8 +165,10 @@ fn collect(image: &Image, target: &Target, secrets: bool) -> Inventory {
     let bar = (!target.no_progress && io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(image.layers.len() as u64);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} layers {pos}/{len} {bar:30} {elapsed}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} layers {pos}/{len} {bar:30} {elapsed}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar
     });
@@ -206,7 +212,9 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         ScanFormat::Json => Format::Json,
         ScanFormat::Sarif => Format::Sarif,
     };
-    write_output(args.output.as_deref(), |out| format::render(&report, format, out))?;
+    write_output(args.output.as_deref(), |out| {
+        format::render(&report, format, out)
+    })?;
     for problem in &report.problems {
         eprintln!("haechi image: {problem}");
     }
@@ -273,7 +281,9 @@ fn write_output(
         None => {
             let mut out = io::BufWriter::new(io::stdout().lock());
             match write(&mut out).and_then(|()| out.flush()) {
-                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(format!("cannot write: {e}")),
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                    Err(format!("cannot write: {e}"))
+                }
                 _ => Ok(()),
             }
         }

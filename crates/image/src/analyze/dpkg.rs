@@ -14,7 +14,8 @@ pub(super) fn wants(path: &str) -> bool {
 pub(super) fn parse(path: &str, data: &[u8], out: &mut Vec<Package>) -> Result<(), String> {
     let text = std::str::from_utf8(data).map_err(|e| format!("not UTF-8 text: {e}"))?;
     for paragraph in paragraphs(text) {
-        let (Some(name), Some(version)) = (field(&paragraph, "Package"), field(&paragraph, "Version"))
+        let (Some(name), Some(version)) =
+            (field(&paragraph, "Package"), field(&paragraph, "Version"))
         else {
             continue;
         };
@@ -65,7 +66,12 @@ mod tests {
         assert!(wants("var/lib/dpkg/status.d/base"));
         assert!(!wants("var/lib/dpkg/status.d/base.md5sums"));
         let mut out = Vec::new();
-        parse("var/lib/dpkg/status.d/tzdata", b"Package: tzdata\nVersion: 2024a-0+deb12u1\nArchitecture: all\n", &mut out).unwrap();
+        parse(
+            "var/lib/dpkg/status.d/tzdata",
+            b"Package: tzdata\nVersion: 2024a-0+deb12u1\nArchitecture: all\n",
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out[0].name, "tzdata");
     }
 }

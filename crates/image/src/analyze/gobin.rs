@@ -33,10 +33,19 @@ pub(super) fn parse(path: &str, data: &[u8], out: &mut Vec<Package>) -> Result<(
     let version = String::from_utf8_lossy(version);
     let toolchain = version.split_whitespace().next().unwrap_or("");
     if let Some(v) = toolchain.strip_prefix("go") {
-        out.push(Package::new(PackageKind::Go, "stdlib", &format!("v{v}"), path));
+        out.push(Package::new(
+            PackageKind::Go,
+            "stdlib",
+            &format!("v{v}"),
+            path,
+        ));
     }
     // The module text is framed by 16-byte sentinels.
-    let modinfo = if modinfo.len() >= 33 { &modinfo[16..modinfo.len() - 16] } else { modinfo };
+    let modinfo = if modinfo.len() >= 33 {
+        &modinfo[16..modinfo.len() - 16]
+    } else {
+        modinfo
+    };
     let text = String::from_utf8_lossy(modinfo);
     for line in text.lines() {
         let fields: Vec<&str> = line.split('\t').collect();
@@ -108,8 +117,18 @@ mod tests {
         );
         let mut out = Vec::new();
         parse("app", &data, &mut out).unwrap();
-        let got: Vec<_> = out.iter().map(|p| format!("{}@{}", p.name, p.version)).collect();
-        assert_eq!(got, ["stdlib@v1.21.5", "golang.org/x/net@v0.17.0", "github.com/fork/b@v1.0.1"]);
+        let got: Vec<_> = out
+            .iter()
+            .map(|p| format!("{}@{}", p.name, p.version))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "stdlib@v1.21.5",
+                "golang.org/x/net@v0.17.0",
+                "github.com/fork/b@v1.0.1"
+            ]
+        );
     }
 
     #[test]

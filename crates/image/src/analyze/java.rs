@@ -51,7 +51,11 @@ fn parse_archive(
         let name = String::from_utf8_lossy(file.name_raw()).into_owned();
         if name.starts_with("META-INF/maven/") && name.ends_with("/pom.properties") {
             let mut text = String::new();
-            if file.by_ref().take(1 << 20).read_to_string(&mut text).is_ok()
+            if file
+                .by_ref()
+                .take(1 << 20)
+                .read_to_string(&mut text)
+                .is_ok()
                 && let Some(package) = pom_properties(&text, path)
             {
                 found_pom = true;
@@ -59,7 +63,12 @@ fn parse_archive(
             }
         } else if name.eq_ignore_ascii_case("META-INF/MANIFEST.MF") {
             let mut text = String::new();
-            if file.by_ref().take(1 << 20).read_to_string(&mut text).is_ok() {
+            if file
+                .by_ref()
+                .take(1 << 20)
+                .read_to_string(&mut text)
+                .is_ok()
+            {
                 manifest = Some(text);
             }
         } else if is_archive(&name) && depth < MAX_DEPTH && file.size() <= MAX_NESTED {
@@ -72,9 +81,7 @@ fn parse_archive(
             }
         }
     }
-    if !found_pom
-        && let Some(package) = manifest.and_then(|m| from_manifest(&m, path))
-    {
+    if !found_pom && let Some(package) = manifest.and_then(|m| from_manifest(&m, path)) {
         out.push(package);
     }
     for (name, inner) in nested {
@@ -107,8 +114,14 @@ fn pom_properties(text: &str, path: &str) -> Option<Package> {
         }
     }
     let (group, artifact, version) = (group?, artifact?, version?);
-    (!group.is_empty() && !artifact.is_empty() && !version.is_empty())
-        .then(|| Package::new(PackageKind::Maven, &format!("{group}:{artifact}"), version, path))
+    (!group.is_empty() && !artifact.is_empty() && !version.is_empty()).then(|| {
+        Package::new(
+            PackageKind::Maven,
+            &format!("{group}:{artifact}"),
+            version,
+            path,
+        )
+    })
 }
 
 /// Coordinates from the MANIFEST and the file name (`log4j-core-2.14.1.jar`): the group from
@@ -158,7 +171,10 @@ mod tests {
     fn manifest_and_file_name() {
         let manifest = "Manifest-Version: 1.0\nImplementation-Vendor-Id: org.apache.logging.log4j\nImplementation-Version: 2.14.1\n";
         let p = from_manifest(manifest, "app/lib/log4j-core-2.14.1.jar").unwrap();
-        assert_eq!((p.name.as_str(), p.version.as_str()), ("org.apache.logging.log4j:log4j-core", "2.14.1"));
+        assert_eq!(
+            (p.name.as_str(), p.version.as_str()),
+            ("org.apache.logging.log4j:log4j-core", "2.14.1")
+        );
         assert!(from_manifest("Implementation-Version: 9\n", "x/log4j-core-2.14.1.jar").is_none());
     }
 

@@ -46,7 +46,9 @@ pub(super) fn parse(path: &str, data: &[u8], out: &mut Vec<Package>) -> Result<(
             if info["link"].as_bool() == Some(true) {
                 continue;
             }
-            let name = info["name"].as_str().unwrap_or(&key[pos + "node_modules/".len()..]);
+            let name = info["name"]
+                .as_str()
+                .unwrap_or(&key[pos + "node_modules/".len()..]);
             if let Some(version) = info["version"].as_str() {
                 out.push(Package::new(PackageKind::Npm, name, version, path));
             }

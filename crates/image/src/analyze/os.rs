@@ -48,8 +48,12 @@ mod tests {
             b"PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n",
         )
         .unwrap();
-        assert_eq!((deb.family.as_str(), deb.version.as_str()), ("debian", "12"));
-        let alpine = super::parse(b"NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.20.3\n").unwrap();
+        assert_eq!(
+            (deb.family.as_str(), deb.version.as_str()),
+            ("debian", "12")
+        );
+        let alpine =
+            super::parse(b"NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.20.3\n").unwrap();
         assert_eq!(alpine.version, "3.20.3");
         assert!(super::parse(b"garbage").is_none());
     }

@@ -30,9 +30,16 @@ mod tests {
     fn reads_name_and_version() {
         let mut out = Vec::new();
         let meta = b"Metadata-Version: 2.1\nName: Jinja2\nVersion: 2.11.2\nLicense: BSD-3-Clause\n\nbody: text\n";
-        super::parse("usr/lib/python3/dist-packages/Jinja2-2.11.2.dist-info/METADATA", meta, &mut out)
-            .unwrap();
-        assert_eq!((out[0].name.as_str(), out[0].version.as_str()), ("Jinja2", "2.11.2"));
+        super::parse(
+            "usr/lib/python3/dist-packages/Jinja2-2.11.2.dist-info/METADATA",
+            meta,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(
+            (out[0].name.as_str(), out[0].version.as_str()),
+            ("Jinja2", "2.11.2")
+        );
         assert!(super::parse("x.dist-info/METADATA", b"\n", &mut out).is_err());
     }
 }

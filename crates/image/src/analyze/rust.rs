@@ -13,7 +13,11 @@ pub(super) fn wants_lockfile(path: &str) -> bool {
 
 /// Cargo.lock is TOML written by cargo in a fixed shape: `[[package]]` tables of
 /// `key = "string"` lines; that shape is all this reads.
-pub(super) fn parse_lockfile(path: &str, data: &[u8], out: &mut Vec<Package>) -> Result<(), String> {
+pub(super) fn parse_lockfile(
+    path: &str,
+    data: &[u8],
+    out: &mut Vec<Package>,
+) -> Result<(), String> {
     let text = std::str::from_utf8(data).map_err(|e| format!("not UTF-8 text: {e}"))?;
     let mut entry: Option<(Option<String>, Option<String>)> = None;
     let mut flush = |entry: &mut Option<(Option<String>, Option<String>)>| {
@@ -59,7 +63,11 @@ struct AuditablePackage {
     root: bool,
 }
 
-pub(super) fn parse_auditable(path: &str, data: &[u8], out: &mut Vec<Package>) -> Result<(), String> {
+pub(super) fn parse_auditable(
+    path: &str,
+    data: &[u8],
+    out: &mut Vec<Package>,
+) -> Result<(), String> {
     use object::{Object, ObjectSection};
     let Ok(file) = object::File::parse(data) else {
         return Ok(());
@@ -67,7 +75,9 @@ pub(super) fn parse_auditable(path: &str, data: &[u8], out: &mut Vec<Package>) -
     let Some(section) = file.section_by_name(".dep-v0") else {
         return Ok(());
     };
-    let compressed = section.data().map_err(|e| format!("cargo-auditable section: {e}"))?;
+    let compressed = section
+        .data()
+        .map_err(|e| format!("cargo-auditable section: {e}"))?;
     let mut json = Vec::new();
     flate2::read::ZlibDecoder::new(compressed)
         .take(8 << 20)
@@ -92,7 +102,10 @@ mod tests {
         let lock = "version = 4\n\n[[package]]\nname = \"smallvec\"\nversion = \"1.6.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\n \"smallvec\",\n]\n\n[metadata]\nx = \"y\"\n";
         let mut out = Vec::new();
         super::parse_lockfile("src/Cargo.lock", lock.as_bytes(), &mut out).unwrap();
-        let got: Vec<_> = out.iter().map(|p| format!("{}@{}", p.name, p.version)).collect();
+        let got: Vec<_> = out
+            .iter()
+            .map(|p| format!("{}@{}", p.name, p.version))
+            .collect();
         assert_eq!(got, ["smallvec@1.6.0", "app@0.1.0"]);
     }
 }

@@ -26,26 +26,50 @@ fn encode(s: &str) -> String {
 /// The package URL of `package` (`pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=debian-12`).
 pub fn purl(package: &Package, os: Option<&OsInfo>) -> String {
     let version = encode(&package.version);
-    let path = |segments: &[&str]| segments.iter().map(|s| encode(s)).collect::<Vec<_>>().join("/");
+    let path = |segments: &[&str]| {
+        segments
+            .iter()
+            .map(|s| encode(s))
+            .collect::<Vec<_>>()
+            .join("/")
+    };
     match package.kind {
         PackageKind::Deb | PackageKind::Apk => {
-            let (kind, default_ns) = if package.kind == PackageKind::Deb { ("deb", "debian") } else { ("apk", "alpine") };
+            let (kind, default_ns) = if package.kind == PackageKind::Deb {
+                ("deb", "debian")
+            } else {
+                ("apk", "alpine")
+            };
             let namespace = os.map_or(default_ns, |o| o.family.as_str());
             let mut qualifiers = Vec::new();
             if let Some(arch) = &package.arch {
                 qualifiers.push(format!("arch={}", encode(arch)));
             }
             if let Some(o) = os {
-                qualifiers.push(format!("distro={}", encode(&format!("{}-{}", o.family, o.version))));
+                qualifiers.push(format!(
+                    "distro={}",
+                    encode(&format!("{}-{}", o.family, o.version))
+                ));
             }
-            let q = if qualifiers.is_empty() { String::new() } else { format!("?{}", qualifiers.join("&")) };
-            format!("pkg:{kind}/{}/{}@{version}{q}", encode(namespace), encode(&package.name))
+            let q = if qualifiers.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", qualifiers.join("&"))
+            };
+            format!(
+                "pkg:{kind}/{}/{}@{version}{q}",
+                encode(namespace),
+                encode(&package.name)
+            )
         }
         PackageKind::Maven => {
             let (group, artifact) = package.name.split_once(':').unwrap_or(("", &package.name));
             format!("pkg:maven/{}@{version}", path(&[group, artifact]))
         }
-        PackageKind::Pypi => format!("pkg:pypi/{}@{version}", encode(&normalize_name("PyPI", &package.name))),
+        PackageKind::Pypi => format!(
+            "pkg:pypi/{}@{version}",
+            encode(&normalize_name("PyPI", &package.name))
+        ),
         PackageKind::Npm => {
             let segments: Vec<&str> = package.name.split('/').collect();
             format!("pkg:npm/{}@{version}", path(&segments))
@@ -60,7 +84,9 @@ pub fn purl(package: &Package, os: Option<&OsInfo>) -> String {
 
 /// RFC 3339 UTC timestamp of now (days-from-civil inverse, no time zone database needed).
 fn timestamp() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -96,7 +122,11 @@ pub fn cyclonedx(report: &Report) -> Value {
     for p in &report.packages {
         let purl = purl(p, os);
         // The same package at two paths is two components; bom-refs must stay unique.
-        let bom_ref = if seen.insert(purl.clone()) { purl.clone() } else { format!("{purl}#{}", p.path) };
+        let bom_ref = if seen.insert(purl.clone()) {
+            purl.clone()
+        } else {
+            format!("{purl}#{}", p.path)
+        };
         let mut properties = vec![
             json!({"name": "haechi:package:type", "value": p.kind.as_str()}),
             json!({"name": "haechi:path", "value": p.path}),
@@ -154,16 +184,36 @@ mod tests {
     use super::*;
 
     fn os() -> OsInfo {
-        OsInfo { family: "debian".into(), version: "12".into(), name: "Debian GNU/Linux 12 (bookworm)".into() }
+        OsInfo {
+            family: "debian".into(),
+            version: "12".into(),
+            name: "Debian GNU/Linux 12 (bookworm)".into(),
+        }
     }
 
     #[test]
     fn purls_follow_the_spec() {
-        let mut deb = Package::new(PackageKind::Deb, "libssl3", "3.0.11-1~deb12u2", "var/lib/dpkg/status");
+        let mut deb = Package::new(
+            PackageKind::Deb,
+            "libssl3",
+            "3.0.11-1~deb12u2",
+            "var/lib/dpkg/status",
+        );
         deb.arch = Some("amd64".into());
-        assert_eq!(purl(&deb, Some(&os())), "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12");
-        let jar = Package::new(PackageKind::Maven, "org.apache.logging.log4j:log4j-core", "2.14.1", "a.jar");
-        assert_eq!(purl(&jar, None), "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1");
+        assert_eq!(
+            purl(&deb, Some(&os())),
+            "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12"
+        );
+        let jar = Package::new(
+            PackageKind::Maven,
+            "org.apache.logging.log4j:log4j-core",
+            "2.14.1",
+            "a.jar",
+        );
+        assert_eq!(
+            purl(&jar, None),
+            "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"
+        );
         let npm = Package::new(PackageKind::Npm, "@babel/core", "7.0.0", "x");
         assert_eq!(purl(&npm, None), "pkg:npm/%40babel/core@7.0.0");
         let py = Package::new(PackageKind::Pypi, "Jinja2", "2.11.2", "x");

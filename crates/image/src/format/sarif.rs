@@ -50,9 +50,19 @@ fn location(path: &str, line: usize) -> Location {
         .build()
 }
 
-fn rule(id: &str, title: &str, help: String, severity: Severity, score: Option<f64>, uri: Option<&str>) -> ReportingDescriptor {
+fn rule(
+    id: &str,
+    title: &str,
+    help: String,
+    severity: Severity,
+    score: Option<f64>,
+    uri: Option<&str>,
+) -> ReportingDescriptor {
     let mut extra = BTreeMap::new();
-    extra.insert("security-severity".to_string(), json!(security_severity(severity, score)));
+    extra.insert(
+        "security-severity".to_string(),
+        json!(security_severity(severity, score)),
+    );
     let builder = ReportingDescriptor::builder()
         .id(id)
         .name(id)
@@ -60,7 +70,10 @@ fn rule(id: &str, title: &str, help: String, severity: Severity, score: Option<f
         .help(MultiformatMessageString::builder().text(help).build())
         .properties(
             PropertyBag::builder()
-                .tags(vec!["security".to_string(), severity.as_str().to_lowercase()])
+                .tags(vec![
+                    "security".to_string(),
+                    severity.as_str().to_lowercase(),
+                ])
                 .additional_properties(extra)
                 .build(),
         );
@@ -81,15 +94,27 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 "{title}\nAliases: {}\nSeverity: {}{}",
                 v.aliases.join(", "),
                 v.severity.as_str(),
-                v.vector.as_ref().map(|s| format!(" ({s})")).unwrap_or_default()
+                v.vector
+                    .as_ref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default()
             );
-            rules.push(rule(&v.id, &title, help, v.severity, v.score, v.url.as_deref()));
+            rules.push(rule(
+                &v.id,
+                &title,
+                help,
+                v.severity,
+                v.score,
+                v.url.as_deref(),
+            ));
             rules.len() - 1
         });
         let fix = v
             .fixed_version
             .as_ref()
-            .map_or("no fixed version yet".to_string(), |f| format!("fixed in {f}"));
+            .map_or("no fixed version yet".to_string(), |f| {
+                format!("fixed in {f}")
+            });
         let mut result = SarifResult::builder()
             .rule_id(v.id.clone())
             .level(level(v.severity))
@@ -97,7 +122,11 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 Message::builder()
                     .text(format!(
                         "Package {} {} is affected by {} ({}); {fix}. Layer {}.",
-                        v.package, v.installed_version, v.id, v.severity.as_str(), v.layer
+                        v.package,
+                        v.installed_version,
+                        v.id,
+                        v.severity.as_str(),
+                        v.layer
                     ))
                     .build(),
             )
@@ -115,7 +144,11 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let mut result = SarifResult::builder()
             .rule_id(format!("secret/{}", s.rule))
             .level(level(s.severity))
-            .message(Message::builder().text(format!("{} in layer {}: {}", s.title, s.layer, s.excerpt)).build())
+            .message(
+                Message::builder()
+                    .text(format!("{} in layer {}: {}", s.title, s.layer, s.excerpt))
+                    .build(),
+            )
             .locations(vec![location(&s.path, s.line)])
             .build();
         result.rule_index = Some(i as i64);

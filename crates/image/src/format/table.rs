@@ -46,10 +46,9 @@ fn counts(severities: impl Iterator<Item = Severity>) -> String {
 }
 
 pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let os = report
-        .os
-        .as_ref()
-        .map_or("OS unknown".to_string(), |o| format!("{} {}", o.family, o.version));
+    let os = report.os.as_ref().map_or("OS unknown".to_string(), |o| {
+        format!("{} {}", o.family, o.version)
+    });
     writeln!(
         out,
         "{} ({}, {os}, {} layers, {} packages)",
@@ -65,9 +64,18 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     )?;
     if !report.vulnerabilities.is_empty() {
         let mut rows = vec![
-            ["SEVERITY", "ID", "PACKAGE", "INSTALLED", "FIXED", "LAYER", "PATH", "TITLE"]
-                .map(String::from)
-                .to_vec(),
+            [
+                "SEVERITY",
+                "ID",
+                "PACKAGE",
+                "INSTALLED",
+                "FIXED",
+                "LAYER",
+                "PATH",
+                "TITLE",
+            ]
+            .map(String::from)
+            .to_vec(),
         ];
         for v in &report.vulnerabilities {
             let title: String = v.title.as_deref().unwrap_or("").chars().take(60).collect();
@@ -91,9 +99,17 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "  {} in {}: {}", i.item.id, i.item.package, i.reason)?;
         }
     }
-    writeln!(out, "\nSecrets: {}", counts(report.secrets.iter().map(|s| s.severity)))?;
+    writeln!(
+        out,
+        "\nSecrets: {}",
+        counts(report.secrets.iter().map(|s| s.severity))
+    )?;
     if !report.secrets.is_empty() {
-        let mut rows = vec![["SEVERITY", "RULE", "LAYER", "LOCATION", "MATCH"].map(String::from).to_vec()];
+        let mut rows = vec![
+            ["SEVERITY", "RULE", "LAYER", "LOCATION", "MATCH"]
+                .map(String::from)
+                .to_vec(),
+        ];
         for s in &report.secrets {
             rows.push(vec![
                 s.severity.as_str().into(),

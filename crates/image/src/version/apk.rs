@@ -63,10 +63,12 @@ fn parse(v: &str) -> Parsed<'_> {
         parsed.letter = Some(c);
     }
     for part in parts {
-        let split = part.find(|c: char| c.is_ascii_digit()).unwrap_or(part.len());
+        let split = part
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(part.len());
         parsed
             .suffixes
-            .push((suffix_rank(&part[..split]), part[split..].as_bytes()));
+            .push((suffix_rank(&part[..split]), &part.as_bytes()[split..]));
     }
     parsed
 }

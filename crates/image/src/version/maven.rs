@@ -135,7 +135,13 @@ fn cmp_item(a: Option<&Item>, b: Option<&Item>) -> Ordering {
 
 fn cmp_null(item: &Item) -> Ordering {
     match item {
-        Item::Int(d) => if d.is_empty() { Ordering::Equal } else { Ordering::Greater },
+        Item::Int(d) => {
+            if d.is_empty() {
+                Ordering::Equal
+            } else {
+                Ordering::Greater
+            }
+        }
         Item::Str(s) => qualifier_key(s).cmp(&qualifier_key("")),
         Item::List(l) => l.first().map_or(Ordering::Equal, cmp_null),
     }
@@ -164,17 +170,53 @@ mod tests {
     fn maven_orderings() {
         // Orderings from Maven's ComparableVersionTest.
         let increasing = [
-            "1-alpha2snapshot", "1-alpha2", "1-alpha-123", "1-beta-2", "1-beta123", "1-m2",
-            "1-m11", "1-rc", "1-cr2", "1-rc123", "1-SNAPSHOT", "1", "1-sp", "1-sp2", "1-sp123",
-            "1-abc", "1-def", "1-pom-1", "1-1-snapshot", "1-1", "1-2", "1-123", "1.1", "1.2",
+            "1-alpha2snapshot",
+            "1-alpha2",
+            "1-alpha-123",
+            "1-beta-2",
+            "1-beta123",
+            "1-m2",
+            "1-m11",
+            "1-rc",
+            "1-cr2",
+            "1-rc123",
+            "1-SNAPSHOT",
+            "1",
+            "1-sp",
+            "1-sp2",
+            "1-sp123",
+            "1-abc",
+            "1-def",
+            "1-pom-1",
+            "1-1-snapshot",
+            "1-1",
+            "1-2",
+            "1-123",
+            "1.1",
+            "1.2",
             "1.123",
         ];
         for pair in increasing.windows(2) {
             assert_eq!(compare(pair[0], pair[1]), Less, "{} < {}", pair[0], pair[1]);
-            assert_eq!(compare(pair[1], pair[0]), Greater, "{} > {}", pair[1], pair[0]);
+            assert_eq!(
+                compare(pair[1], pair[0]),
+                Greater,
+                "{} > {}",
+                pair[1],
+                pair[0]
+            );
         }
-        let equal = [("1", "1.0"), ("1", "1.0.0"), ("1.0", "1-0"), ("1a", "1-a"), ("1-ga", "1"),
-            ("1-final", "1"), ("1cr", "1rc"), ("1a1", "1-alpha-1"), ("1.0.0-RELEASE", "1")];
+        let equal = [
+            ("1", "1.0"),
+            ("1", "1.0.0"),
+            ("1.0", "1-0"),
+            ("1a", "1-a"),
+            ("1-ga", "1"),
+            ("1-final", "1"),
+            ("1cr", "1rc"),
+            ("1a1", "1-alpha-1"),
+            ("1.0.0-RELEASE", "1"),
+        ];
         for (a, b) in equal {
             assert_eq!(compare(a, b), Equal, "{a} == {b}");
         }

@@ -38,9 +38,7 @@ impl Scheme {
         Some(match base {
             "Debian" | "Ubuntu" => Scheme::Dpkg,
             "Alpine" | "Wolfi" | "Chainguard" => Scheme::Apk,
-            "Red Hat" | "Rocky Linux" | "AlmaLinux" | "openSUSE" | "SUSE" | "Mageia" => {
-                Scheme::Rpm
-            }
+            "Red Hat" | "Rocky Linux" | "AlmaLinux" | "openSUSE" | "SUSE" | "Mageia" => Scheme::Rpm,
             "Maven" => Scheme::Maven,
             "PyPI" => Scheme::Pep440,
             "npm" | "Go" | "crates.io" => Scheme::Semver,
@@ -85,10 +83,18 @@ pub(crate) fn generic(a: &str, b: &str) -> Ordering {
             _ => {}
         }
         let digits = x[0].is_ascii_digit();
-        let take = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit() == digits).count();
+        let take = |s: &[u8]| {
+            s.iter()
+                .take_while(|c| c.is_ascii_digit() == digits)
+                .count()
+        };
         let (nx, ny) = (take(x), take(y));
         if y[0].is_ascii_digit() != digits {
-            return if digits { Ordering::Greater } else { Ordering::Less };
+            return if digits {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            };
         }
         let ord = if digits {
             compare_digits(&x[..nx], &y[..ny])
@@ -116,9 +122,18 @@ mod tests {
 
     #[test]
     fn semver_ignores_v_and_build() {
-        assert_eq!(Scheme::Semver.compare("v1.2.3", "1.2.3+incompatible"), Ordering::Equal);
-        assert_eq!(Scheme::Semver.compare("1.2.3-rc.1", "1.2.3"), Ordering::Less);
-        assert_eq!(Scheme::Semver.compare("0.0.0-20210101000000-abcdef", "0.1.0"), Ordering::Less);
+        assert_eq!(
+            Scheme::Semver.compare("v1.2.3", "1.2.3+incompatible"),
+            Ordering::Equal
+        );
+        assert_eq!(
+            Scheme::Semver.compare("1.2.3-rc.1", "1.2.3"),
+            Ordering::Less
+        );
+        assert_eq!(
+            Scheme::Semver.compare("0.0.0-20210101000000-abcdef", "0.1.0"),
+            Ordering::Less
+        );
         assert_eq!(Scheme::Semver.compare("1.10", "1.9"), Ordering::Greater);
     }
 

@@ -67,10 +67,7 @@ fn key(v: &str) -> Option<Key> {
         };
         (rank, num("pre_n").unwrap_or(0))
     });
-    let post = num("post_n1").or_else(|| {
-        caps.name("post_l")
-            .map(|_| num("post_n2").unwrap_or(0))
-    });
+    let post = num("post_n1").or_else(|| caps.name("post_l").map(|_| num("post_n2").unwrap_or(0)));
     let dev = caps.name("dev_l").map(|_| num("dev_n").unwrap_or(0));
     let pre_key = match (pre, post, dev) {
         // 1.0.dev1 sorts before 1.0a1.
@@ -110,14 +107,37 @@ mod tests {
     fn pep440_orderings() {
         // The ordering example of PEP 440's "Summary of permitted suffixes and relative ordering".
         let increasing = [
-            "1.dev0", "1.0.dev456", "1.0a1", "1.0a2.dev456", "1.0a12.dev456", "1.0a12",
-            "1.0b1.dev456", "1.0b2", "1.0b2.post345.dev456", "1.0b2.post345", "1.0rc1.dev456",
-            "1.0rc1", "1.0", "1.0+abc.5", "1.0+abc.7", "1.0+5", "1.0.post456.dev34",
-            "1.0.post456", "1.0.15", "1.1.dev1", "1!0.1",
+            "1.dev0",
+            "1.0.dev456",
+            "1.0a1",
+            "1.0a2.dev456",
+            "1.0a12.dev456",
+            "1.0a12",
+            "1.0b1.dev456",
+            "1.0b2",
+            "1.0b2.post345.dev456",
+            "1.0b2.post345",
+            "1.0rc1.dev456",
+            "1.0rc1",
+            "1.0",
+            "1.0+abc.5",
+            "1.0+abc.7",
+            "1.0+5",
+            "1.0.post456.dev34",
+            "1.0.post456",
+            "1.0.15",
+            "1.1.dev1",
+            "1!0.1",
         ];
         for pair in increasing.windows(2) {
             assert_eq!(compare(pair[0], pair[1]), Less, "{} < {}", pair[0], pair[1]);
-            assert_eq!(compare(pair[1], pair[0]), Greater, "{} > {}", pair[1], pair[0]);
+            assert_eq!(
+                compare(pair[1], pair[0]),
+                Greater,
+                "{} > {}",
+                pair[1],
+                pair[0]
+            );
         }
         assert_eq!(compare("1.0", "1.0.0"), Equal);
         assert_eq!(compare("1.0-1", "1.0.post1"), Equal);

@@ -63,10 +63,18 @@ pub(super) fn rpmvercmp(a: &str, b: &str) -> Ordering {
                 continue;
             }
             (true, false) => {
-                return if y.is_empty() { Ordering::Greater } else { Ordering::Less };
+                return if y.is_empty() {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                };
             }
             (false, true) => {
-                return if x.is_empty() { Ordering::Less } else { Ordering::Greater };
+                return if x.is_empty() {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                };
             }
             _ => {}
         }
@@ -77,14 +85,22 @@ pub(super) fn rpmvercmp(a: &str, b: &str) -> Ordering {
         let run = |s: &[u8]| {
             s.iter()
                 .take_while(|c| {
-                    if numeric { c.is_ascii_digit() } else { c.is_ascii_alphabetic() }
+                    if numeric {
+                        c.is_ascii_digit()
+                    } else {
+                        c.is_ascii_alphabetic()
+                    }
                 })
                 .count()
         };
         let (nx, ny) = (run(x), run(y));
         if ny == 0 {
             // Segments of different types: numeric is newer.
-            return if numeric { Ordering::Greater } else { Ordering::Less };
+            return if numeric {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            };
         }
         let ord = if numeric {
             compare_digits(&x[..nx], &y[..ny])

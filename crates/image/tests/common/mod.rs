@@ -21,28 +21,47 @@ pub fn file(path: &str, data: impl Into<Vec<u8>>) -> Item<'_> {
 
 pub fn layer(items: &[Item]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
-    let mut add = |path: String, kind: tar::EntryType, data: &[u8], mode: u32, link: Option<&str>| {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(kind);
-        h.set_size(data.len() as u64);
-        h.set_mode(mode);
-        h.set_mtime(1_700_000_000);
-        if let Some(link) = link {
-            h.set_link_name(link).unwrap();
-        }
-        b.append_data(&mut h, path, data).unwrap();
-    };
+    let mut add =
+        |path: String, kind: tar::EntryType, data: &[u8], mode: u32, link: Option<&str>| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(kind);
+            h.set_size(data.len() as u64);
+            h.set_mode(mode);
+            h.set_mtime(1_700_000_000);
+            if let Some(link) = link {
+                h.set_link_name(link).unwrap();
+            }
+            b.append_data(&mut h, path, data).unwrap();
+        };
     for item in items {
         match item {
-            Item::File(p, data, mode) => add(format!("./{p}"), tar::EntryType::Regular, data, *mode, None),
-            Item::Dir(p) => add(format!("./{p}/"), tar::EntryType::Directory, b"", 0o755, None),
+            Item::File(p, data, mode) => {
+                add(format!("./{p}"), tar::EntryType::Regular, data, *mode, None)
+            }
+            Item::Dir(p) => add(
+                format!("./{p}/"),
+                tar::EntryType::Directory,
+                b"",
+                0o755,
+                None,
+            ),
             Item::Symlink(p, t) => add(p.to_string(), tar::EntryType::Symlink, b"", 0o777, Some(t)),
             Item::Whiteout(p) => {
                 let (dir, name) = p.rsplit_once('/').unwrap_or(("", p));
-                let path = if dir.is_empty() { format!(".wh.{name}") } else { format!("{dir}/.wh.{name}") };
+                let path = if dir.is_empty() {
+                    format!(".wh.{name}")
+                } else {
+                    format!("{dir}/.wh.{name}")
+                };
                 add(path, tar::EntryType::Regular, b"", 0o644, None)
             }
-            Item::Opaque(dir) => add(format!("{dir}/.wh..wh..opq"), tar::EntryType::Regular, b"", 0o644, None),
+            Item::Opaque(dir) => add(
+                format!("{dir}/.wh..wh..opq"),
+                tar::EntryType::Regular,
+                b"",
+                0o644,
+                None,
+            ),
         }
     }
     b.into_inner().unwrap()
@@ -59,7 +78,9 @@ pub fn zstd(data: &[u8]) -> Vec<u8> {
 }
 
 fn config_json(layers: usize, user: Option<&str>) -> Vec<u8> {
-    let diff_ids: Vec<String> = (0..layers).map(|i| format!("sha256:{:064x}", i + 1)).collect();
+    let diff_ids: Vec<String> = (0..layers)
+        .map(|i| format!("sha256:{:064x}", i + 1))
+        .collect();
     let history: Vec<_> = (0..layers)
         .map(|i| serde_json::json!({"created_by": format!("RUN step {i}")}))
         .collect();
@@ -84,13 +105,20 @@ fn append(b: &mut tar::Builder<impl Write>, name: &str, data: &[u8]) {
 /// A `docker save` tarball (the classic layout: `ID/layer.tar` members).
 pub fn docker_archive(path: &Path, layers: &[Vec<u8>], user: Option<&str>) {
     let mut b = tar::Builder::new(std::fs::File::create(path).unwrap());
-    let names: Vec<String> = (0..layers.len()).map(|i| format!("{:064x}/layer.tar", i + 100)).collect();
+    let names: Vec<String> = (0..layers.len())
+        .map(|i| format!("{:064x}/layer.tar", i + 100))
+        .collect();
     for (name, data) in names.iter().zip(layers) {
         append(&mut b, name, data);
     }
     append(&mut b, "config.json", &config_json(layers.len(), user));
-    let manifest = serde_json::json!([{"Config": "config.json", "RepoTags": ["test/app:1"], "Layers": names}]);
-    append(&mut b, "manifest.json", &serde_json::to_vec(&manifest).unwrap());
+    let manifest =
+        serde_json::json!([{"Config": "config.json", "RepoTags": ["test/app:1"], "Layers": names}]);
+    append(
+        &mut b,
+        "manifest.json",
+        &serde_json::to_vec(&manifest).unwrap(),
+    );
     b.finish().unwrap();
 }
 
@@ -139,7 +167,10 @@ pub fn oci_files(layers: &[Vec<u8>], user: Option<&str>) -> Vec<(String, Vec<u8>
     }))
     .unwrap();
     files.push(("index.json".into(), index));
-    files.push(("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()));
+    files.push((
+        "oci-layout".into(),
+        br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
+    ));
     files
 }
 
@@ -162,7 +193,8 @@ pub fn oci_archive(path: &Path, layers: &[Vec<u8>], user: Option<&str>) {
 fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
     for (name, data) in entries {
-        w.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        w.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
         w.write_all(data).unwrap();
     }
     w.finish().unwrap().into_inner()
@@ -179,15 +211,30 @@ pub fn fat_jar(log4j_version: &str) -> Vec<u8> {
     );
     let log4j = zip(&[
         ("META-INF/MANIFEST.MF", manifest.as_bytes()),
-        ("META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties", pom.as_bytes()),
-        ("org/apache/logging/log4j/core/lookup/JndiLookup.class", b"\xca\xfe\xba\xbe"),
+        (
+            "META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties",
+            pom.as_bytes(),
+        ),
+        (
+            "org/apache/logging/log4j/core/lookup/JndiLookup.class",
+            b"\xca\xfe\xba\xbe",
+        ),
     ]);
     let guava_manifest = b"Manifest-Version: 1.0\nBundle-SymbolicName: com.google.guava.guava\nBundle-Version: 30.1\nImplementation-Vendor-Id: com.google.guava\nImplementation-Version: 30.1\n";
     let guava = zip(&[("META-INF/MANIFEST.MF", guava_manifest)]);
     zip(&[
-        ("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\nMain-Class: org.springframework.boot.loader.JarLauncher\n"),
-        ("META-INF/maven/com.example/demo/pom.properties", b"groupId=com.example\nartifactId=demo\nversion=0.0.1-SNAPSHOT\n"),
-        (&format!("BOOT-INF/lib/log4j-core-{log4j_version}.jar"), &log4j),
+        (
+            "META-INF/MANIFEST.MF",
+            b"Manifest-Version: 1.0\nMain-Class: org.springframework.boot.loader.JarLauncher\n",
+        ),
+        (
+            "META-INF/maven/com.example/demo/pom.properties",
+            b"groupId=com.example\nartifactId=demo\nversion=0.0.1-SNAPSHOT\n",
+        ),
+        (
+            &format!("BOOT-INF/lib/log4j-core-{log4j_version}.jar"),
+            &log4j,
+        ),
         ("BOOT-INF/lib/guava-30.1.jar", &guava),
     ])
 }
@@ -254,6 +301,7 @@ pub fn debian_record(id: &str, source: &str, fixed: &str) -> String {
 
 pub const DEBIAN_OS_RELEASE: &str = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nID=debian\n";
 
-pub const ALPINE_OS_RELEASE: &str = "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.20.1\nPRETTY_NAME=\"Alpine Linux v3.20\"\n";
+pub const ALPINE_OS_RELEASE: &str =
+    "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.20.1\nPRETTY_NAME=\"Alpine Linux v3.20\"\n";
 
 pub const APK_INSTALLED: &str = "C:Q1x=\nP:musl\nV:1.2.5-r0\nA:x86_64\nL:MIT\no:musl\n\nC:Q1y=\nP:libcrypto3\nV:3.3.0-r2\nA:x86_64\nL:Apache-2.0\no:openssl\n\nC:Q1z=\nP:libssl3\nV:3.3.0-r2\nA:x86_64\no:openssl\n";
