@@ -68,12 +68,21 @@ impl Inventory {
                     .and_then(|f| f.os.clone())
             });
         let mut packages = Vec::new();
+        let mut owned = std::collections::HashSet::new();
         for entry in fs.entries.values() {
             if let Some(found) = &entry.found {
                 packages.extend(found.packages.iter().cloned());
                 problems.extend(found.problem.clone());
+                owned.extend(found.owned.iter().map(String::as_str));
             }
         }
+        // A Python or Go package that dpkg or apk installed is the OS package's: its advisories
+        // come from the distribution, which backports fixes without changing upstream versions.
+        packages.retain(|p| {
+            let file = p.path.trim_start_matches('/');
+            let file = file.split_once("!/").map_or(file, |(outer, _)| outer);
+            p.kind.is_os() || !owned.contains(file)
+        });
         packages.sort_by(|a, b| {
             (a.kind, &a.name, &a.version, &a.path).cmp(&(b.kind, &b.name, &b.version, &b.path))
         });

@@ -33,6 +33,18 @@ fn app_layers() -> Vec<Vec<u8>> {
         file("usr/lib/os-release", DEBIAN_OS_RELEASE),
         file("var/lib/dpkg/status", host_dpkg_status()),
         file("etc/debian_version", "12.5\n"),
+        file(
+            "usr/lib/python3/dist-packages/PyYAML-6.0.dist-info/METADATA",
+            "Name: PyYAML\nVersion: 6.0\n",
+        ),
+        file(
+            "var/lib/dpkg/info/python3-yaml.list",
+            "/.\n/usr/lib/python3/dist-packages/PyYAML-6.0.dist-info/METADATA\n",
+        ),
+        file(
+            "usr/local/lib/python3.11/dist-packages/requests-2.31.0.dist-info/METADATA",
+            "Name: requests\nVersion: 2.31.0\n",
+        ),
     ]);
     let app = layer(&[
         file("app/app.jar", fat_jar("2.14.1")),
@@ -111,6 +123,14 @@ fn docker_archive_layers_whiteouts_and_real_dpkg_database() {
     assert!(!inv.packages.iter().any(|p| p.name == "lodash"));
     assert!(!inv.packages.iter().any(|p| p.name == "Jinja2"));
     assert!(inv.packages.iter().any(|p| p.name == "@types/node"));
+
+    // dpkg installed PyYAML: it is the OS package's, not a PyPI package; pip's requests is.
+    assert!(!inv.packages.iter().any(|p| p.name == "PyYAML"));
+    assert!(
+        inv.packages
+            .iter()
+            .any(|p| p.name == "requests" && p.kind == PackageKind::Pypi)
+    );
 
     // The deleted credentials are still in layer 1 of the image.
     assert_eq!(inv.secrets.len(), 1, "{:?}", inv.secrets);

@@ -11,6 +11,22 @@ pub(super) fn wants(path: &str) -> bool {
             .is_some_and(|name| !name.contains('/') && !name.ends_with(".md5sums"))
 }
 
+/// `var/lib/dpkg/info/PACKAGE.list`: the files each package installed.
+pub(super) fn wants_list(path: &str) -> bool {
+    path.strip_prefix("var/lib/dpkg/info/")
+        .is_some_and(|name| !name.contains('/') && name.ends_with(".list"))
+}
+
+pub(super) fn parse_list(data: &[u8], owned: &mut Vec<String>) {
+    let text = String::from_utf8_lossy(data);
+    owned.extend(
+        text.lines()
+            .map(|l| l.trim_start_matches('/'))
+            .filter(|l| !l.is_empty() && *l != ".")
+            .map(str::to_string),
+    );
+}
+
 pub(super) fn parse(path: &str, data: &[u8], out: &mut Vec<Package>) -> Result<(), String> {
     let text = std::str::from_utf8(data).map_err(|e| format!("not UTF-8 text: {e}"))?;
     for paragraph in paragraphs(text) {

@@ -113,6 +113,9 @@ impl Package {
 pub(crate) struct Found {
     pub packages: Vec<Package>,
     pub os: Option<OsInfo>,
+    /// Paths an OS package manager installed (dpkg's `info/*.list`, apk's `F:`/`R:` lines),
+    /// without the leading `/`: language packages inside them belong to the OS package.
+    pub owned: Vec<String>,
     /// Why the file could not be read completely (it is reported, the scan goes on).
     pub problem: Option<String>,
 }
@@ -121,6 +124,7 @@ pub(crate) struct Found {
 pub(crate) fn wants(path: &str, size: u64, mode: u32) -> bool {
     os::wants(path)
         || dpkg::wants(path)
+        || dpkg::wants_list(path)
         || apk::wants(path)
         || java::wants(path)
         || python::wants(path)
@@ -135,10 +139,13 @@ pub(crate) fn analyze(path: &str, data: &[u8], mode: u32, layer: usize) -> Optio
     let result = if os::wants(path) {
         found.os = os::parse(data);
         Ok(())
+    } else if dpkg::wants_list(path) {
+        dpkg::parse_list(data, &mut found.owned);
+        Ok(())
     } else if dpkg::wants(path) {
         dpkg::parse(path, data, &mut found.packages)
     } else if apk::wants(path) {
-        apk::parse(path, data, &mut found.packages)
+        apk::parse(path, data, &mut found.packages, &mut found.owned)
     } else if java::wants(path) {
         java::parse(path, data, &mut found.packages)
     } else if python::wants(path) {
@@ -156,7 +163,11 @@ pub(crate) fn analyze(path: &str, data: &[u8], mode: u32, layer: usize) -> Optio
     if let Err(problem) = result {
         found.problem = Some(format!("/{path}: {problem}"));
     }
-    if found.packages.is_empty() && found.os.is_none() && found.problem.is_none() {
+    if found.packages.is_empty()
+        && found.os.is_none()
+        && found.owned.is_empty()
+        && found.problem.is_none()
+    {
         return None;
     }
     for package in &mut found.packages {
