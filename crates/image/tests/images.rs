@@ -448,3 +448,35 @@ fn osv_zip_and_bad_records() {
         .to_string();
     assert!(missing.contains("nope"), "{missing}");
 }
+
+#[test]
+fn go_build_info_of_a_real_binary() {
+    let Some(runc) = ["/usr/sbin/runc", "/usr/bin/runc"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        eprintln!("SKIP: needs runc (Debian package runc, a Go binary); CI installs it");
+        return;
+    };
+    let version = std::process::Command::new(runc)
+        .arg("--version")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&version.stdout);
+    let go = text
+        .lines()
+        .find_map(|l| l.strip_prefix("go: go"))
+        .expect("runc --version names its Go toolchain");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("usr/sbin")).unwrap();
+    std::fs::copy(runc, dir.path().join("usr/sbin/runc")).unwrap();
+    let inv = inventory(&Image::rootfs(dir.path()).unwrap());
+    let stdlib: Vec<_> = inv
+        .packages
+        .iter()
+        .filter(|p| p.kind == PackageKind::Go && p.name == "stdlib")
+        .collect();
+    assert_eq!(stdlib.len(), 1, "{:?}", inv.packages);
+    assert_eq!(stdlib[0].version, format!("v{go}"));
+    assert_eq!(stdlib[0].path, "/usr/sbin/runc");
+}

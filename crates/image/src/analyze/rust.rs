@@ -97,6 +97,75 @@ pub(super) fn parse_auditable(
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
+    /// A minimal 64-bit little-endian ELF file whose only section is `name` with `data`.
+    fn elf_with_section(name: &str, data: &[u8]) -> Vec<u8> {
+        let shstrtab = format!("\0{name}\0.shstrtab\0");
+        let data_off = 64u64;
+        let str_off = data_off + data.len() as u64;
+        let sh_off = (str_off + shstrtab.len() as u64).next_multiple_of(8);
+        let mut f = Vec::new();
+        f.extend(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+        f.extend(2u16.to_le_bytes()); // ET_EXEC
+        f.extend(62u16.to_le_bytes()); // x86-64
+        f.extend(1u32.to_le_bytes());
+        f.extend(0u64.to_le_bytes()); // entry
+        f.extend(0u64.to_le_bytes()); // phoff
+        f.extend(sh_off.to_le_bytes());
+        f.extend(0u32.to_le_bytes()); // flags
+        f.extend(64u16.to_le_bytes()); // ehsize
+        f.extend([0u8; 4]); // phentsize, phnum
+        f.extend(64u16.to_le_bytes()); // shentsize
+        f.extend(3u16.to_le_bytes()); // shnum
+        f.extend(2u16.to_le_bytes()); // shstrndx
+        f.extend(data);
+        f.extend(shstrtab.as_bytes());
+        f.resize(sh_off as usize, 0);
+        let section = |f: &mut Vec<u8>, name: u32, kind: u32, off: u64, size: u64| {
+            f.extend(name.to_le_bytes());
+            f.extend(kind.to_le_bytes());
+            f.extend(0u64.to_le_bytes()); // flags
+            f.extend(0u64.to_le_bytes()); // addr
+            f.extend(off.to_le_bytes());
+            f.extend(size.to_le_bytes());
+            f.extend([0u8; 8]); // link, info
+            f.extend(1u64.to_le_bytes()); // addralign
+            f.extend(0u64.to_le_bytes()); // entsize
+        };
+        section(&mut f, 0, 0, 0, 0);
+        section(&mut f, 1, 1, data_off, data.len() as u64);
+        section(
+            &mut f,
+            name.len() as u32 + 2,
+            3,
+            str_off,
+            shstrtab.len() as u64,
+        );
+        f
+    }
+
+    #[test]
+    fn reads_cargo_auditable_section() {
+        let json = br#"{"packages":[{"name":"app","version":"0.1.0","source":"local","root":true},{"name":"smallvec","version":"1.6.0","source":"crates.io","kind":"runtime"}]}"#;
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(json).unwrap();
+        let elf = elf_with_section(".dep-v0", &z.finish().unwrap());
+        let mut out = Vec::new();
+        super::parse_auditable("usr/bin/app", &elf, &mut out).unwrap();
+        let got: Vec<_> = out
+            .iter()
+            .map(|p| format!("{}@{}", p.name, p.version))
+            .collect();
+        assert_eq!(got, ["smallvec@1.6.0"]);
+        let bad = elf_with_section(".dep-v0", b"not zlib");
+        assert!(super::parse_auditable("usr/bin/app", &bad, &mut out).is_err());
+        let other = elf_with_section(".data", b"x");
+        out.clear();
+        super::parse_auditable("usr/bin/app", &other, &mut out).unwrap();
+        assert!(out.is_empty());
+    }
+
     #[test]
     fn reads_cargo_lock() {
         let lock = "version = 4\n\n[[package]]\nname = \"smallvec\"\nversion = \"1.6.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\n \"smallvec\",\n]\n\n[metadata]\nx = \"y\"\n";
