@@ -67,6 +67,19 @@ impl Inventory {
                     .and_then(|(_, e)| e.found.as_ref())
                     .and_then(|f| f.os.clone())
             });
+        // Say so instead of reporting an rpm-based image as free of OS packages.
+        let rpmdb = [
+            "var/lib/rpm/rpmdb.sqlite",
+            "var/lib/rpm/Packages",
+            "usr/lib/sysimage/rpm/rpmdb.sqlite",
+        ]
+        .into_iter()
+        .find(|p| fs.entries.contains_key(*p));
+        if let Some(db) = rpmdb {
+            problems.push(format!(
+                "/{db}: the rpm database is not read yet, so this image's rpm packages are not listed or matched"
+            ));
+        }
         let mut packages = Vec::new();
         let mut owned = std::collections::HashSet::new();
         for entry in fs.entries.values() {
