@@ -77,7 +77,7 @@ def packages(bom):
 h_time, h_bom = best([haechi, "image", "sbom", image, "--format", "cyclonedx", "--no-progress"])
 t_time, t_bom = best([trivy, "image", "--input", image, "--format", "cyclonedx", "--quiet",
                       "--cache-dir", f"{work}/trivy-cache", "--skip-db-update", "--offline-scan",
-                      "--disable-telemetry"], n=3)
+                     ], n=3)
 h_pkgs, t_pkgs = packages(h_bom), packages(t_bom)
 print(f"image: {image} ({len(h_pkgs)} packages found by haechi, {len(t_pkgs)} by trivy)")
 print(f"sbom: haechi {h_time:.3f}s, trivy {t_time:.3f}s, trivy/haechi = {t_time / h_time:.1f}x")
