@@ -361,9 +361,11 @@ fn range_includes(scheme: Scheme, events: &[Event], version: &str) -> bool {
 
 enum Records {
     Parsed(Vec<Advisory>),
+    /// Advisories stay in the file and are read (`pread`) and parsed the first time a package
+    /// asks for them: a scan touches a few hundred of tens of thousands.
     Indexed {
-        data: Vec<u8>,
-        offsets: Vec<(usize, usize)>,
+        file: std::fs::File,
+        offsets: Vec<(u64, usize)>,
         cache: Vec<OnceLock<Option<Advisory>>>,
     },
 }
@@ -442,14 +444,17 @@ impl Database {
         match &self.records {
             Records::Parsed(list) => list.get(i as usize),
             Records::Indexed {
-                data,
+                file,
                 offsets,
                 cache,
             } => cache
                 .get(i as usize)?
                 .get_or_init(|| {
+                    use std::os::unix::fs::FileExt;
                     let (start, len) = *offsets.get(i as usize)?;
-                    serde_json::from_slice(data.get(start..start.checked_add(len)?)?).ok()
+                    let mut blob = vec![0; len];
+                    file.read_exact_at(&mut blob, start).ok()?;
+                    serde_json::from_slice(&blob).ok()
                 })
                 .as_ref(),
         }
@@ -515,41 +520,41 @@ impl Database {
             path: path.display().to_string(),
             message,
         };
-        let data = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-        let rest = &data[MAGIC.len()..];
-        let len = rest
-            .get(..8)
-            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
-            .ok_or_else(|| {
-                bad("truncated index header; rebuild it with `haechi image db build`".into())
-            })?;
-        let header_end = MAGIC.len() + 8 + len;
-        let header: IndexHeader = data
-            .get(MAGIC.len() + 8..header_end)
-            .ok_or_else(|| bad("truncated index header; rebuild it".into()))
-            .and_then(|h| {
-                serde_json::from_slice(h)
-                    .map_err(|e| bad(format!("corrupt index header: {e}; rebuild it")))
-            })?;
-        let offsets: Vec<(usize, usize)> = header
+        let rebuild = "; rebuild it with `haechi image db build`";
+        let mut file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+        let size = file.metadata().map_err(|e| bad(e.to_string()))?.len();
+        let mut head = vec![0u8; MAGIC.len() + 8];
+        file.read_exact(&mut head)
+            .map_err(|_| bad(format!("truncated index header{rebuild}")))?;
+        let len = u64::from_le_bytes(head[MAGIC.len()..].try_into().expect("8 bytes"));
+        let header_end = (MAGIC.len() as u64 + 8)
+            .checked_add(len)
+            .filter(|end| *end <= size)
+            .ok_or_else(|| bad(format!("truncated index header{rebuild}")))?;
+        let mut header = vec![0u8; len as usize];
+        file.read_exact(&mut header)
+            .map_err(|_| bad(format!("truncated index header{rebuild}")))?;
+        let header: IndexHeader = serde_json::from_slice(&header)
+            .map_err(|e| bad(format!("corrupt index header: {e}{rebuild}")))?;
+        let offsets: Vec<(u64, usize)> = header
             .offsets
             .into_iter()
-            .map(|(o, l)| (o + header_end, l))
+            .map(|(o, l)| (o as u64 + header_end, l))
             .collect();
         if offsets.len() != header.records
             || offsets
                 .iter()
-                .any(|&(o, l)| o.checked_add(l).is_none_or(|end| end > data.len()))
+                .any(|&(o, l)| o.checked_add(l as u64).is_none_or(|end| end > size))
         {
-            return Err(bad(
-                "index offsets point outside the file; rebuild it".into()
-            ));
+            return Err(bad(format!(
+                "index offsets point outside the file{rebuild}"
+            )));
         }
         let cache = (0..offsets.len()).map(|_| OnceLock::new()).collect();
         Ok(Database {
             keys: header.keys,
             records: Records::Indexed {
-                data,
+                file,
                 offsets,
                 cache,
             },

@@ -1,7 +1,7 @@
 //! Secrets in layers: private keys, cloud credentials and tokens. Every layer is searched, so
 //! a key that a later layer deletes is still reported (it ships in the image). A literal
 //! prefilter (Aho-Corasick) picks the files worth a regex, which keeps the cost of reading
-//! every small file of an image low.
+//! every small text file of an image low (binary files are skipped).
 
 use std::sync::LazyLock;
 
@@ -35,7 +35,8 @@ struct Rule {
     id: &'static str,
     title: &'static str,
     severity: crate::Severity,
-    literal: &'static str,
+    /// Any of these must occur for the pattern to be tried.
+    literals: &'static [&'static str],
     pattern: &'static str,
 }
 
@@ -44,67 +45,74 @@ const RULES: &[Rule] = &[
         id: "private-key",
         title: "Private key",
         severity: crate::Severity::High,
-        literal: "PRIVATE KEY",
+        literals: &["PRIVATE KEY"],
         pattern: r"-----BEGIN[ A-Z0-9]*PRIVATE KEY( BLOCK)?-----[\s\S]{16,}?-----END[ A-Z0-9]*PRIVATE KEY",
     },
     Rule {
         id: "aws-access-key-id",
         title: "AWS access key ID",
         severity: crate::Severity::Critical,
-        literal: "KIA",
+        literals: &["AKIA", "ASIA", "ABIA", "ACCA"],
         pattern: r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b",
     },
     Rule {
         id: "aws-secret-access-key",
         title: "AWS secret access key",
         severity: crate::Severity::Critical,
-        literal: "ws_secret_access_key",
+        literals: &["ws_secret_access_key", "WS_SECRET_ACCESS_KEY"],
         pattern: r#"(?i)aws_secret_access_key["']?\s*[:=]\s*["']?[A-Za-z0-9/+=]{40}\b"#,
     },
     Rule {
         id: "gcp-service-account",
         title: "Google Cloud service account key",
         severity: crate::Severity::Critical,
-        literal: "service_account",
+        literals: &["service_account"],
         pattern: r#""type"\s*:\s*"service_account"[\s\S]{0,4096}"private_key"\s*:"#,
     },
     Rule {
         id: "github-token",
         title: "GitHub token",
         severity: crate::Severity::Critical,
-        literal: "gh",
+        literals: &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
         pattern: r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})\b",
     },
     Rule {
         id: "gitlab-token",
         title: "GitLab personal access token",
         severity: crate::Severity::Critical,
-        literal: "glpat-",
+        literals: &["glpat-"],
         pattern: r"\bglpat-[A-Za-z0-9_\-]{20}\b",
     },
     Rule {
         id: "slack-token",
         title: "Slack token",
         severity: crate::Severity::High,
-        literal: "xox",
+        literals: &["xoxb-", "xoxa-", "xoxp-", "xoxr-", "xoxs-"],
         pattern: r"\bxox[baprs]-[0-9A-Za-z\-]{10,72}\b",
     },
     Rule {
         id: "google-api-key",
         title: "Google API key",
         severity: crate::Severity::High,
-        literal: "AIza",
+        literals: &["AIza"],
         pattern: r"\bAIza[0-9A-Za-z_\-]{35}\b",
     },
 ];
 
 struct Compiled {
     prefilter: AhoCorasick,
+    /// Literal index → rule index.
+    rule_of: Vec<usize>,
     regexes: Vec<Regex>,
 }
 
 static COMPILED: LazyLock<Compiled> = LazyLock::new(|| Compiled {
-    prefilter: AhoCorasick::new(RULES.iter().map(|r| r.literal)).expect("valid literals"),
+    prefilter: AhoCorasick::new(RULES.iter().flat_map(|r| r.literals)).expect("valid literals"),
+    rule_of: RULES
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| r.literals.iter().map(move |_| i))
+        .collect(),
     regexes: RULES
         .iter()
         .map(|r| Regex::new(r.pattern).expect("valid secret pattern"))
@@ -128,10 +136,14 @@ pub(crate) fn wants(path: &str, size: u64) -> bool {
 }
 
 pub(crate) fn scan(path: &str, data: &[u8], layer: usize, out: &mut Vec<Secret>) {
+    // Binary files (a NUL early on) are not searched, as Trivy does not.
+    if memchr::memchr(0, &data[..data.len().min(4096)]).is_some() {
+        return;
+    }
     let compiled = &*COMPILED;
     let mut candidates = [false; RULES.len()];
     for m in compiled.prefilter.find_overlapping_iter(data) {
-        candidates[m.pattern().as_usize()] = true;
+        candidates[compiled.rule_of[m.pattern().as_usize()]] = true;
     }
     for (i, rule) in RULES.iter().enumerate() {
         if !candidates[i] {
