@@ -52,12 +52,21 @@ fn item(text: &str, digits: bool, followed_by_digit: bool) -> Item {
     Item::Str(text.to_string())
 }
 
+/// Drops trailing null items (`0`, release qualifiers, empty lists). A null item before a list
+/// stays unless the list starts with a qualifier (Maven 3.9's rule: `1-0.1` keeps its `0`).
 fn normalize(list: &mut Vec<Item>) {
     let mut i = list.len();
     while i > 0 {
         i -= 1;
         if list[i].is_null() {
-            list.remove(i);
+            let removable = match list.get(i + 1) {
+                None | Some(Item::Str(_)) => true,
+                Some(Item::List(next)) => matches!(next.first(), Some(Item::Str(_))),
+                Some(Item::Int(_)) => false,
+            };
+            if removable {
+                list.remove(i);
+            }
         } else if !matches!(list[i], Item::List(_)) {
             break;
         }

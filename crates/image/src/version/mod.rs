@@ -59,15 +59,27 @@ impl Scheme {
     }
 }
 
+/// Semver, with `1` and `1.2` read as `1.0.0` and `1.2.0`; strings that still do not parse
+/// sort before every valid version (and among themselves generically), so the order is total.
 fn compare_semver(a: &str, b: &str) -> Ordering {
     let parse = |v: &str| {
         let v = v.trim().trim_start_matches('v');
         let v = v.split_once('+').map_or(v, |(core, _)| core);
-        semver::Version::parse(v).ok()
+        semver::Version::parse(v).ok().or_else(|| {
+            let parts = v.split('.').count();
+            let numeric = !v.is_empty()
+                && v.split('.')
+                    .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()));
+            (numeric && parts < 3)
+                .then(|| semver::Version::parse(&format!("{v}{}", ".0".repeat(3 - parts))).ok())
+                .flatten()
+        })
     };
     match (parse(a), parse(b)) {
         (Some(x), Some(y)) => x.cmp(&y),
-        _ => generic(a, b),
+        (Some(_), None) => Ordering::Greater,
+        (None, Some(_)) => Ordering::Less,
+        (None, None) => generic(a, b),
     }
 }
 
@@ -119,6 +131,41 @@ pub(crate) fn compare_digits(a: &[u8], b: &[u8]) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    const SCHEMES: [Scheme; 6] = [
+        Scheme::Dpkg,
+        Scheme::Apk,
+        Scheme::Rpm,
+        Scheme::Maven,
+        Scheme::Pep440,
+        Scheme::Semver,
+    ];
+
+    const VERSION: &str = "[0-9]{1,2}(\\.[0-9]{1,2}){0,2}([-._~]?(alpha|beta|rc|a|b|p|sp|SNAPSHOT|dev|post)[0-9]?)?(-r?[0-9])?";
+
+    proptest! {
+        /// Every comparator is an order: reflexive and antisymmetric on any input, including
+        /// malformed versions.
+        #[test]
+        fn comparators_are_orders(a in "[0-9a-z.~^+:_-]{0,12}", b in "[0-9a-z.~^+:_-]{0,12}") {
+            for scheme in SCHEMES {
+                prop_assert_eq!(scheme.compare(&a, &a), Ordering::Equal, "{:?} {}", scheme, a);
+                prop_assert_eq!(scheme.compare(&a, &b), scheme.compare(&b, &a).reverse(), "{:?} {} {}", scheme, a, b);
+            }
+        }
+
+        /// And transitive (a <= b and b <= c give a <= c) on versions shaped like real ones.
+        /// (Maven's own ordering is not transitive on odd strings such as `0.a0`, `0`, `0a`.)
+        #[test]
+        fn comparators_are_transitive(a in VERSION, b in VERSION, c in VERSION) {
+            for scheme in SCHEMES {
+                if scheme.compare(&a, &b).is_le() && scheme.compare(&b, &c).is_le() {
+                    prop_assert!(scheme.compare(&a, &c).is_le(), "{:?} {} {} {}", scheme, a, b, c);
+                }
+            }
+        }
+    }
 
     #[test]
     fn semver_ignores_v_and_build() {

@@ -1,7 +1,7 @@
 //! PEP 440 ordering: epoch, release (trailing zeros ignored), pre-release, post-release,
 //! development release and local label, with the spec's normalisations (`alpha` = `a`,
-//! `c`/`pre`/`preview` = `rc`, `rev`/`r`/`-N` = post). A string that is not PEP 440 falls
-//! back to the generic segment ordering.
+//! `c`/`pre`/`preview` = `rc`, `rev`/`r`/`-N` = post). A string that is not PEP 440 sorts
+//! before every valid version.
 
 use std::cmp::Ordering;
 use std::sync::LazyLock;
@@ -91,10 +91,14 @@ fn key(v: &str) -> Option<Key> {
     Some((epoch, release, pre_key, post_key, dev_key, local_key))
 }
 
+/// Strings that are not PEP 440 sort before every valid version (as `packaging`'s
+/// LegacyVersion did), and among themselves by the generic ordering; that keeps the order total.
 pub(super) fn compare(a: &str, b: &str) -> Ordering {
     match (key(a), key(b)) {
         (Some(x), Some(y)) => x.cmp(&y),
-        _ => super::generic(a, b),
+        (Some(_), None) => Ordering::Greater,
+        (None, Some(_)) => Ordering::Less,
+        (None, None) => super::generic(a, b),
     }
 }
 

@@ -1,6 +1,7 @@
 //! rpm's ordering: `rpmvercmp` (alphanumeric segments; digits beat letters; `~` sorts before
 //! everything, `^` after the end but before anything else) applied to epoch, version and
-//! release of `[EPOCH:]VERSION[-RELEASE]`.
+//! release of `[EPOCH:]VERSION[-RELEASE]`. A missing release compares as empty (rpm itself
+//! skips it, which is not transitive; advisories and databases always carry one).
 
 use std::cmp::Ordering;
 
@@ -11,13 +12,7 @@ pub(super) fn compare_evr(a: &str, b: &str) -> Ordering {
     let (eb, vb, rb) = split(b);
     compare_digits(ea.as_bytes(), eb.as_bytes())
         .then_with(|| rpmvercmp(va, vb))
-        .then_with(|| {
-            if ra.is_empty() || rb.is_empty() {
-                Ordering::Equal
-            } else {
-                rpmvercmp(ra, rb)
-            }
-        })
+        .then_with(|| rpmvercmp(ra, rb))
 }
 
 fn split(v: &str) -> (&str, &str, &str) {
