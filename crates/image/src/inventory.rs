@@ -67,17 +67,18 @@ impl Inventory {
                     .and_then(|(_, e)| e.found.as_ref())
                     .and_then(|f| f.os.clone())
             });
-        // Say so instead of reporting an rpm-based image as free of OS packages.
+        // Berkeley DB (RHEL 7/8) and ndb (SUSE) rpm databases are not read: say so instead of
+        // reporting the image as free of OS packages.
         let rpmdb = [
-            "var/lib/rpm/rpmdb.sqlite",
+            "var/lib/rpm/Packages.db",
             "var/lib/rpm/Packages",
-            "usr/lib/sysimage/rpm/rpmdb.sqlite",
+            "usr/lib/sysimage/rpm/Packages.db",
         ]
         .into_iter()
         .find(|p| fs.entries.contains_key(*p));
         if let Some(db) = rpmdb {
             problems.push(format!(
-                "/{db}: the rpm database is not read yet, so this image's rpm packages are not listed or matched"
+                "/{db}: this rpm database format (Berkeley DB or ndb) is not read yet, so this image's rpm packages are not listed or matched"
             ));
         }
         let mut packages = Vec::new();

@@ -241,6 +241,15 @@ pub fn ecosystem(package: &Package, os: Option<&OsInfo>) -> Option<String> {
                 _ => return None,
             }
         }
+        PackageKind::Rpm => {
+            let os = os?;
+            let major = os.version.split('.').next().unwrap_or("");
+            match os.family.as_str() {
+                "rocky" => format!("Rocky Linux:{major}"),
+                "almalinux" => format!("AlmaLinux:{major}"),
+                _ => return None,
+            }
+        }
         PackageKind::Maven => "Maven".into(),
         PackageKind::Pypi => "PyPI".into(),
         PackageKind::Npm => "npm".into(),
@@ -261,13 +270,16 @@ pub fn match_packages(
         let Some(eco) = ecosystem(package, os) else {
             continue;
         };
-        let version = if package.kind.is_os() {
-            package.advisory_version()
-        } else {
-            &package.version
+        // Debian, Ubuntu and Alpine file advisories under the source package; Rocky and
+        // AlmaLinux under the binary rpm.
+        let (name, version) = match package.kind {
+            PackageKind::Deb | PackageKind::Apk => {
+                (package.advisory_name(), package.advisory_version())
+            }
+            _ => (package.name.as_str(), package.version.as_str()),
         };
         let mut seen: HashSet<&str> = HashSet::new();
-        for (advisory, affected) in db.lookup(&eco, package.advisory_name()) {
+        for (advisory, affected) in db.lookup(&eco, name) {
             if !affected.includes(version) {
                 continue;
             }

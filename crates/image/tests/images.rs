@@ -480,3 +480,104 @@ fn go_build_info_of_a_real_binary() {
     assert_eq!(stdlib[0].version, format!("v{go}"));
     assert_eq!(stdlib[0].path, "/usr/sbin/runc");
 }
+
+/// A real rpm sqlite database: a package built with rpmbuild and registered with `rpm --justdb`.
+#[test]
+fn rpm_sqlite_database_written_by_rpm() {
+    let run = |cmd: &str, args: &[&str]| {
+        std::process::Command::new(cmd)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+    };
+    if run("rpmbuild", &["--version"]).is_none() {
+        eprintln!("SKIP: needs rpm and rpmbuild (Debian package rpm); CI installs it");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let top = dir.path().join("top");
+    let spec = dir.path().join("openssl.spec");
+    std::fs::write(
+        &spec,
+        // Source package openssl, binary package openssl-libs, as on RHEL.
+        "Name: openssl\nEpoch: 1\nVersion: 3.0.7\nRelease: 24.el9\nSummary: t\nLicense: ASL 2.0\n\
+         BuildArch: x86_64\n%description\nt\n%package libs\nSummary: t\n%description libs\nt\n%files libs\n",
+    )
+    .unwrap();
+    let topdir = format!("_topdir {}", top.display());
+    run(
+        "rpmbuild",
+        &[
+            "-bb",
+            "--define",
+            &topdir,
+            "--define",
+            "_build_id_links none",
+            spec.to_str().unwrap(),
+        ],
+    )
+    .expect("rpmbuild");
+    let rpm_file = top.join("RPMS/x86_64/openssl-libs-3.0.7-24.el9.x86_64.rpm");
+    let root = dir.path().join("root");
+    let dbpath = root.join("var/lib/rpm");
+    let dbpath = dbpath.to_str().unwrap();
+    run("rpm", &["--dbpath", dbpath, "--initdb"]).expect("rpm --initdb");
+    run(
+        "rpm",
+        &[
+            "--dbpath",
+            dbpath,
+            "-i",
+            "--justdb",
+            "--nodeps",
+            "--noscripts",
+            "--ignorearch",
+            rpm_file.to_str().unwrap(),
+        ],
+    )
+    .expect("rpm -i --justdb");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(
+        root.join("etc/os-release"),
+        "ID=\"rocky\"\nVERSION_ID=\"9.3\"\nPRETTY_NAME=\"Rocky Linux 9.3 (Blue Onyx)\"\n",
+    )
+    .unwrap();
+
+    let image = Image::rootfs(&root).unwrap();
+    let inv = inventory(&image);
+    assert!(inv.problems.is_empty(), "{:?}", inv.problems);
+    let rpms: Vec<_> = inv
+        .packages
+        .iter()
+        .filter(|p| p.kind == PackageKind::Rpm)
+        .collect();
+    assert_eq!(rpms.len(), 1, "{:?}", inv.packages);
+    assert_eq!(
+        (rpms[0].name.as_str(), rpms[0].version.as_str()),
+        ("openssl-libs", "1:3.0.7-24.el9")
+    );
+    assert_eq!(rpms[0].source_name.as_deref(), Some("openssl"));
+    assert_eq!(rpms[0].license.as_deref(), Some("ASL 2.0"));
+
+    let osv = dir.path().join("osv");
+    std::fs::create_dir_all(&osv).unwrap();
+    let record = serde_json::json!({
+        "id": "RLSA-2024:0001", "modified": "2024-01-01T00:00:00Z", "aliases": ["CVE-2023-5678"],
+        "affected": [{"package": {"ecosystem": "Rocky Linux:9", "name": "openssl-libs"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1:3.0.7-25.el9"}]}]}]
+    });
+    std::fs::write(osv.join("RLSA-2024-0001.json"), record.to_string()).unwrap();
+    let db = Database::load(&[&osv]).unwrap();
+    let report = Report::build(
+        &image,
+        inventory(&image),
+        Some(&db),
+        &MatchOptions::default(),
+    );
+    assert_eq!(report.vulnerabilities.len(), 1);
+    assert_eq!(
+        report.vulnerabilities[0].fixed_version.as_deref(),
+        Some("1:3.0.7-25.el9")
+    );
+}

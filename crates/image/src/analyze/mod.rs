@@ -9,6 +9,7 @@ mod java;
 mod npm;
 mod os;
 mod python;
+mod rpm;
 mod rust;
 
 use serde::Serialize;
@@ -23,6 +24,8 @@ pub enum PackageKind {
     Deb,
     /// Alpine packages from the apk database.
     Apk,
+    /// RHEL-family packages from the rpm sqlite database.
+    Rpm,
     /// Java archives identified by Maven coordinates (`group:artifact`).
     Maven,
     /// Python distributions.
@@ -41,6 +44,7 @@ impl PackageKind {
         match self {
             PackageKind::Deb => "deb",
             PackageKind::Apk => "apk",
+            PackageKind::Rpm => "rpm",
             PackageKind::Maven => "maven",
             PackageKind::Pypi => "pypi",
             PackageKind::Npm => "npm",
@@ -51,7 +55,7 @@ impl PackageKind {
 
     /// True for the operating system's own packages.
     pub fn is_os(self) -> bool {
-        matches!(self, PackageKind::Deb | PackageKind::Apk)
+        matches!(self, PackageKind::Deb | PackageKind::Apk | PackageKind::Rpm)
     }
 }
 
@@ -126,6 +130,7 @@ pub(crate) fn wants(path: &str, size: u64, mode: u32) -> bool {
         || dpkg::wants(path)
         || dpkg::wants_list(path)
         || apk::wants(path)
+        || rpm::wants(path)
         || java::wants(path)
         || python::wants(path)
         || npm::wants(path)
@@ -146,6 +151,8 @@ pub(crate) fn analyze(path: &str, data: &[u8], mode: u32, layer: usize) -> Optio
         dpkg::parse(path, data, &mut found.packages)
     } else if apk::wants(path) {
         apk::parse(path, data, &mut found.packages, &mut found.owned)
+    } else if rpm::wants(path) {
+        rpm::parse(path, data, &mut found.packages)
     } else if java::wants(path) {
         java::parse(path, data, &mut found.packages)
     } else if python::wants(path) {

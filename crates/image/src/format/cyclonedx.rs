@@ -62,6 +62,38 @@ pub fn purl(package: &Package, os: Option<&OsInfo>) -> String {
                 encode(&package.name)
             )
         }
+        PackageKind::Rpm => {
+            // The purl spec puts an rpm epoch in the `epoch` qualifier.
+            let (epoch, evr) = match package.version.split_once(':') {
+                Some((e, rest)) if e.bytes().all(|c| c.is_ascii_digit()) => (Some(e), rest),
+                _ => (None, package.version.as_str()),
+            };
+            let mut qualifiers = Vec::new();
+            if let Some(arch) = &package.arch {
+                qualifiers.push(format!("arch={}", encode(arch)));
+            }
+            if let Some(e) = epoch {
+                qualifiers.push(format!("epoch={e}"));
+            }
+            if let Some(o) = os {
+                qualifiers.push(format!(
+                    "distro={}",
+                    encode(&format!("{}-{}", o.family, o.version))
+                ));
+            }
+            let q = if qualifiers.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", qualifiers.join("&"))
+            };
+            let namespace = os.map_or("redhat", |o| o.family.as_str());
+            format!(
+                "pkg:rpm/{}/{}@{}{q}",
+                encode(namespace),
+                encode(&package.name),
+                encode(evr)
+            )
+        }
         PackageKind::Maven => {
             let (group, artifact) = package.name.split_once(':').unwrap_or(("", &package.name));
             format!("pkg:maven/{}@{version}", path(&[group, artifact]))
