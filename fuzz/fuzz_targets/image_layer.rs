@@ -1,5 +1,5 @@
 //! Any bytes as a layer blob (tar, gzip or zstd), as the content of each file an image analyzer
-//! reads (dpkg and apk databases, jars, Python and npm metadata, Cargo.lock, ELF binaries),
+//! reads (dpkg, apk and rpm databases, jars, Python and npm metadata, Cargo.lock, ELF binaries),
 //! as an OSV record and as a pair of versions for every comparator: no panic, no hang.
 #![no_main]
 
@@ -8,10 +8,11 @@ use haechi_image::osv::parse_record;
 use haechi_image::version::Scheme;
 use libfuzzer_sys::fuzz_target;
 
-const PATHS: [(&str, u32); 10] = [
+const PATHS: [(&str, u32); 11] = [
     ("var/lib/dpkg/status", 0o644),
     ("var/lib/dpkg/status.d/base", 0o644),
     ("lib/apk/db/installed", 0o644),
+    ("var/lib/rpm/rpmdb.sqlite", 0o644),
     ("app/app.jar", 0o644),
     ("usr/lib/python3/site-packages/x-1.0.dist-info/METADATA", 0o644),
     ("app/node_modules/x/package.json", 0o644),

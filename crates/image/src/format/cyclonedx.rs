@@ -250,6 +250,17 @@ mod tests {
         assert_eq!(purl(&npm, None), "pkg:npm/%40babel/core@7.0.0");
         let py = Package::new(PackageKind::Pypi, "Jinja2", "2.11.2", "x");
         assert_eq!(purl(&py, None), "pkg:pypi/jinja2@2.11.2");
+        let mut rpm = Package::new(PackageKind::Rpm, "openssl-libs", "1:3.0.7-24.el9", "x");
+        rpm.arch = Some("x86_64".into());
+        let rocky = OsInfo {
+            family: "rocky".into(),
+            version: "9.3".into(),
+            name: String::new(),
+        };
+        assert_eq!(
+            purl(&rpm, Some(&rocky)),
+            "pkg:rpm/rocky/openssl-libs@3.0.7-24.el9?arch=x86_64&epoch=1&distro=rocky-9.3"
+        );
         let epoch = Package::new(PackageKind::Deb, "x", "1:2.0+b1", "x");
         assert_eq!(purl(&epoch, None), "pkg:deb/debian/x@1%3A2.0%2Bb1");
     }
