@@ -29,7 +29,12 @@ pub(super) fn parse(path: &str, data: &[u8], out: &mut Vec<Package>) -> Result<(
     ));
     std::fs::write(&tmp, data).map_err(|e| format!("cannot stage the database: {e}"))?;
     let result = read(&tmp, path, out);
-    let _ = std::fs::remove_file(&tmp);
+    // sqlite leaves -wal and -shm files next to a WAL-mode database it opened read-only.
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = tmp.clone().into_os_string();
+        name.push(suffix);
+        let _ = std::fs::remove_file(name);
+    }
     result
 }
 
