@@ -38,6 +38,8 @@ enum Command {
     /// Record least-privilege seccomp profiles from real behaviour, check them, and run
     /// commands under them with runc or gVisor.
     Seccomp(cmd::seccomp::SeccompArgs),
+    /// Scan container images for vulnerable packages and secrets, and write their SBOM.
+    Image(cmd::image::ImageArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,5 +59,6 @@ fn main() -> ExitCode {
         Command::Audit(args) => cmd::audit::run(args),
         Command::Gvisor(args) => cmd::gvisor::run(args),
         Command::Seccomp(args) => cmd::seccomp::run(args),
+        Command::Image(args) => cmd::image::run(args),
     }
 }

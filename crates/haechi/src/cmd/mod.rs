@@ -4,6 +4,7 @@ pub mod admit;
 pub mod agent;
 pub mod audit;
 pub mod gvisor;
+pub mod image;
 pub mod rules;
 pub mod scan;
 pub mod seccomp;

@@ -1,0 +1,129 @@
+//! `--format table`: a summary line, then vulnerabilities, secrets and configuration findings.
+
+use std::io::{self, Write};
+
+use crate::Severity;
+use crate::report::Report;
+
+fn widths(rows: &[Vec<String>]) -> Vec<usize> {
+    let mut w = vec![0; rows.first().map_or(0, Vec::len)];
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            w[i] = w[i].max(cell.chars().count());
+        }
+    }
+    w
+}
+
+fn print_rows(rows: &[Vec<String>], out: &mut dyn Write) -> io::Result<()> {
+    let w = widths(rows);
+    for row in rows {
+        let last = row.len() - 1;
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i == last {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<width$}  ", width = w[i]));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+fn counts(severities: impl Iterator<Item = Severity>) -> String {
+    let mut n = [0usize; 5];
+    let mut total = 0;
+    for s in severities {
+        n[s as usize] += 1;
+        total += 1;
+    }
+    format!(
+        "{total} (CRITICAL: {}, HIGH: {}, MEDIUM: {}, LOW: {}, UNKNOWN: {})",
+        n[4], n[3], n[2], n[1], n[0]
+    )
+}
+
+pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let os = report.os.as_ref().map_or("OS unknown".to_string(), |o| {
+        format!("{} {}", o.family, o.version)
+    });
+    writeln!(
+        out,
+        "{} ({}, {os}, {} layers, {} packages)",
+        report.artifact.name,
+        report.artifact.kind,
+        report.layers.len(),
+        report.packages.len()
+    )?;
+    writeln!(
+        out,
+        "Vulnerabilities: {}",
+        counts(report.vulnerabilities.iter().map(|v| v.severity))
+    )?;
+    if !report.vulnerabilities.is_empty() {
+        let mut rows = vec![
+            [
+                "SEVERITY",
+                "ID",
+                "PACKAGE",
+                "INSTALLED",
+                "FIXED",
+                "LAYER",
+                "PATH",
+                "TITLE",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ];
+        for v in &report.vulnerabilities {
+            let title: String = v.title.as_deref().unwrap_or("").chars().take(60).collect();
+            rows.push(vec![
+                v.severity.as_str().into(),
+                v.id.clone(),
+                v.package.clone(),
+                v.installed_version.clone(),
+                v.fixed_version.clone().unwrap_or_else(|| "(none)".into()),
+                v.layer.to_string(),
+                v.path.clone(),
+                title,
+            ]);
+        }
+        writeln!(out)?;
+        print_rows(&rows, out)?;
+    }
+    if !report.ignored_vulnerabilities.is_empty() {
+        writeln!(out, "\nIgnored vulnerabilities:")?;
+        for i in &report.ignored_vulnerabilities {
+            writeln!(out, "  {} in {}: {}", i.item.id, i.item.package, i.reason)?;
+        }
+    }
+    writeln!(
+        out,
+        "\nSecrets: {}",
+        counts(report.secrets.iter().map(|s| s.severity))
+    )?;
+    if !report.secrets.is_empty() {
+        let mut rows = vec![
+            ["SEVERITY", "RULE", "LAYER", "LOCATION", "MATCH"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        for s in &report.secrets {
+            rows.push(vec![
+                s.severity.as_str().into(),
+                s.rule.into(),
+                s.layer.to_string(),
+                format!("{}:{}", s.path, s.line),
+                s.excerpt.clone(),
+            ]);
+        }
+        writeln!(out)?;
+        print_rows(&rows, out)?;
+    }
+    for m in &report.misconfigurations {
+        writeln!(out, "\nImage config: {}: {}", m.id, m.message)?;
+    }
+    Ok(())
+}
