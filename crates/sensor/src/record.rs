@@ -8,11 +8,10 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use aya::maps::{Array, HashMap};
-use aya::programs::RawTracePoint;
 use aya::{Ebpf, EbpfLoader};
 
 use crate::abi::{RECORD_CGROUPS_MAX, SYSCALL_MAX};
-use crate::sensor::{SensorError, map_error};
+use crate::sensor::{SensorError, attach_raw_tracepoints, map_error};
 
 /// The compiled recorder; rebuilt by `bpf/build.sh`.
 static OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/record.bpf.o");
@@ -36,22 +35,7 @@ impl Recorder {
         let mut ebpf = EbpfLoader::new().load(OBJECT)?;
         // Fork tracking first, so no child of a followed process is missed once the
         // syscall hook runs.
-        for (program, hook) in HOOKS {
-            let mut attach = || -> Result<(), aya::programs::ProgramError> {
-                let prog: &mut RawTracePoint = ebpf
-                    .program_mut(program)
-                    .ok_or(aya::programs::ProgramError::UnexpectedProgramType)?
-                    .try_into()?;
-                prog.load()?;
-                prog.attach(hook)?;
-                Ok(())
-            };
-            attach().map_err(|source| SensorError::Program {
-                program,
-                hook,
-                source,
-            })?;
-        }
+        attach_raw_tracepoints(&mut ebpf, &HOOKS)?;
         Ok(Recorder { ebpf })
     }
 

@@ -143,22 +143,7 @@ impl Sensor {
             .override_global("haechi_cgroup_v1", &cgroup_v1, true)
             .load(OBJECT)?;
         configure(&mut ebpf, filter)?;
-        for (program, hook) in HOOKS {
-            let mut attach = || -> Result<(), aya::programs::ProgramError> {
-                let prog: &mut RawTracePoint = ebpf
-                    .program_mut(program)
-                    .ok_or(aya::programs::ProgramError::UnexpectedProgramType)?
-                    .try_into()?;
-                prog.load()?;
-                prog.attach(hook)?;
-                Ok(())
-            };
-            attach().map_err(|source| SensorError::Program {
-                program,
-                hook,
-                source,
-            })?;
-        }
+        attach_raw_tracepoints(&mut ebpf, &HOOKS)?;
         let ring = ebpf
             .take_map("events")
             .ok_or(map_error("events", "missing"))?;
@@ -237,6 +222,31 @@ impl Sensor {
             filtered: sum(abi::STAT_FILTERED),
         }
     }
+}
+
+/// Loads each program of `hooks` (program name, raw tracepoint) and attaches it, in order; the
+/// links live as long as `ebpf`.
+pub(crate) fn attach_raw_tracepoints(
+    ebpf: &mut Ebpf,
+    hooks: &[(&'static str, &'static str)],
+) -> Result<(), SensorError> {
+    for &(program, hook) in hooks {
+        let mut attach = || -> Result<(), aya::programs::ProgramError> {
+            let prog: &mut RawTracePoint = ebpf
+                .program_mut(program)
+                .ok_or(aya::programs::ProgramError::UnexpectedProgramType)?
+                .try_into()?;
+            prog.load()?;
+            prog.attach(hook)?;
+            Ok(())
+        };
+        attach().map_err(|source| SensorError::Program {
+            program,
+            hook,
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 /// Registers the ring buffer with tokio's reactor, for readiness only.
