@@ -132,10 +132,49 @@ impl Enforcement {
                         self.policies.names(mask).join(", "),
                         container.id
                     );
+                    if self.policies.has_process_selectors() {
+                        self.seed(cgroup_id, &container.id);
+                    }
                 }
                 self.decided.insert(cgroup_id, container.clone());
             }
             Err(err) => tracing::error!("cannot scope container {}: {err}", container.id),
+        }
+    }
+
+    /// Tells the kernel which process selectors select the processes of `cgroup_id` that
+    /// were running before it was scoped (the kernel follows a process from its first exec
+    /// or fork in a scoped cgroup): from each one's executable and those of its parents in
+    /// the same cgroup, as /proc shows them. What the kernel saw itself is kept.
+    fn seed(&mut self, cgroup_id: u64, container: &str) {
+        let Ok(root) = cgroup2_root() else { return };
+        let processes = processes_in(&root, cgroup_id);
+        let mut seeded = 0;
+        for (&pid, process) in &processes {
+            let mut chain = vec![process.exe.as_str()];
+            let mut parent = process.ppid;
+            while let Some(up) = processes.get(&parent) {
+                if chain.len() > processes.len() {
+                    break;
+                }
+                chain.push(up.exe.as_str());
+                parent = up.ppid;
+            }
+            let selection = self.policies.selection(&chain);
+            if selection == Default::default() {
+                continue;
+            }
+            match self.enforcer.seed_selection(pid, selection) {
+                Ok(true) => seeded += 1,
+                Ok(false) => {}
+                Err(err) => tracing::error!("cannot seed process {pid}: {err}"),
+            }
+        }
+        if seeded > 0 {
+            tracing::info!(
+                "selected {seeded} running process(es) of container {container} by binary or \
+                 ancestry"
+            );
         }
     }
 
@@ -293,6 +332,60 @@ impl Enforcement {
             time: alert::rfc3339(time_ns),
         }
     }
+}
+
+/// A process as /proc shows it: its parent and its executable.
+struct Process {
+    ppid: u32,
+    exe: String,
+}
+
+/// The processes (thread-group leaders) whose cgroup v2 is `cgroup_id`, by pid.
+fn processes_in(root: &Path, cgroup_id: u64) -> HashMap<u32, Process> {
+    let mut found = HashMap::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let dir = entry.path();
+        let Ok(text) = std::fs::read_to_string(dir.join("cgroup")) else {
+            continue;
+        };
+        let Some(v2) = text.lines().find_map(|line| line.strip_prefix("0::")) else {
+            continue;
+        };
+        let in_cgroup = std::fs::metadata(root.join(v2.trim_start_matches('/')))
+            .is_ok_and(|meta| meta.ino() == cgroup_id);
+        if !in_cgroup {
+            continue;
+        }
+        // The executable as the kernel resolves it for the process: /proc shows it relative
+        // to the root of the process's mount namespace, the container's root.
+        let Ok(exe) = std::fs::read_link(dir.join("exe")) else {
+            continue;
+        };
+        let exe = exe.to_string_lossy();
+        let exe = exe.strip_suffix(" (deleted)").unwrap_or(&exe).to_owned();
+        let Some(ppid) = std::fs::read_to_string(dir.join("stat"))
+            .ok()
+            .and_then(|stat| parent_pid(&stat))
+        else {
+            continue;
+        };
+        found.insert(pid, Process { ppid, exe });
+    }
+    found
+}
+
+/// The parent pid in the text of /proc/PID/stat (after the command name, which may hold
+/// spaces and parentheses).
+fn parent_pid(stat: &str) -> Option<u32> {
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn priority(action: &str) -> Priority {

@@ -1,14 +1,18 @@
 //! Policies → the kernel's tables: which action each rule really gets on a kernel without
 //! BPF-LSM, rule ids for alerts, and one entry per path, range and class.
 
+use std::collections::BTreeMap;
+
 use haechi_sensor::abi::{
-    self, ExceptionKey, NetAllow, NetPolicy, PolicyPathData, PrivilegeRules, Verdict,
+    self, ExceptionKey, NetAllow, NetPolicy, PolicyPathData, PrivilegeRules, SelectorConfig,
+    SelectorMatch, TaskSelection, Verdict,
 };
-use haechi_sensor::enforce::{NetRule, PathRule, Tables};
+use haechi_sensor::enforce::{NetRule, PathRule, SelectorBinary, Tables};
 use ipnet::IpNet;
 
 use crate::policy::{
-    Access, Action, DomainPattern, Match, PathMatch, Policy, PolicyError, Privilege, Protocol, Rule,
+    Access, Action, DomainPattern, Match, PathMatch, Policy, PolicyError, Privilege,
+    ProcessSelector, Protocol, Rule,
 };
 use crate::selector::Target;
 
@@ -45,6 +49,9 @@ pub struct Compiled {
     rules: Vec<RuleInfo>,
     tables: Tables,
     domain_rules: Vec<DomainRule>,
+    /// The distinct process selectors of the rules: selector k is bit k in the kernel's
+    /// process table, and a verdict names it as k + 1.
+    selectors: Vec<ProcessSelector>,
 }
 
 impl Compiled {
@@ -62,12 +69,73 @@ impl Compiled {
             rules: Vec::new(),
             tables: Tables::default(),
             domain_rules: Vec::new(),
+            selectors: Vec::new(),
         };
         for (index, policy) in policies.iter().enumerate() {
             compiled.add(index as u8, policy)?;
         }
         compiled.policies = policies;
+        compiled.tables.selector_binaries = selector_binaries(&compiled.selectors);
+        compiled.tables.selectors = selector_config(&compiled.selectors);
         Ok(compiled)
+    }
+
+    /// Whether any rule selects processes (the kernel then follows every process of a scoped
+    /// container, and the ones running before it could are seeded from /proc).
+    pub fn has_process_selectors(&self) -> bool {
+        !self.selectors.is_empty()
+    }
+
+    /// What the kernel would know of a process whose executable is `chain[0]` and whose
+    /// ancestors' executables follow, nearest first: for processes that were running before
+    /// the kernel saw them exec. (The kernel also counts every earlier executable of a
+    /// process that exec'd more than once; /proc shows the last one only.)
+    pub fn selection(&self, chain: &[&str]) -> TaskSelection {
+        let mut ancestry = 0u32;
+        let mut binary = 0u32;
+        for (k, selector) in self.selectors.iter().enumerate() {
+            let covered = |list: &[PathMatch], exe: &str| list.iter().any(|p| p.covers(exe));
+            if chain.iter().any(|exe| covered(&selector.ancestors, exe)) {
+                ancestry |= 1 << k;
+            }
+            if chain
+                .first()
+                .is_some_and(|exe| covered(&selector.binaries, exe))
+            {
+                binary |= 1 << k;
+            }
+        }
+        let config = self.tables.selectors;
+        TaskSelection {
+            ancestry,
+            selected: (binary | config.any_binary)
+                & (ancestry | config.any_ancestor)
+                & config.in_use,
+        }
+    }
+
+    /// The id a verdict carries for `processes`: 0 for every process, else its selector's
+    /// index + 1 (a new selector when no earlier rule has the same lists).
+    fn selector_id(&mut self, processes: &ProcessSelector) -> Result<u8, String> {
+        if processes.is_empty() {
+            return Ok(0);
+        }
+        let index = match self.selectors.iter().position(|s| s == processes) {
+            Some(index) => index,
+            None if self.selectors.len() < abi::SELECTOR_MAX => {
+                self.selectors.push(processes.clone());
+                self.selectors.len() - 1
+            }
+            None => {
+                return Err(format!(
+                    "more than {} different `binaries`/`ancestors` selections across the \
+                     policies; the kernel tells {} apart (rules may share one)",
+                    abi::SELECTOR_MAX,
+                    abi::SELECTOR_MAX
+                ));
+            }
+        };
+        Ok(index as u8 + 1)
     }
 
     /// The tables to load.
@@ -138,6 +206,9 @@ impl Compiled {
                 message,
             };
             let action = effective_action(rule).map_err(|m| invalid(".action", m))?;
+            let selector = self
+                .selector_id(&rule.processes)
+                .map_err(|m| invalid("", m))?;
             self.rules.push(RuleInfo {
                 policy: policy.name.clone(),
                 rule: rule.name.clone(),
@@ -150,7 +221,7 @@ impl Compiled {
                 action: action_code(action),
                 access,
                 has_exceptions: u8::from(has_exceptions),
-                _pad: 0,
+                selector,
             };
             match &rule.matches {
                 Match::Egress {
@@ -404,4 +475,53 @@ fn path_rule(index: u8, path: &str, directory: bool, verdict: Verdict) -> PathRu
         bits: 8 * (1 + bytes as u32),
         verdict,
     }
+}
+
+/// The `selector_binaries` entries: one per path the selectors name, a file's with its NUL;
+/// a directory's bits are folded into every longer entry below it, since the kernel's trie
+/// returns the longest match only.
+fn selector_binaries(selectors: &[ProcessSelector]) -> Vec<SelectorBinary> {
+    let mut paths: BTreeMap<&PathMatch, SelectorMatch> = BTreeMap::new();
+    for (k, selector) in selectors.iter().enumerate() {
+        for path in &selector.binaries {
+            paths.entry(path).or_default().binary |= 1 << k;
+        }
+        for path in &selector.ancestors {
+            paths.entry(path).or_default().ancestor |= 1 << k;
+        }
+    }
+    paths
+        .iter()
+        .map(|(path, own)| {
+            let mut matches = *own;
+            for (dir, bits) in &paths {
+                if dir.is_directory() && dir != path && path.0.starts_with(&dir.0) {
+                    matches.binary |= bits.binary;
+                    matches.ancestor |= bits.ancestor;
+                }
+            }
+            let mut data = [0u8; abi::PREFIX_MAX];
+            data[..path.0.len()].copy_from_slice(path.0.as_bytes());
+            let bytes = path.0.len() + usize::from(!path.is_directory());
+            SelectorBinary {
+                data,
+                bits: 8 * bytes as u32,
+                matches,
+            }
+        })
+        .collect()
+}
+
+fn selector_config(selectors: &[ProcessSelector]) -> SelectorConfig {
+    let mut config = SelectorConfig::default();
+    for (k, selector) in selectors.iter().enumerate() {
+        config.in_use |= 1 << k;
+        if selector.binaries.is_empty() {
+            config.any_binary |= 1 << k;
+        }
+        if selector.ancestors.is_empty() {
+            config.any_ancestor |= 1 << k;
+        }
+    }
+    config
 }

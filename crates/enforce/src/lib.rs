@@ -13,7 +13,7 @@ pub mod policy;
 pub mod selector;
 
 pub use compile::{Compiled, DomainRule, RuleInfo};
-pub use policy::{Action, DomainPattern, Policy, PolicyError, read_file};
+pub use policy::{Action, DomainPattern, Policy, PolicyError, ProcessSelector, read_file};
 pub use selector::{Selector, Target};
 
 /// Reads and compiles every policy in `paths`, in order.

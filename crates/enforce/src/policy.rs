@@ -104,7 +104,7 @@ pub enum Access {
 }
 
 /// A protected path: a directory prefix (ends with `/`) or one file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PathMatch(pub String);
 
 impl PathMatch {
@@ -227,11 +227,43 @@ pub enum Match {
     Privilege(Vec<Privilege>),
 }
 
+/// Which processes of a selected container a rule acts on, decided in the kernel per
+/// process: both lists given must match; an empty list matches every process.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProcessSelector {
+    /// The process's executable (resolved path, relative to the container's root) is one of
+    /// these, or below one that ends with `/`.
+    pub binaries: Vec<PathMatch>,
+    /// The process, or a process it descends from (fork and exec, since it entered the
+    /// container), ran one of these.
+    pub ancestors: Vec<PathMatch>,
+}
+
+impl ProcessSelector {
+    /// Whether it selects every process.
+    pub fn is_empty(&self) -> bool {
+        self.binaries.is_empty() && self.ancestors.is_empty()
+    }
+}
+
+impl PathMatch {
+    /// Whether `path` (a resolved executable path) is this file or below this directory.
+    pub fn covers(&self, path: &str) -> bool {
+        if self.is_directory() {
+            path.starts_with(&self.0)
+        } else {
+            path == self.0
+        }
+    }
+}
+
 /// One rule of a policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rule {
     /// Its name, unique in the policy.
     pub name: String,
+    /// Which processes it acts on.
+    pub processes: ProcessSelector,
     /// What it matches.
     pub matches: Match,
     /// What it asks for.
@@ -291,6 +323,10 @@ struct RawRule {
     exec: Option<RawExec>,
     #[serde(default)]
     privilege: Option<Vec<Privilege>>,
+    #[serde(default)]
+    binaries: Option<Vec<String>>,
+    #[serde(default)]
+    ancestors: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -480,8 +516,26 @@ fn check_rule(raw: RawRule, field: &str, cx: &Checker<'_>) -> Result<Rule, Polic
         }
         Match::Privilege(classes)
     };
+    let mut processes = ProcessSelector::default();
+    for (list, name, out) in [
+        (raw.binaries, "binaries", &mut processes.binaries),
+        (raw.ancestors, "ancestors", &mut processes.ancestors),
+    ] {
+        let Some(list) = list else { continue };
+        let field = format!("{field}.{name}");
+        if list.is_empty() {
+            return Err(cx.invalid(
+                field,
+                "name at least one executable (or leave the field out: every process)",
+            ));
+        }
+        *out = check_paths(&list, &field, cx)?;
+        out.sort();
+        out.dedup();
+    }
     Ok(Rule {
         name: raw.name,
+        processes,
         matches,
         action: raw.action,
         fallback: raw.fallback,

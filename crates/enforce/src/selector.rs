@@ -34,6 +34,11 @@ pub(crate) struct RawSelector {
     namespaces: Vec<String>,
     #[serde(default)]
     labels: BTreeMap<String, String>,
+    // Process selectors belong to rules; named here only to say so.
+    #[serde(default)]
+    binaries: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    ancestors: Option<serde::de::IgnoredAny>,
 }
 
 /// A checked selector.
@@ -49,6 +54,20 @@ pub struct Selector {
 impl RawSelector {
     /// Checks the fields; an error names the field and what is wrong.
     pub(crate) fn check(self) -> Result<Selector, (String, String)> {
+        for (given, name) in [
+            (self.binaries.is_some(), "binaries"),
+            (self.ancestors.is_some(), "ancestors"),
+        ] {
+            if given {
+                return Err((
+                    name.into(),
+                    format!(
+                        "the policy's selector picks containers; `{name}` picks processes and \
+                         belongs to each rule that needs it (spec.rules[i].{name})"
+                    ),
+                ));
+            }
+        }
         for (i, id) in self.container_ids.iter().enumerate() {
             if id.len() < 12 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err((

@@ -27,6 +27,7 @@ fn the_example_policies_compile() {
         "block-c2.yaml",
         "protect-binaries.yaml",
         "protect-secrets.yaml",
+        "web-server-lockdown.yaml",
     ]
     .map(example)
     .to_vec();
@@ -42,7 +43,8 @@ fn the_example_policies_compile() {
             "dns-only-egress",
             "block-c2",
             "protect-binaries",
-            "protect-secrets"
+            "protect-secrets",
+            "web-server-lockdown"
         ]
     );
     let tables = compiled.tables();
@@ -113,6 +115,24 @@ fn the_example_policies_compile() {
     };
     assert_ne!(privilege.rules[abi::PRIV_PTRACE].rule, 0);
     assert_eq!(privilege.rules[abi::PRIV_SETID].rule, 0);
+
+    // Web server: both rules share one process selector, by ancestry.
+    let web: Vec<_> = tables
+        .file_rules
+        .iter()
+        .chain(&tables.exec_rules)
+        .filter(|r| r.data[0] == 4)
+        .map(|r| r.verdict.selector)
+        .collect();
+    assert_eq!(
+        web.len(),
+        2 + 5,
+        "token paths (and /run alias), five shells"
+    );
+    assert!(web.iter().all(|s| *s == 1), "{web:?}");
+    assert_eq!(tables.selectors.in_use, 1);
+    assert_eq!(tables.selector_binaries.len(), 1);
+    assert_eq!(tables.selector_binaries[0].matches.ancestor, 1);
 }
 
 #[test]
@@ -190,6 +210,28 @@ fn bad_policies_name_the_file_the_field_and_the_fix() {
             rule("    privilege: [ptrace]\n    action: kill\n").replace("v1alpha1", "v1"),
             "apiVersion: `haechi.dev/v1` is not supported",
         ),
+        (
+            rule("    binaries: []\n    privilege: [ptrace]\n    action: kill\n"),
+            "policy.yaml: policy p: spec.rules[0].binaries: name at least one executable",
+        ),
+        (
+            rule(
+                "    ancestors: [/usr/sbin/nginx, usr/bin/java]\n    privilege: [ptrace]\n    action: kill\n",
+            ),
+            "policy.yaml: policy p: spec.rules[0].ancestors[1]: `usr/bin/java` is not absolute",
+        ),
+        (
+            rule("    binaries: [/app/../bin/sh]\n    privilege: [ptrace]\n    action: kill\n"),
+            "spec.rules[0].binaries[0]: `/app/../bin/sh` must not contain `..`",
+        ),
+        (
+            "apiVersion: haechi.dev/v1alpha1\nkind: HaechiPolicy\nmetadata: {name: p}\nspec:\n  \
+             selector: {binaries: [/usr/sbin/nginx]}\n  rules:\n  - name: r\n    \
+             privilege: [ptrace]\n    action: kill\n"
+                .to_owned(),
+            "policy.yaml: policy p: spec.selector.binaries: the policy's selector picks \
+             containers; `binaries` picks processes and belongs to each rule that needs it",
+        ),
     ];
     for (text, expected) in cases {
         let err = compile(&text).expect_err(expected);
@@ -228,5 +270,107 @@ fn egress_can_be_killed() {
     assert_eq!(
         compiled.tables().net_denied[0].verdict.action,
         abi::ACTION_KILL
+    );
+}
+
+#[test]
+fn rules_select_processes_by_binary_and_by_ancestry() {
+    let compiled = compile(
+        "apiVersion: haechi.dev/v1alpha1\nkind: HaechiPolicy\nmetadata: {name: p}\nspec:\n  \
+         rules:\n  - name: secrets-for-readers\n    binaries: [/opt/reader/cat, /usr/local/bin/]\n    \
+         files: {paths: [/etc/app/]}\n    action: kill\n  \
+         - name: no-shells-from-web\n    ancestors: [/usr/sbin/nginx]\n    \
+         exec: {paths: [/bin/sh]}\n    action: kill\n  \
+         - name: no-ptrace-from-web-tools\n    binaries: [/usr/local/bin/tool]\n    \
+         ancestors: [/usr/sbin/nginx]\n    privilege: [ptrace]\n    action: kill\n  \
+         - name: no-mount\n    privilege: [mount]\n    action: kill\n---\n\
+         apiVersion: haechi.dev/v1alpha1\nkind: HaechiPolicy\nmetadata: {name: q}\nspec:\n  \
+         rules:\n  - name: same-selection\n    ancestors: [/usr/sbin/nginx]\n    \
+         egress: {deny: {cidrs: [10.0.0.0/8]}}\n    action: deny\n",
+    )
+    .unwrap();
+    assert!(compiled.has_process_selectors());
+    let tables = compiled.tables();
+    // Three distinct selections; the fourth rule of p selects every process, q shares one.
+    assert_eq!(tables.file_rules[0].verdict.selector, 1);
+    assert_eq!(tables.exec_rules[0].verdict.selector, 2);
+    let [(0, privilege)] = tables.privilege.as_slice() else {
+        panic!("{:?}", tables.privilege)
+    };
+    assert_eq!(privilege.rules[abi::PRIV_PTRACE].selector, 3);
+    assert_eq!(privilege.rules[abi::PRIV_MOUNT].selector, 0);
+    assert_eq!(tables.net_denied[0].verdict.selector, 2);
+    assert_eq!(
+        (
+            tables.selectors.in_use,
+            tables.selectors.any_binary,
+            tables.selectors.any_ancestor
+        ),
+        (0b111, 0b010, 0b001)
+    );
+
+    // One trie entry per path, files with their NUL; the directory's bits are folded into
+    // the file below it.
+    let entries: Vec<_> = tables
+        .selector_binaries
+        .iter()
+        .map(|b| {
+            let len = b.bits as usize / 8;
+            (
+                String::from_utf8_lossy(&b.data[..len]).into_owned(),
+                b.matches.binary,
+                b.matches.ancestor,
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("/opt/reader/cat\0".to_owned(), 0b001, 0b000),
+            ("/usr/local/bin/".to_owned(), 0b001, 0b000),
+            ("/usr/local/bin/tool\0".to_owned(), 0b101, 0b000),
+            ("/usr/sbin/nginx\0".to_owned(), 0b000, 0b110),
+        ]
+    );
+
+    // What a process running before the kernel saw it is seeded with.
+    let seed = |chain: &[&str]| {
+        let s = compiled.selection(chain);
+        (s.ancestry, s.selected)
+    };
+    assert_eq!(seed(&["/opt/reader/cat", "/bin/sh"]), (0, 0b001));
+    assert_eq!(seed(&["/usr/local/bin/other"]), (0, 0b001));
+    assert_eq!(
+        seed(&["/usr/sbin/nginx"]),
+        (0b110, 0b010),
+        "itself included"
+    );
+    assert_eq!(seed(&["/bin/sh", "/usr/sbin/nginx"]), (0b110, 0b010));
+    assert_eq!(
+        seed(&["/usr/local/bin/tool", "/bin/sh", "/usr/sbin/nginx"]),
+        (0b110, 0b111)
+    );
+    assert_eq!(seed(&["/usr/local/bin/tool", "/bin/sh"]), (0, 0b001));
+    assert_eq!(seed(&["/bin/sh", "/bin/init"]), (0, 0));
+}
+
+#[test]
+fn more_process_selections_than_the_kernel_holds_are_refused() {
+    let rules: String = (0..33)
+        .map(|i| {
+            format!(
+                "  - name: r{i}\n    binaries: [/bin/tool{i}]\n    files: {{paths: [/etc/f{i}]}}\n    \
+                 action: kill\n"
+            )
+        })
+        .collect();
+    let text = format!(
+        "apiVersion: haechi.dev/v1alpha1\nkind: HaechiPolicy\nmetadata: {{name: p}}\nspec:\n  \
+         rules:\n{rules}"
+    );
+    let err = compile(&text).unwrap_err();
+    assert!(
+        err.contains("policy p: spec.rules[32]: more than 32 different `binaries`/`ancestors`"),
+        "{err}"
     );
 }

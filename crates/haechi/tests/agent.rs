@@ -265,6 +265,22 @@ impl Container {
     }
 }
 
+impl Container {
+    /// Runs `args` in the container as they are (no shell in between); the exit status and
+    /// what it printed.
+    fn exec(&self, args: &[&str]) -> (std::process::ExitStatus, String) {
+        let output = Command::new("runc")
+            .args(["exec", &self.id])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&output.stderr));
+        (output.status, text)
+    }
+}
+
 impl Drop for Container {
     fn drop(&mut self) {
         let _ = Command::new("runc")
@@ -658,4 +674,137 @@ fn default_rule_alerts_reach_the_sinks_and_the_metrics() {
     assert!(sample(&body, "haechi_rules_events_evaluated_total") >= 1);
     sample(&body, "haechi_agent_events_lost_total");
     sample(&body, "haechi_agent_queue_depth");
+}
+
+/// Rules with `binaries` and `ancestors` act in the kernel on the processes they select only:
+/// a copy of cat is killed where busybox's cat reads, a child of the selected launcher is
+/// killed where a sibling from another shell reads, and a launcher that started before the
+/// agent is seeded from /proc so its children are covered too.
+#[test]
+fn rules_select_processes_by_binary_and_by_ancestry() {
+    if !root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let app = Container::start(dir.path(), "selectors", "selectors");
+    // busybox runs the applet its file is named after.
+    for (copy, secret) in [
+        ("opt/reader/cat", "etc/app/secret"),
+        ("opt/web/sh", "etc/web/secret"),
+    ] {
+        let copy = app.rootfs.join(copy);
+        std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+        std::fs::copy("/bin/busybox", &copy).unwrap();
+        let secret = app.rootfs.join(secret);
+        std::fs::create_dir_all(secret.parent().unwrap()).unwrap();
+        std::fs::write(&secret, "s3cret\n").unwrap();
+    }
+    // Started before the agent: the kernel never sees this launcher exec.
+    let waiting = "while [ ! -e /tmp/go ]; do /bin/sleep 0.1; done; \
+                   /bin/cat /etc/web/secret > /tmp/seeded; echo $? > /tmp/seeded-rc";
+    let status = Command::new("runc")
+        .args(["exec", "--detach", &app.id, "/opt/web/sh", "-c", waiting])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let policy = dir.path().join("selectors.yaml");
+    std::fs::write(
+        &policy,
+        "apiVersion: haechi.dev/v1alpha1\nkind: HaechiPolicy\nmetadata:\n  name: app-secrets\n\
+         spec:\n  selector:\n    namespaces: [selectors]\n  rules:\n\
+         \x20   - name: not-for-the-reader\n      binaries: [/opt/reader/cat]\n\
+         \x20     files: {paths: [/etc/app/secret], access: read}\n      action: kill\n\
+         \x20   - name: nothing-the-web-server-starts\n      ancestors: [/opt/web/sh]\n\
+         \x20     files: {paths: [/etc/web/], access: read}\n      action: kill\n",
+    )
+    .unwrap();
+    let pins = format!("/sys/fs/bpf/haechi-selectors-test-{}", std::process::id());
+    let out = dir.path().join("alerts.jsonl");
+    let mut agent = Running::start(&[
+        "--no-default-rules",
+        "--syscalls",
+        "openat",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--pin-dir",
+        &pins,
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    // The container's metadata (its namespace) may arrive after the agent is watching.
+    agent.wait_for_each(&[
+        format!("enforcing app-secrets on container {} (cgroup", app.id),
+        format!(
+            "running process(es) of container {} by binary or ancestry",
+            app.id
+        ),
+        "watching".to_owned(),
+    ]);
+
+    // Seeded: the launcher's child is killed reading the secret; the launcher goes on.
+    std::fs::write(app.rootfs.join("tmp/go"), "").unwrap();
+    let rc = app.rootfs.join("tmp/seeded-rc");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !rc.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        std::fs::read_to_string(&rc).unwrap_or_default(),
+        "137\n",
+        "the child of a launcher that started before the agent is killed"
+    );
+    assert_eq!(
+        std::fs::read_to_string(app.rootfs.join("tmp/seeded")).unwrap(),
+        ""
+    );
+
+    // By binary: the copy at /opt/reader/cat dies, busybox's cat reads.
+    let (status, text) = app.exec(&["/opt/reader/cat", "/etc/app/secret"]);
+    assert_eq!(status.code(), Some(137), "killed: {text}");
+    assert!(!text.contains("s3cret"));
+    let (status, text) = app.exec(&["/bin/cat", "/etc/app/secret"]);
+    assert!(status.success() && text == "s3cret\n", "{status} {text}");
+
+    // By ancestry: a child of the launcher dies (and the launcher goes on); a sibling started
+    // by another shell reads.
+    let script = "/bin/cat /etc/web/secret; echo \"child $?\"";
+    let (status, text) = app.exec(&["/opt/web/sh", "-c", script]);
+    assert!(status.success() && text == "child 137\n", "{status} {text}");
+    let (status, text) = app.exec(&["/bin/sh", "-c", script]);
+    assert!(
+        status.success() && text == "s3cret\nchild 0\n",
+        "{status} {text}"
+    );
+    // The launcher itself is its own ancestor.
+    let (status, _) = app.exec(&["/opt/web/sh", "-c", "read line < /etc/web/secret"]);
+    assert_eq!(status.code(), Some(137));
+
+    std::thread::sleep(Duration::from_millis(300));
+    agent.stop();
+    let _ = Command::new(env!("CARGO_BIN_EXE_haechi"))
+        .args(["agent", "--cleanup", "--pin-dir", &pins])
+        .output();
+    let raised: Vec<(String, String)> = alerts(&out)
+        .iter()
+        .map(|a| {
+            (
+                a["rule"].as_str().unwrap().to_owned(),
+                a["output_fields"]["proc.name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let pair = |rule: &str, comm: &str| (format!("app-secrets/{rule}"), comm.to_owned());
+    assert_eq!(
+        raised,
+        [
+            pair("nothing-the-web-server-starts", "cat"),
+            pair("not-for-the-reader", "cat"),
+            pair("nothing-the-web-server-starts", "cat"),
+            pair("nothing-the-web-server-starts", "sh"),
+        ]
+    );
 }

@@ -231,7 +231,8 @@ struct haechi_verdict {
 	__u8 action;
 	__u8 access;         /* file rules: HAECHI_ACCESS_* bits the rule covers */
 	__u8 has_exceptions; /* 1: look the executable up in `exceptions` first */
-	__u8 _pad;
+	__u8 selector;       /* 0: every process; k: only processes whose
+			      * haechi_task_selection.selected has bit k-1 */
 };
 
 /* One allowed destination of a default-deny egress policy. */
@@ -272,6 +273,40 @@ struct haechi_policy_path_key {
 struct haechi_exception_key {
 	__u32 rule;
 	char exe[HAECHI_EXE_MAX]; /* resolved path, NUL-padded */
+};
+
+/*
+ * Process selectors (a rule's `binaries` and `ancestors`), numbered
+ * 0..HAECHI_SELECTOR_MAX-1. Selector k selects a process when its executable
+ * is one of its binaries (or it lists none) and the process or one of its
+ * ancestors since it entered a scoped cgroup ran one of its ancestors (or it
+ * lists none).
+ *
+ * Value of the `selector_binaries` LPM trie (keyed by a haechi_prefix_key on
+ * the resolved executable path: a file's entry ends with its NUL, a
+ * directory's with '/'): the selectors this executable satisfies as a
+ * binary, and those it makes its process and descendants satisfy as an
+ * ancestor. User space folds a directory's bits into every longer entry
+ * below it, so the longest match carries them all.
+ */
+#define HAECHI_SELECTOR_MAX 32
+struct haechi_selector_match {
+	__u32 binary;
+	__u32 ancestor;
+};
+
+/* Value of the `selector_config` array (one entry). */
+struct haechi_selector_config {
+	__u32 in_use;       /* bit k: selector k exists; 0: no selectors, nothing tracked */
+	__u32 any_binary;   /* selectors that list no binaries */
+	__u32 any_ancestor; /* selectors that list no ancestors */
+	__u32 _pad;
+};
+
+/* Value of the `task_selections` LRU hash, keyed by tgid (u32). */
+struct haechi_task_selection {
+	__u32 ancestry; /* selectors whose ancestors this process or an ancestor ran */
+	__u32 selected; /* selectors that select this process */
 };
 
 /* Value of the `enforced_syscalls` array, indexed by syscall number. */

@@ -14,7 +14,12 @@
  *  - raw tracepoints on sys_exit and sched_process_exec send SIGKILL, which
  *    the kernel delivers before the syscall returns to user space, for opens
  *    of protected paths, privileged syscalls and executions of forbidden
- *    binaries.
+ *    binaries;
+ *  - raw tracepoints on sched_process_exec, sched_process_fork and
+ *    sched_process_exit keep, per process of a scoped cgroup, which process
+ *    selectors (a rule's `binaries` and `ancestors`) select it: computed at
+ *    exec from the new executable and what the process inherited, copied to
+ *    the child at fork, dropped at exit.
  *
  * Everything is scoped: `scopes` maps a cgroup v2 id to the set of policies
  * that apply to it, and every program returns after that one lookup for a
@@ -57,6 +62,9 @@ struct haechi_enforce_abi {
 	struct haechi_privilege_rules privilege;
 	struct haechi_enforcement enforcement;
 	struct haechi_dns_answer dns;
+	struct haechi_selector_match selector_match;
+	struct haechi_selector_config selector_config;
+	struct haechi_task_selection task_selection;
 };
 const volatile struct haechi_enforce_abi *haechi_enforce_abi_anchor = 0;
 
@@ -179,6 +187,36 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } dns_answers SEC(".maps");
 
+/* Process selectors: see abi.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct haechi_prefix_key);
+	__type(value, struct haechi_selector_match);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} selector_binaries SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct haechi_selector_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} selector_config SEC(".maps");
+
+/*
+ * Per process (tgid) of a scoped cgroup: the selectors that select it. LRU:
+ * an entry whose process left without its exit being seen ages out.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct haechi_task_selection);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} task_selections SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -198,6 +236,19 @@ static __always_inline __u32 current_scope(void)
 	__u64 cgroup = bpf_get_current_cgroup_id();
 	__u32 *mask = bpf_map_lookup_elem(&scopes, &cgroup);
 	return mask ? *mask : 0;
+}
+
+/* Whether the verdict's process selector (if it has one) selects the current process. */
+static __always_inline int selects(const struct haechi_verdict *v)
+{
+	__u32 tgid;
+	struct haechi_task_selection *t;
+
+	if (!v->selector)
+		return 1;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	t = bpf_map_lookup_elem(&task_selections, &tgid);
+	return t && (t->selected & (1u << ((v->selector - 1) & (HAECHI_SELECTOR_MAX - 1))));
 }
 
 static __always_inline void count(__u32 index)
@@ -293,7 +344,7 @@ static __always_inline int check_destination(struct enforce_scratch *es, __u32 m
 	int allow = 1;
 
 	for (__u32 i = 0; i < HAECHI_POLICY_MAX; i++) {
-		if (!(mask & (1u << i)) || !net_verdict(es, i, &v))
+		if (!(mask & (1u << i)) || !net_verdict(es, i, &v) || !selects(&v))
 			continue;
 		report(es, &v, kind);
 		if (v.action == HAECHI_ACTION_KILL) {
@@ -500,7 +551,7 @@ static __always_inline void check_path(struct enforce_scratch *es, void *rules, 
 			continue;
 		es->key.path[0] = i;
 		v = bpf_map_lookup_elem(rules, &es->key);
-		if (!v || !(v->access & access))
+		if (!v || !(v->access & access) || !selects(v))
 			continue;
 		if (v->has_exceptions && excepted(es, v->rule, task))
 			continue;
@@ -570,7 +621,7 @@ int enforce_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			if (!(mask & (1u << i)))
 				continue;
 			struct haechi_privilege_rules *rules = bpf_map_lookup_elem(&privilege_rules, &i);
-			if (!rules || !rules->rules[class].rule)
+			if (!rules || !rules->rules[class].rule || !selects(&rules->rules[class]))
 				continue;
 			act(es, &rules->rules[class], HAECHI_ENF_SYSCALL);
 			return 0;
@@ -596,6 +647,40 @@ int enforce_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+/*
+ * At exec: which selectors select the process now, from its new executable
+ * (es->s.buf, len bytes with the NUL) and the ancestry it inherited. Before
+ * the exec rules are checked, so a rule can select by the executable it is
+ * about to judge.
+ */
+static __always_inline void select_on_exec(struct enforce_scratch *es, __u32 len)
+{
+	__u32 zero = 0, tgid = bpf_get_current_pid_tgid() >> 32;
+	struct haechi_selector_config *conf = bpf_map_lookup_elem(&selector_config, &zero);
+	struct haechi_task_selection next = {}, *now;
+	struct haechi_selector_match *match;
+
+	if (!conf || !conf->in_use || len == 0)
+		return;
+	if (len > HAECHI_PREFIX_MAX)
+		len = HAECHI_PREFIX_MAX;
+	bpf_probe_read_kernel(es->s.key.path, HAECHI_PREFIX_MAX, es->s.buf);
+	es->s.key.prefix_len = len * 8;
+	match = bpf_map_lookup_elem(&selector_binaries, &es->s.key);
+	now = bpf_map_lookup_elem(&task_selections, &tgid);
+	if (now)
+		next.ancestry = now->ancestry;
+	if (match)
+		next.ancestry |= match->ancestor;
+	next.ancestry &= conf->in_use;
+	next.selected = ((match ? match->binary : 0) | conf->any_binary) &
+			(next.ancestry | conf->any_ancestor) & conf->in_use;
+	if (next.ancestry || next.selected)
+		bpf_map_update_elem(&task_selections, &tgid, &next, BPF_ANY);
+	else if (now)
+		bpf_map_delete_elem(&task_selections, &tgid);
+}
+
 SEC("raw_tracepoint/sched_process_exec")
 int enforce_exec(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -616,6 +701,50 @@ int enforce_exec(struct bpf_raw_tracepoint_args *ctx)
 	es->record.protocol = 0;
 	es->record.nr = 0;
 	int len = write_path(&es->s, 0, (__u64)&exe->f_path, (__u64)task);
+	select_on_exec(es, field_len(len));
 	check_path(es, &exec_rules, mask, field_len(len), HAECHI_ACCESS_READ, HAECHI_ENF_EXEC, task);
+	return 0;
+}
+
+/* A new process of a scoped cgroup inherits its parent's selection (threads share theirs). */
+SEC("raw_tracepoint/sched_process_fork")
+int enforce_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *parent = (void *)raw_arg(ctx, 0);
+	struct task_struct *child = (void *)raw_arg(ctx, 1);
+	struct haechi_task_selection *inherited, copy;
+	__u32 parent_tgid, child_tgid;
+
+	if (!current_scope())
+		return 0;
+	parent_tgid = BPF_CORE_READ(parent, tgid);
+	child_tgid = BPF_CORE_READ(child, tgid);
+	if (parent_tgid == child_tgid)
+		return 0;
+	inherited = bpf_map_lookup_elem(&task_selections, &parent_tgid);
+	if (inherited) {
+		copy = *inherited;
+		bpf_map_update_elem(&task_selections, &child_tgid, &copy, BPF_ANY);
+	} else {
+		/* A reused pid must not inherit what its last owner had. */
+		bpf_map_delete_elem(&task_selections, &child_tgid);
+	}
+	return 0;
+}
+
+/* A process of a scoped cgroup exits (its thread-group leader): forget its selection. */
+SEC("raw_tracepoint/sched_process_exit")
+int enforce_process_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 id;
+	__u32 tgid;
+
+	if (!current_scope())
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	tgid = id >> 32;
+	if (tgid != (__u32)id)
+		return 0;
+	bpf_map_delete_elem(&task_selections, &tgid);
 	return 0;
 }

@@ -235,7 +235,8 @@ pub struct Verdict {
     pub action: u8,
     pub access: u8,
     pub has_exceptions: u8,
-    pub _pad: u8,
+    /// 0: every process; k: only the processes process selector k-1 selects.
+    pub selector: u8,
 }
 
 /// One allowed destination (`struct haechi_net_allow`).
@@ -274,6 +275,46 @@ pub type PolicyPathData = [u8; PREFIX_MAX];
 pub struct ExceptionKey {
     pub rule: u32,
     pub exe: [u8; EXE_MAX],
+}
+
+/// Process selectors (a rule's `binaries` and `ancestors`) one kernel holds at once.
+pub const SELECTOR_MAX: usize = 32;
+
+/// Data of a `selector_binaries` key: an executable path, or a directory prefix ending in `/`
+/// (`struct haechi_prefix_key`).
+pub type SelectorPathData = [u8; PREFIX_MAX];
+
+/// What an executable satisfies (`struct haechi_selector_match`): bit k for selector k.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SelectorMatch {
+    /// Selectors that list it among their binaries.
+    pub binary: u32,
+    /// Selectors that list it among their ancestors.
+    pub ancestor: u32,
+}
+
+/// The selectors in use (`struct haechi_selector_config`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SelectorConfig {
+    /// Every selector; 0: the kernel tracks no process.
+    pub in_use: u32,
+    /// Selectors that list no binaries.
+    pub any_binary: u32,
+    /// Selectors that list no ancestors.
+    pub any_ancestor: u32,
+    pub _pad: u32,
+}
+
+/// Which selectors select one process (`struct haechi_task_selection`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TaskSelection {
+    /// Selectors whose ancestors the process or one of its ancestors ran.
+    pub ancestry: u32,
+    /// Selectors that select the process.
+    pub selected: u32,
 }
 
 /// How a syscall number is enforced (`struct haechi_enforced_syscall`).
@@ -345,3 +386,9 @@ unsafe impl aya::Pod for ExceptionKey {}
 unsafe impl aya::Pod for EnforcedSyscall {}
 // SAFETY: as above.
 unsafe impl aya::Pod for PrivilegeRules {}
+// SAFETY: as above.
+unsafe impl aya::Pod for SelectorMatch {}
+// SAFETY: as above.
+unsafe impl aya::Pod for SelectorConfig {}
+// SAFETY: as above.
+unsafe impl aya::Pod for TaskSelection {}

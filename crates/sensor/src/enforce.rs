@@ -21,7 +21,8 @@ use tokio::io::unix::AsyncFd;
 
 use crate::abi::{
     self, DnsAnswer, EnforcedSyscall, Enforcement, ExceptionKey, NetKeyData, NetPolicy, POLICY_MAX,
-    PolicyPathData, PrivilegeRules, Verdict,
+    PolicyPathData, PrivilegeRules, SelectorConfig, SelectorMatch, SelectorPathData, TaskSelection,
+    Verdict,
 };
 use crate::probe::CgroupLayout;
 use crate::sensor::{SensorError, map_error, register};
@@ -33,9 +34,11 @@ static OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/enforce.bpf.o");
 pub const DEFAULT_PIN_DIR: &str = "/sys/fs/bpf/haechi";
 
 /// Raw tracepoint programs and their hooks.
-const TRACEPOINTS: [(&str, &str); 2] = [
+const TRACEPOINTS: [(&str, &str); 4] = [
     ("enforce_sys_exit", "sys_exit"),
     ("enforce_exec", "sched_process_exec"),
+    ("enforce_fork", "sched_process_fork"),
+    ("enforce_process_exit", "sched_process_exit"),
 ];
 
 /// Cgroup socket-address programs; attached at the root of the cgroup v2 hierarchy so every
@@ -70,6 +73,18 @@ pub struct NetRule {
     pub verdict: Verdict,
 }
 
+/// An executable path (or directory prefix ending in `/`) and the selectors it satisfies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SelectorBinary {
+    /// The path; a file's entry counts its NUL.
+    pub data: SelectorPathData,
+    /// Bits of `data` that must match.
+    pub bits: u32,
+    /// The selectors it satisfies as a binary and as an ancestor (a directory's bits folded
+    /// into every longer entry below it).
+    pub matches: SelectorMatch,
+}
+
 /// Everything the enforcement programs read, for every policy at once.
 #[derive(Clone, Debug, Default)]
 pub struct Tables {
@@ -85,6 +100,10 @@ pub struct Tables {
     pub exceptions: Vec<ExceptionKey>,
     /// Privileged-syscall rules by policy index.
     pub privilege: Vec<(u32, PrivilegeRules)>,
+    /// Executables the process selectors name.
+    pub selector_binaries: Vec<SelectorBinary>,
+    /// Which process selectors exist.
+    pub selectors: SelectorConfig,
 }
 
 /// Records the kernel dropped because a ring buffer was full.
@@ -256,6 +275,8 @@ impl Enforcer {
             .collect();
         sync_trie(&mut self.ebpf, "exec_rules", &execs)?;
 
+        self.load_selectors(tables)?;
+
         let mut exceptions: HashMap<_, ExceptionKey, u8> = typed(&mut self.ebpf, "exceptions")?;
         for key in &tables.exceptions {
             exceptions
@@ -274,6 +295,89 @@ impl Enforcer {
                 .map_err(|e| map_error("exceptions", e))?;
         }
         Ok(())
+    }
+
+    /// Writes the process selectors. When they differ from those in the kernel (an agent
+    /// restarted with other policies), what the kernel knows of every process no longer means
+    /// anything: it is cleared, and the caller seeds the running processes again.
+    fn load_selectors(&mut self, tables: &Tables) -> Result<(), SensorError> {
+        let old_config = typed::<Array<_, SelectorConfig>>(&mut self.ebpf, "selector_config")?
+            .get(&0, 0)
+            .map_err(|e| map_error("selector_config", e))?;
+        let wanted: Vec<_> = tables
+            .selector_binaries
+            .iter()
+            .map(|b| (Key::new(b.bits, b.data), b.matches))
+            .collect();
+        let old: HashSet<(u32, SelectorPathData, SelectorMatch)> = {
+            let trie: LpmTrie<_, SelectorPathData, SelectorMatch> =
+                typed(&mut self.ebpf, "selector_binaries")?;
+            trie.iter()
+                .filter_map(Result::ok)
+                .map(|(k, v)| (k.prefix_len(), k.data(), v))
+                .collect()
+        };
+        let new: HashSet<_> = wanted
+            .iter()
+            .map(|(k, v)| (k.prefix_len(), k.data(), *v))
+            .collect();
+        if old_config != tables.selectors || old != new {
+            // No selector until the table is whole, then no stale selection.
+            typed::<Array<_, SelectorConfig>>(&mut self.ebpf, "selector_config")?
+                .set(0, SelectorConfig::default(), 0)
+                .map_err(|e| map_error("selector_config", e))?;
+            sync_trie(&mut self.ebpf, "selector_binaries", &wanted)?;
+            let mut tasks: HashMap<_, u32, TaskSelection> =
+                typed(&mut self.ebpf, "task_selections")?;
+            let stale: Vec<u32> = tasks.keys().filter_map(Result::ok).collect();
+            for tgid in stale {
+                match tasks.remove(&tgid) {
+                    Ok(()) | Err(aya::maps::MapError::KeyNotFound) => {}
+                    Err(e) => return Err(map_error("task_selections", e)),
+                }
+            }
+            typed::<Array<_, SelectorConfig>>(&mut self.ebpf, "selector_config")?
+                .set(0, tables.selectors, 0)
+                .map_err(|e| map_error("selector_config", e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes what the selectors say of a process that was running before the kernel could
+    /// see its exec (seeded from /proc), unless the kernel has already decided: returns
+    /// whether it was written.
+    pub fn seed_selection(
+        &mut self,
+        tgid: u32,
+        selection: TaskSelection,
+    ) -> Result<bool, SensorError> {
+        let mut tasks: HashMap<_, u32, TaskSelection> = typed(&mut self.ebpf, "task_selections")?;
+        // What the kernel saw since is more accurate than /proc.
+        const BPF_NOEXIST: u64 = 1;
+        match tasks.insert(tgid, selection, BPF_NOEXIST) {
+            Ok(()) => Ok(true),
+            Err(aya::maps::MapError::SyscallError(e))
+                if e.io_error.raw_os_error() == Some(libc::EEXIST) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(map_error("task_selections", e)),
+        }
+    }
+
+    /// What the kernel holds on a process's selection, if anything.
+    pub fn selection(&self, tgid: u32) -> Result<Option<TaskSelection>, SensorError> {
+        let map = self
+            .ebpf
+            .map("task_selections")
+            .ok_or(map_error("task_selections", "missing"))?;
+        let tasks: HashMap<_, u32, TaskSelection> =
+            HashMap::try_from(map).map_err(|e| map_error("task_selections", e))?;
+        match tasks.get(&tgid, 0) {
+            Ok(selection) => Ok(Some(selection)),
+            Err(aya::maps::MapError::KeyNotFound) => Ok(None),
+            Err(e) => Err(map_error("task_selections", e)),
+        }
     }
 
     /// Puts a cgroup under the policies of `mask` (bit i: policy i); 0 takes it out.

@@ -8,8 +8,8 @@ use std::process::Command;
 
 use haechi_sensor::abi::{
     DnsAnswer, EnforcedSyscall, Enforcement, EventHeader, ExceptionKey, ExecEvent, ExitEvent,
-    ForkEvent, NetAllow, NetKeyData, NetPolicy, PolicyPathData, PrivilegeRules, Sock, SyscallConf,
-    SyscallEvent, Verdict,
+    ForkEvent, NetAllow, NetKeyData, NetPolicy, PolicyPathData, PrivilegeRules, SelectorConfig,
+    SelectorMatch, SelectorPathData, Sock, SyscallConf, SyscallEvent, TaskSelection, Verdict,
 };
 use serde_json::Value;
 
@@ -101,7 +101,7 @@ fn enforcement_abi_matches_btf() {
     let layouts = btf_layouts("enforce.bpf.o");
     check!(layouts, "verdict", Verdict, {
         "rule" => rule, "action" => action, "access" => access,
-        "has_exceptions" => has_exceptions, "_pad" => _pad,
+        "has_exceptions" => has_exceptions, "selector" => selector,
     });
     check!(layouts, "net_allow", NetAllow, {
         "addr" => addr, "prefix_len" => prefix_len, "protocols" => protocols,
@@ -127,9 +127,25 @@ fn enforcement_abi_matches_btf() {
         "cgroup_id" => cgroup_id, "scope" => scope, "len" => len, "_pad" => _pad,
         "payload" => payload,
     });
+    check!(layouts, "selector_match", SelectorMatch, {
+        "binary" => binary, "ancestor" => ancestor,
+    });
+    check!(layouts, "selector_config", SelectorConfig, {
+        "in_use" => in_use, "any_binary" => any_binary, "any_ancestor" => any_ancestor,
+        "_pad" => _pad,
+    });
+    check!(layouts, "task_selection", TaskSelection, {
+        "ancestry" => ancestry, "selected" => selected,
+    });
     // LPM keys: a u32 prefix length, then the data the Rust side builds.
     let (size, _) = &layouts["net_key"];
     assert_eq!(*size, 4 + size_of::<NetKeyData>(), "size of haechi_net_key");
+    let (size, _) = &layouts["prefix_key"];
+    assert_eq!(
+        *size,
+        4 + size_of::<SelectorPathData>(),
+        "size of haechi_prefix_key"
+    );
     let (size, _) = &layouts["policy_path_key"];
     assert_eq!(
         *size,

@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use haechi_sensor::abi::{self, Enforcement, NetAllow, NetPolicy, PrivilegeRules, Verdict};
-use haechi_sensor::enforce::{Enforcer, Lost, PathRule, Tables, cgroup2_root};
+use haechi_sensor::abi::{
+    self, Enforcement, NetAllow, NetPolicy, PrivilegeRules, SelectorConfig, SelectorMatch,
+    TaskSelection, Verdict,
+};
+use haechi_sensor::enforce::{Enforcer, Lost, PathRule, SelectorBinary, Tables, cgroup2_root};
 use haechi_sensor::probe::ensure_mounts;
 
 /// A cgroup of its own and a pin directory of its own, removed on drop.
@@ -61,7 +64,7 @@ fn verdict(rule: u32, action: u8) -> Verdict {
         action,
         access: abi::ACCESS_READ | abi::ACCESS_WRITE,
         has_exceptions: 0,
-        _pad: 0,
+        selector: 0,
     }
 }
 
@@ -428,4 +431,123 @@ async fn a_kill_egress_rule_kills_the_caller_before_connect_returns() {
         (seen[0].kind, seen[0].action, seen[0].rule),
         (abi::ENF_CONNECT, abi::ACTION_KILL, 9)
     );
+}
+
+/// The `selector_binaries` entry of an executable (a file: with its NUL).
+fn selector_binary(path: &str, binary: u32, ancestor: u32) -> SelectorBinary {
+    let mut data = [0u8; abi::PREFIX_MAX];
+    data[..path.len()].copy_from_slice(path.as_bytes());
+    SelectorBinary {
+        data,
+        bits: 8 * (path.len() as u32 + 1),
+        matches: SelectorMatch { binary, ancestor },
+    }
+}
+
+/// Rules with a process selector act only on the processes it selects: by executable
+/// (selector 0) and by ancestry (selector 1), decided in the kernel at exec and fork; a
+/// process seeded from user space is selected as if the kernel had seen it exec.
+#[tokio::test]
+async fn rules_act_on_the_processes_their_selectors_pick() {
+    let sandbox = Sandbox::new("selectors");
+    let dir = tempfile::tempdir().unwrap();
+    // busybox runs the applet its file is named after.
+    let reader = dir.path().join("reader/cat");
+    let launcher = dir.path().join("launcher/sh");
+    for copy in [&reader, &launcher] {
+        std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+        std::fs::copy("/bin/busybox", copy).unwrap();
+    }
+    let secrets = dir.path().join("secrets");
+    std::fs::create_dir(&secrets).unwrap();
+    std::fs::write(secrets.join("by-binary"), "one").unwrap();
+    std::fs::write(secrets.join("by-ancestry"), "two").unwrap();
+    let mut enforcer = Enforcer::start(&sandbox.pins).unwrap();
+    let mut by_binary = verdict(21, abi::ACTION_KILL);
+    by_binary.selector = 1;
+    let mut by_ancestry = verdict(22, abi::ACTION_KILL);
+    by_ancestry.selector = 2;
+    enforcer
+        .load_tables(&Tables {
+            file_rules: vec![
+                path_rule(&format!("{}/by-binary\0", secrets.display()), by_binary),
+                path_rule(&format!("{}/by-ancestry\0", secrets.display()), by_ancestry),
+            ],
+            selector_binaries: vec![
+                selector_binary(reader.to_str().unwrap(), 0b01, 0),
+                selector_binary(launcher.to_str().unwrap(), 0, 0b10),
+            ],
+            selectors: SelectorConfig {
+                in_use: 0b11,
+                any_binary: 0b10,
+                any_ancestor: 0b01,
+                _pad: 0,
+            },
+            ..Tables::default()
+        })
+        .unwrap();
+    enforcer.set_scope(sandbox.cgroup_id(), 1).unwrap();
+    let one = format!("{}/by-binary", secrets.display());
+    let two = format!("{}/by-ancestry", secrets.display());
+    let reader = reader.to_str().unwrap();
+    let launcher = launcher.to_str().unwrap();
+
+    // By binary: the selected copy of cat dies, busybox's own cat reads.
+    let killed = sandbox.run(true, reader, &[&one]);
+    assert_eq!(killed.status.signal(), Some(libc::SIGKILL), "{killed:?}");
+    let read = sandbox.run(true, "/bin/busybox", &["cat", &one]);
+    assert_eq!(String::from_utf8_lossy(&read.stdout), "one", "{read:?}");
+    let outside = sandbox.run(false, reader, &[&one]);
+    assert_eq!(String::from_utf8_lossy(&outside.stdout), "one");
+
+    // By ancestry: a child of the launcher dies, and the launcher goes on; a sibling started
+    // by another shell reads.
+    let script = format!("/bin/busybox cat {two}; echo \"child $?\"");
+    let child = sandbox.run(true, launcher, &["-c", &script]);
+    assert!(child.status.success(), "{child:?}");
+    assert_eq!(String::from_utf8_lossy(&child.stdout), "child 137\n");
+    let sibling = sandbox.run(true, "/bin/busybox", &["sh", "-c", &script]);
+    assert_eq!(String::from_utf8_lossy(&sibling.stdout), "twochild 0\n");
+
+    // Seeded: a shell running before anything told the kernel about it (it was started
+    // outside the cgroup and moved in, so the kernel saw no exec there) is selected once
+    // user space seeds it; its children inherit.
+    let go = dir.path().join("go");
+    // Lets the shell end even when an assertion fails before it is told to go on.
+    struct Go(PathBuf);
+    impl Drop for Go {
+        fn drop(&mut self) {
+            let _ = std::fs::write(&self.0, "");
+        }
+    }
+    let _go = Go(go.clone());
+    let waiting = format!(
+        "while [ ! -e {} ]; do /bin/busybox sleep 0.05; done; /bin/busybox cat {two}; echo \"child $?\"",
+        go.display()
+    );
+    let shell = Command::new("/bin/busybox")
+        .args(["sh", "-c", &waiting])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::fs::write(sandbox.cgroup.join("cgroup.procs"), shell.id().to_string()).unwrap();
+    assert_eq!(enforcer.selection(shell.id()).unwrap(), None);
+    let seeded = TaskSelection {
+        ancestry: 0b10,
+        selected: 0b10,
+    };
+    assert!(enforcer.seed_selection(shell.id(), seeded).unwrap());
+    assert!(
+        !enforcer
+            .seed_selection(shell.id(), TaskSelection::default())
+            .unwrap(),
+        "what the kernel holds is kept"
+    );
+    std::fs::write(&go, "").unwrap();
+    let output = shell.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "child 137\n");
+
+    let seen = records(&mut enforcer, |r| r.len() >= 3).await;
+    let rules: Vec<_> = seen.iter().map(|r| r.rule).collect();
+    assert_eq!(rules, [21, 22, 22], "{seen:?}");
 }
