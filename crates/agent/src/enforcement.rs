@@ -456,3 +456,15 @@ fn c_string(bytes: &[u8]) -> String {
     let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
     String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parent_pid;
+
+    #[test]
+    fn the_parent_pid_is_read_after_the_command_name_whatever_it_holds() {
+        assert_eq!(parent_pid("42 (sh) S 7 42 42 0 -1"), Some(7));
+        assert_eq!(parent_pid("43 (a) b (c) R 1 43 43 0 -1"), Some(1));
+        assert_eq!(parent_pid("44 (truncated"), None);
+    }
+}
