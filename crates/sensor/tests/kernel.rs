@@ -317,6 +317,10 @@ fn a_flood_counts_every_lost_event() {
             .status()
             .unwrap();
         assert!(status.success());
+        // The rest of the host keeps emitting (its process events) while the test drains:
+        // what was emitted before the drain is delivered, and nothing more than was emitted by
+        // its end.
+        let before = sensor.stats();
         let (mut delivered, mut flood) = (0u64, 0u64);
         sensor.drain(|record| {
             delivered += 1;
@@ -330,9 +334,11 @@ fn a_flood_counts_every_lost_event() {
             stats.lost > 0,
             "a 16 MiB ring buffer cannot hold {OPENS} events"
         );
-        assert_eq!(
-            delivered, stats.emitted,
-            "every emitted event was delivered"
+        assert!(
+            (before.emitted..=stats.emitted).contains(&delivered),
+            "every emitted event was delivered: {delivered} not in {}..={}",
+            before.emitted,
+            stats.emitted
         );
         assert!(flood <= OPENS);
         assert!(
