@@ -572,6 +572,9 @@ int enforce_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			struct haechi_privilege_rules *rules = bpf_map_lookup_elem(&privilege_rules, &i);
 			if (!rules || !rules->rules[class].rule)
 				continue;
+			/* `deny`: a BPF-LSM hook refused the syscall and reported it. */
+			if (rules->rules[class].action == HAECHI_ACTION_DENY)
+				return 0;
 			act(es, &rules->rules[class], HAECHI_ENF_SYSCALL);
 			return 0;
 		}
@@ -619,3 +622,6 @@ int enforce_exec(struct bpf_raw_tracepoint_args *ctx)
 	check_path(es, &exec_rules, mask, field_len(len), HAECHI_ACCESS_READ, HAECHI_ENF_EXEC, task);
 	return 0;
 }
+
+/* ---- BPF-LSM: `deny` for files, executables and privileged syscalls ---- */
+#include "lsm.h"
