@@ -37,9 +37,15 @@
 #define LSM_PTRACE_MODE_ATTACH 0x02
 #define LSM_FMODE_EXEC 0x20
 
-/* A struct path built from a directory and a new dentry (path_mknod). */
+/*
+ * A struct path built from a directory and a new dentry (path_mknod), and
+ * the LPM and exception keys: in a map value, since verifiers before 6.4
+ * take no map key from a global function's memory argument.
+ */
 struct lsm_scratch {
 	struct path path;
+	struct haechi_policy_path_key key;
+	struct haechi_exception_key exception;
 };
 
 struct {
@@ -48,6 +54,25 @@ struct {
 	__type(key, __u32);
 	__type(value, struct lsm_scratch);
 } lsm_scratch_space SEC(".maps");
+
+static __always_inline struct lsm_scratch *lsm_scratch(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&lsm_scratch_space, &zero);
+}
+
+/*
+ * A typed pointer (a hook argument, a map value) as a plain number, for the
+ * path walkers' integer arguments: the verifier refuses a typed pointer
+ * there, and a copy through memory is a number to it.
+ */
+static __always_inline __u64 lsm_addr(const void *ptr)
+{
+	__u64 addr = 0;
+
+	bpf_probe_read_kernel(&addr, sizeof(addr), &ptr);
+	return addr;
+}
 
 /* The scratch record, task-independent fields reset; NULL when out of scratch. */
 static __always_inline struct enforce_scratch *lsm_record(void)
@@ -71,33 +96,53 @@ static __always_inline struct enforce_scratch *lsm_record(void)
 
 /*
  * -EPERM when a `deny` rule of a policy in mask covers the path in es->s.buf
- * (len bytes with its NUL) for `access`; reports it. exe_known: the
- * exception key's executable is already filled in.
+ * (len bytes with its NUL) for `access` in exec_rules (exec) or file_rules;
+ * reports it. The executable an exec rule's exceptions are compared with is
+ * the path itself (the binary being executed, as the tracepoint sees it once
+ * it runs); a file rule's, the current task's. Global, so the verifier checks it once, apart from every caller.
  */
-static __always_inline int lsm_check_path(struct enforce_scratch *es, void *rules, __u32 mask, __u32 len,
-					  __u8 access, __u8 kind, int exe_known)
+__noinline int lsm_path_verdict(struct enforce_scratch *es, __u32 mask, __u32 len, __u32 access, __u32 exec)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
+	struct lsm_scratch *ls = lsm_scratch();
 	struct haechi_verdict *v;
+	__u64 task = bpf_get_current_task();
+	int exe_resolved = 0;
 
-	if (len == 0)
+	if (!es || !ls || len == 0)
 		return 0;
 	if (len > HAECHI_PREFIX_MAX - 1)
 		len = HAECHI_PREFIX_MAX - 1;
-	bpf_probe_read_kernel(&es->key.path[1], HAECHI_PREFIX_MAX - 1, es->s.buf);
+	bpf_probe_read_kernel(&ls->key.path[1], HAECHI_PREFIX_MAX - 1, es->s.buf);
 	bpf_probe_read_kernel_str(es->record.path, sizeof(es->record.path), es->s.buf);
-	es->key.prefix_len = 8 + len * 8;
-	es->exe_resolved = exe_known;
-	for (__u32 i = 0; i < HAECHI_POLICY_MAX; i++) {
+	ls->key.prefix_len = 8 + len * 8;
+	for (__u64 i = 0; i < HAECHI_POLICY_MAX; i++) {
 		if (!(mask & (1u << i)))
 			continue;
-		es->key.path[0] = i;
-		v = bpf_map_lookup_elem(rules, &es->key);
+		ls->key.path[0] = i;
+		v = bpf_map_lookup_elem(exec ? (void *)&exec_rules : (void *)&file_rules, &ls->key);
 		if (!v || v->action != HAECHI_ACTION_DENY || !(v->access & access))
 			continue;
-		if (v->has_exceptions && excepted(es, v->rule, task))
-			continue;
-		report(es, v, kind);
+		if (v->has_exceptions) {
+			if (!exe_resolved) {
+				__builtin_memset(ls->exception.exe, 0, sizeof(ls->exception.exe));
+				if (exec) {
+					bpf_probe_read_kernel_str(ls->exception.exe, sizeof(ls->exception.exe),
+								  es->s.buf);
+				} else {
+					struct file *exe = BPF_CORE_READ((struct task_struct *)task, mm, exe_file);
+					int n = exe ? write_path(&es->s, EXE_OFFSET, (__u64)&exe->f_path, task) : 0;
+					if (n > 0)
+						bpf_probe_read_kernel_str(ls->exception.exe,
+									  sizeof(ls->exception.exe),
+									  &es->s.buf[EXE_OFFSET]);
+				}
+				exe_resolved = 1;
+			}
+			ls->exception.rule = v->rule;
+			if (bpf_map_lookup_elem(&exceptions, &ls->exception))
+				continue;
+		}
+		report(es, v, exec ? HAECHI_ENF_EXEC : HAECHI_ENF_OPEN);
 		return -LSM_EPERM;
 	}
 	return 0;
@@ -119,9 +164,8 @@ int BPF_PROG(enforce_lsm_file_open, struct file *file)
 	if (!es)
 		return 0;
 	struct task_struct *task = (void *)bpf_get_current_task();
-	int len = write_path(&es->s, 0, (__u64)&file->f_path, (__u64)task);
-	return lsm_check_path(es, &file_rules, mask, field_len(len), open_access(BPF_CORE_READ(file, f_flags)),
-			      HAECHI_ENF_OPEN, 0);
+	int len = write_path(&es->s, 0, lsm_addr(&file->f_path), (__u64)task);
+	return lsm_path_verdict(es, mask, field_len(len), open_access(BPF_CORE_READ(file, f_flags)), 0);
 }
 
 SEC("lsm/path_mknod")
@@ -129,20 +173,20 @@ int BPF_PROG(enforce_lsm_path_mknod, const struct path *dir, struct dentry *dent
 {
 	struct enforce_scratch *es;
 	struct lsm_scratch *ls;
-	__u32 zero = 0, mask;
+	__u32 mask;
 
 	mask = current_scope();
 	if (!mask)
 		return 0;
-	ls = bpf_map_lookup_elem(&lsm_scratch_space, &zero);
+	ls = lsm_scratch();
 	es = lsm_record();
 	if (!ls || !es)
 		return 0;
 	ls->path.mnt = BPF_CORE_READ(dir, mnt);
-	ls->path.dentry = dentry;
+	ls->path.dentry = (struct dentry *)lsm_addr(dentry);
 	struct task_struct *task = (void *)bpf_get_current_task();
-	int len = write_path(&es->s, 0, (__u64)&ls->path, (__u64)task);
-	return lsm_check_path(es, &file_rules, mask, field_len(len), HAECHI_ACCESS_WRITE, HAECHI_ENF_OPEN, 0);
+	int len = write_path(&es->s, 0, lsm_addr(&ls->path), (__u64)task);
+	return lsm_path_verdict(es, mask, field_len(len), HAECHI_ACCESS_WRITE, 0);
 }
 
 SEC("lsm/bprm_check_security")
@@ -162,11 +206,7 @@ int BPF_PROG(enforce_lsm_exec, struct linux_binprm *bprm)
 		return 0;
 	struct task_struct *task = (void *)bpf_get_current_task();
 	int len = write_path(&es->s, 0, (__u64)&file->f_path, (__u64)task);
-	/* An exec rule's exceptions name the binary being executed (as the
-	 * tracepoint sees it once it runs), not the one calling execve. */
-	__builtin_memset(es->exception.exe, 0, sizeof(es->exception.exe));
-	bpf_probe_read_kernel_str(es->exception.exe, sizeof(es->exception.exe), es->s.buf);
-	return lsm_check_path(es, &exec_rules, mask, field_len(len), HAECHI_ACCESS_READ, HAECHI_ENF_EXEC, 1);
+	return lsm_path_verdict(es, mask, field_len(len), HAECHI_ACCESS_READ, 1);
 }
 
 /*
@@ -181,10 +221,11 @@ static __always_inline int lsm_privilege(__u32 class)
 
 	if (!mask || class >= HAECHI_PRIV_CLASSES)
 		return 0;
-	for (__u32 i = 0; i < HAECHI_POLICY_MAX; i++) {
+	for (__u64 i = 0; i < HAECHI_POLICY_MAX; i++) {
 		if (!(mask & (1u << i)))
 			continue;
-		rules = bpf_map_lookup_elem(&privilege_rules, &i);
+		__u32 index = i;
+		rules = bpf_map_lookup_elem(&privilege_rules, &index);
 		if (!rules || !rules->rules[class].rule)
 			continue;
 		if (rules->rules[class].action != HAECHI_ACTION_DENY)
