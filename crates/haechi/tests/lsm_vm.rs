@@ -92,11 +92,18 @@ denied exec-denied "$out"
 check exec-status "$(echo "$out" | tail -n 1)" "status 126"
 out=$(in_container 'su -s /bin/id nobody; echo status $?'); echo "\$ su -s /bin/id nobody; echo status \$?"; echo "$out"
 denied setid-denied "$out"
+out=$(in_container 'sleep 2 & cat /proc/$!/mem; kill $!'); echo "\$ sleep 2 & cat /proc/\$!/mem"; echo "$out"
+# /proc/<pid>/mem asks the ptrace hook in attach mode; the kernel turns its refusal into EACCES.
+case "$out" in *"/mem': Permission denied"*) echo "CHECK ptrace-denied PASS";; *) echo "CHECK ptrace-denied FAIL: [$out]";; esac
+out=$(in_container '/haechi agent --probe 2>&1 | grep "raw tracepoints"'); echo "\$ haechi agent --probe | grep 'raw tracepoints'"; echo "$out"
+check bpf-denied "$out" "raw tracepoints   no"
 echo "== in another cgroup"
 out=$(in_other 'cat /secret/token'); echo "\$ cat /secret/token"; echo "$out"
 check other-open "$out" "token"
 out=$(in_other '/opt/forbidden/echo ran'); echo "\$ /opt/forbidden/echo ran"; echo "$out"
 check other-exec "$out" "ran"
+out=$(in_other 'sleep 2 & cat /proc/$!/mem; kill $!'); echo "\$ sleep 2 & cat /proc/\$!/mem"; echo "$out"
+check other-ptrace "$out" "cat: read error: Input/output error"
 sleep 1
 kill -INT $AGENT
 i=0
@@ -364,7 +371,10 @@ fn deny_through_bpf_lsm_in_a_vm() {
         "not-created",
         "exec-denied",
         "setid-denied",
+        "ptrace-denied",
+        "bpf-denied",
         "other-open",
+        "other-ptrace",
         "other-exec",
     ] {
         assert!(
@@ -383,7 +393,9 @@ fn deny_through_bpf_lsm_in_a_vm() {
             "refused the execution of /opt/forbidden/echo by sh",
             "no-forbidden-tools",
         ),
-        ("refused a ", "no-escalation"),
+        ("refused a setgid call by su", "no-escalation"),
+        ("refused a bpf call by haechi", "no-escalation"),
+        ("by cat", "no-escalation"),
     ] {
         let needle = format!("(policy lsm-deny, rule {rule}, action deny)");
         assert!(
