@@ -351,10 +351,7 @@ fn effective_action(rule: &Rule, hooks: Hooks) -> Result<Action, String> {
 
 /// Whether BPF-LSM hooks see every syscall of `class`.
 fn lsm_covers(class: Privilege) -> bool {
-    matches!(
-        class,
-        Privilege::Ptrace | Privilege::Setid | Privilege::Bpf
-    )
+    matches!(class, Privilege::Ptrace | Privilege::Setid | Privilege::Bpf)
 }
 
 fn action_code(action: Action) -> u8 {

@@ -250,7 +250,10 @@ fn deny_on_files_executables_and_privileges_needs_bpf_lsm() {
     // Without BPF-LSM every rule falls back to kill.
     let without = Compiled::new(policies.clone()).unwrap();
     assert!(!without.hooks().lsm);
-    assert_eq!(actions(&without), vec![(Action::Kill, Some(Action::Deny)); 4]);
+    assert_eq!(
+        actions(&without),
+        vec![(Action::Kill, Some(Action::Deny)); 4]
+    );
     // With it, files, executables and the ptrace, setid and bpf classes are refused; mount
     // (fsopen/fsmount have no LSM hook) still falls back.
     let with = Compiled::for_hooks(policies, Hooks { lsm: true }).unwrap();

@@ -267,21 +267,13 @@ fn initramfs(dir: &Path) -> PathBuf {
     let mut cpio = Cpio::new();
     let mut dirs = Vec::new();
     for d in [
-        "/bin",
-        "/proc",
-        "/sys",
-        "/dev",
-        "/tmp",
-        "/run",
-        "/var",
-        "/etc",
+        "/bin", "/proc", "/sys", "/dev", "/tmp", "/run", "/var", "/etc",
     ] {
         cpio.dir(d);
         dirs.push(d.to_owned());
     }
-    let busybox = std::fs::read("/bin/busybox").unwrap_or_else(|_| {
-        fail("/bin/busybox is missing: apt-get install -y busybox-static")
-    });
+    let busybox = std::fs::read("/bin/busybox")
+        .unwrap_or_else(|_| fail("/bin/busybox is missing: apt-get install -y busybox-static"));
     cpio.file("/bin/busybox", 0o755, &busybox, &mut dirs);
     let haechi = haechi_binary(dir);
     cpio.file("/haechi", 0o755, &haechi, &mut dirs);
@@ -309,7 +301,16 @@ fn deny_through_bpf_lsm_in_a_vm() {
     let initrd = initramfs(dir.path());
     let started = Instant::now();
     let mut child = Command::new(&qemu)
-        .args(["-accel", "tcg", "-m", "1G", "-nographic", "-no-reboot", "-nic", "none"])
+        .args([
+            "-accel",
+            "tcg",
+            "-m",
+            "1G",
+            "-nographic",
+            "-no-reboot",
+            "-nic",
+            "none",
+        ])
         .arg("-kernel")
         .arg(&kernel)
         .arg("-initrd")
@@ -360,7 +361,10 @@ fn deny_through_bpf_lsm_in_a_vm() {
         console.contains("bpf lsm           yes"),
         "the guest kernel does not run the BPF LSM (console above)"
     );
-    let checks: Vec<&str> = console.lines().filter(|l| l.starts_with("CHECK ")).collect();
+    let checks: Vec<&str> = console
+        .lines()
+        .filter(|l| l.starts_with("CHECK "))
+        .collect();
     let failed: Vec<&&str> = checks.iter().filter(|l| !l.ends_with(" PASS")).collect();
     assert!(failed.is_empty(), "failed in the guest: {failed:#?}");
     for name in [

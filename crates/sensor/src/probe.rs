@@ -167,7 +167,10 @@ impl KernelReport {
                 "ptrace",
                 deny_or("ptrace_access_check, ptrace_traceme", kill),
             ),
-            ("setid", deny_or("task_fix_setuid, task_fix_setgid, capset", kill)),
+            (
+                "setid",
+                deny_or("task_fix_setuid, task_fix_setgid, capset", kill),
+            ),
             ("bpf", deny_or("bpf", kill)),
             (
                 "module, mount, namespace",
