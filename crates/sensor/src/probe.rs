@@ -128,7 +128,7 @@ impl fmt::Display for KernelReport {
         writeln!(f, "enforcement actions, and the hooks that give them here:")?;
         let actions = self.actions();
         for (i, (matched, actions)) in actions.iter().enumerate() {
-            write!(f, "  {matched:<15} {actions}")?;
+            write!(f, "  {matched:<25} {actions}")?;
             if i + 1 < actions.len() {
                 writeln!(f)?;
             }
