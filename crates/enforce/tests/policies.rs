@@ -233,13 +233,19 @@ fn egress_can_be_killed() {
 
 #[test]
 fn deny_on_files_executables_and_privileges_needs_bpf_lsm() {
-    let text = "apiVersion: haechi.dev/v1alpha1\nkind: HaechiPolicy\nmetadata: {name: p}\n\
-                spec:\n  rules:\n\
-                - {name: files, files: {paths: [/etc/]}, action: deny, fallback: kill}\n\
-                - {name: exec, exec: {paths: [/tmp/]}, action: deny, fallback: kill}\n\
-                - {name: escalation, privilege: [ptrace, setid, bpf], action: deny, fallback: kill}\n\
-                - {name: mounts, privilege: [mount], action: deny, fallback: kill}\n";
-    let policies = parse(text, Path::new("policy.yaml")).unwrap();
+    let text = [
+        "apiVersion: haechi.dev/v1alpha1",
+        "kind: HaechiPolicy",
+        "metadata: {name: p}",
+        "spec:",
+        "  rules:",
+        "  - {name: files, files: {paths: [/etc/]}, action: deny, fallback: kill}",
+        "  - {name: exec, exec: {paths: [/tmp/]}, action: deny, fallback: kill}",
+        "  - {name: escalation, privilege: [ptrace, setid, bpf], action: deny, fallback: kill}",
+        "  - {name: mounts, privilege: [mount], action: deny, fallback: kill}",
+    ]
+    .join("\n");
+    let policies = parse(&text, Path::new("policy.yaml")).unwrap();
     let actions = |compiled: &Compiled| -> Vec<(Action, Option<Action>)> {
         compiled
             .rules()
