@@ -305,7 +305,7 @@ fn deny_through_bpf_lsm_in_a_vm() {
             "-accel",
             "tcg",
             "-m",
-            "1G",
+            "2G",
             "-nographic",
             "-no-reboot",
             "-nic",

@@ -55,8 +55,8 @@ pub struct KernelReport {
     pub lpm_trie: bool,
     /// BTF-typed tracing programs (fentry, tp_btf) load.
     pub tracing: bool,
-    /// BPF LSM programs load and the kernel runs them ("bpf" among the active LSMs, when
-    /// the list is readable): the enforcement programs can refuse (`deny`) opens,
+    /// BPF LSM programs load and the kernel runs them ("bpf" among the active LSMs in
+    /// /sys/kernel/security/lsm): the enforcement programs can refuse (`deny`) opens,
     /// executions and privileged syscalls.
     pub lsm: bool,
     /// Active LSMs, from /sys/kernel/security/lsm when readable.
@@ -83,11 +83,12 @@ impl KernelReport {
             lpm_trie: map(MapType::LpmTrie),
             tracing: program(ProgramType::Tracing),
             // A BPF LSM program loads and attaches even where the BPF LSM is not in the
-            // kernel's lsm= list, and then never runs: ask both.
+            // kernel's lsm= list, and then never runs: ask both. An unreadable list (securityfs
+            // not mounted) counts as no, so `deny` never rests on a hook that may not run.
             lsm: program(ProgramType::Lsm(aya::programs::LsmAttachType::Mac))
                 && active_lsms
                     .as_deref()
-                    .is_none_or(|list| list.trim().split(',').any(|name| name == "bpf")),
+                    .is_some_and(|list| list.trim().split(',').any(|name| name == "bpf")),
             active_lsms,
             cgroup_sock_addr: program(ProgramType::CgroupSockAddr),
         }
