@@ -35,11 +35,11 @@ pub enum SensorError {
     #[error("loading the eBPF programs failed (run as root on Linux 5.8+ with BTF): {0}")]
     Load(#[from] aya::EbpfError),
     /// A program did not load or attach.
-    #[error("program {program} on raw tracepoint {hook}: {source}")]
+    #[error("program {program} on {hook}: {source}")]
     Program {
         /// Program name in the object.
         program: &'static str,
-        /// Raw tracepoint.
+        /// The raw tracepoint, cgroup or LSM hook.
         hook: &'static str,
         /// What the kernel said.
         source: aya::programs::ProgramError,

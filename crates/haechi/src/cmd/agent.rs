@@ -187,7 +187,9 @@ fn agent(args: AgentArgs) -> Result<(), String> {
     let enforce = if args.policies.is_empty() {
         None
     } else {
-        let policies = haechi_enforce::load(&args.policies).map_err(|e| e.to_string())?;
+        let hooks = haechi_enforce::Hooks { lsm: report.lsm };
+        let policies =
+            haechi_enforce::load_for(&args.policies, hooks).map_err(|e| e.to_string())?;
         for info in policies.rules() {
             let fallback = info
                 .requested
