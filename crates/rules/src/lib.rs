@@ -27,6 +27,7 @@ pub mod fields;
 mod load;
 mod output;
 pub mod parse;
+mod paths;
 pub mod replay;
 mod ruleset;
 

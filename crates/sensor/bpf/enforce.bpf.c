@@ -310,10 +310,13 @@ __noinline int net_verdict(struct enforce_scratch *es, __u32 policy, struct haec
 
 	if (!es || !out || policy >= HAECHI_POLICY_MAX)
 		return 0;
-	es->net_key.prefix_len = 8 + 128;
-	es->net_key.data[0] = policy;
-	__builtin_memcpy(&es->net_key.data[1], es->record.addr, 16);
-	denied = bpf_map_lookup_elem(&net_denied, &es->net_key);
+	/* The key on the stack: verifiers before 6.4 take no map key from a
+	 * global function's memory argument. */
+	struct haechi_net_key key = {};
+	key.prefix_len = 8 + 128;
+	key.data[0] = policy;
+	__builtin_memcpy(&key.data[1], es->record.addr, 16);
+	denied = bpf_map_lookup_elem(&net_denied, &key);
 	if (denied) {
 		*out = *denied;
 		return 1;
@@ -490,7 +493,15 @@ int enforce_dns_answers(struct __sk_buff *skb)
 		count(HAECHI_ENFORCE_STAT_DNS_LOST);
 		return 1;
 	}
-	if (bpf_skb_load_bytes(skb, offset + sizeof(udp), answer->payload, len)) {
+	/* Bounds the verifier sees on the register it passes: 6.1's cannot tell
+	 * from `!= 0` that the length is at least 1. */
+	__u64 size = len - 1;
+	barrier_var(size);
+	if (size >= HAECHI_DNS_MAX) {
+		bpf_ringbuf_discard(answer, 0);
+		return 1;
+	}
+	if (bpf_skb_load_bytes(skb, offset + sizeof(udp), answer->payload, size + 1)) {
 		bpf_ringbuf_discard(answer, 0);
 		return 1;
 	}
@@ -617,12 +628,18 @@ int enforce_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		es->record.path[0] = 0;
 		if (class >= HAECHI_PRIV_CLASSES)
 			return 0;
-		for (__u32 i = 0; i < HAECHI_POLICY_MAX; i++) {
+		/* A 64-bit counter and a separate key: verifiers before 6.3 lose a
+		 * spilled 32-bit counter and call the loop infinite. */
+		for (__u64 i = 0; i < HAECHI_POLICY_MAX; i++) {
 			if (!(mask & (1u << i)))
 				continue;
-			struct haechi_privilege_rules *rules = bpf_map_lookup_elem(&privilege_rules, &i);
+			__u32 index = i;
+			struct haechi_privilege_rules *rules = bpf_map_lookup_elem(&privilege_rules, &index);
 			if (!rules || !rules->rules[class].rule || !selects(&rules->rules[class]))
 				continue;
+			/* `deny`: a BPF-LSM hook refused the syscall and reported it. */
+			if (rules->rules[class].action == HAECHI_ACTION_DENY)
+				return 0;
 			act(es, &rules->rules[class], HAECHI_ENF_SYSCALL);
 			return 0;
 		}
@@ -653,15 +670,23 @@ int enforce_sys_exit(struct bpf_raw_tracepoint_args *ctx)
  * the exec rules are checked, so a rule can select by the executable it is
  * about to judge.
  */
-static __always_inline void select_on_exec(struct enforce_scratch *es, __u32 len)
+/*
+ * The selection the current process has once it runs the executable in
+ * es->s.buf (len bytes with the NUL); 0 when no selector is in use. Also
+ * for BPF-LSM's bprm_check_security, which judges the exec before it is done.
+ */
+static __always_inline int exec_selection(struct enforce_scratch *es, __u32 len,
+					  struct haechi_task_selection *next)
 {
 	__u32 zero = 0, tgid = bpf_get_current_pid_tgid() >> 32;
 	struct haechi_selector_config *conf = bpf_map_lookup_elem(&selector_config, &zero);
-	struct haechi_task_selection next = {}, *now;
+	struct haechi_task_selection *now;
 	struct haechi_selector_match *match;
 
+	next->ancestry = 0;
+	next->selected = 0;
 	if (!conf || !conf->in_use || len == 0)
-		return;
+		return 0;
 	if (len > HAECHI_PREFIX_MAX)
 		len = HAECHI_PREFIX_MAX;
 	bpf_probe_read_kernel(es->s.key.path, HAECHI_PREFIX_MAX, es->s.buf);
@@ -669,15 +694,25 @@ static __always_inline void select_on_exec(struct enforce_scratch *es, __u32 len
 	match = bpf_map_lookup_elem(&selector_binaries, &es->s.key);
 	now = bpf_map_lookup_elem(&task_selections, &tgid);
 	if (now)
-		next.ancestry = now->ancestry;
+		next->ancestry = now->ancestry;
 	if (match)
-		next.ancestry |= match->ancestor;
-	next.ancestry &= conf->in_use;
-	next.selected = ((match ? match->binary : 0) | conf->any_binary) &
-			(next.ancestry | conf->any_ancestor) & conf->in_use;
+		next->ancestry |= match->ancestor;
+	next->ancestry &= conf->in_use;
+	next->selected = ((match ? match->binary : 0) | conf->any_binary) &
+			 (next->ancestry | conf->any_ancestor) & conf->in_use;
+	return 1;
+}
+
+static __always_inline void select_on_exec(struct enforce_scratch *es, __u32 len)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct haechi_task_selection next;
+
+	if (!exec_selection(es, len, &next))
+		return;
 	if (next.ancestry || next.selected)
 		bpf_map_update_elem(&task_selections, &tgid, &next, BPF_ANY);
-	else if (now)
+	else
 		bpf_map_delete_elem(&task_selections, &tgid);
 }
 
@@ -748,3 +783,6 @@ int enforce_process_exit(struct bpf_raw_tracepoint_args *ctx)
 	bpf_map_delete_elem(&task_selections, &tgid);
 	return 0;
 }
+
+/* ---- BPF-LSM: `deny` for files, executables and privileged syscalls ---- */
+#include "lsm.h"
