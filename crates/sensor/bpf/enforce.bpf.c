@@ -671,11 +671,13 @@ int enforce_sys_exit(struct bpf_raw_tracepoint_args *ctx)
  * about to judge.
  */
 /*
- * The selection the current process has once it runs the executable in
- * es->s.buf (len bytes with the NUL); 0 when no selector is in use. Also
- * for BPF-LSM's bprm_check_security, which judges the exec before it is done.
+ * The selection the current process has once it runs the executable at
+ * `path` (len bytes with the NUL), looked up through `key` (a map value:
+ * older verifiers take no other memory as a map key); 0 when no selector is
+ * in use. Also for BPF-LSM's bprm_check_security, which judges the exec
+ * before it is done.
  */
-static __always_inline int exec_selection(struct enforce_scratch *es, __u32 len,
+static __always_inline int exec_selection(const __u8 *path, struct haechi_prefix_key *key, __u32 len,
 					  struct haechi_task_selection *next)
 {
 	__u32 zero = 0, tgid = bpf_get_current_pid_tgid() >> 32;
@@ -689,9 +691,9 @@ static __always_inline int exec_selection(struct enforce_scratch *es, __u32 len,
 		return 0;
 	if (len > HAECHI_PREFIX_MAX)
 		len = HAECHI_PREFIX_MAX;
-	bpf_probe_read_kernel(es->s.key.path, HAECHI_PREFIX_MAX, es->s.buf);
-	es->s.key.prefix_len = len * 8;
-	match = bpf_map_lookup_elem(&selector_binaries, &es->s.key);
+	bpf_probe_read_kernel(key->path, HAECHI_PREFIX_MAX, path);
+	key->prefix_len = len * 8;
+	match = bpf_map_lookup_elem(&selector_binaries, key);
 	now = bpf_map_lookup_elem(&task_selections, &tgid);
 	if (now)
 		next->ancestry = now->ancestry;
@@ -708,7 +710,7 @@ static __always_inline void select_on_exec(struct enforce_scratch *es, __u32 len
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct haechi_task_selection next;
 
-	if (!exec_selection(es, len, &next))
+	if (!exec_selection(es->s.buf, &es->s.key, len, &next))
 		return;
 	if (next.ancestry || next.selected)
 		bpf_map_update_elem(&task_selections, &tgid, &next, BPF_ANY);

@@ -106,13 +106,18 @@ __noinline int lsm_path_verdict(struct enforce_scratch *es, __u32 mask, __u32 le
 	struct lsm_scratch *ls = lsm_scratch();
 	struct haechi_verdict *v;
 	__u64 task = bpf_get_current_task();
-	int exe_resolved = 0, selection_known = 0;
+	int exe_resolved = 0;
 	struct haechi_task_selection after_exec = {};
 
 	if (!es || !ls || len == 0)
 		return 0;
 	if (len > HAECHI_PREFIX_MAX - 1)
 		len = HAECHI_PREFIX_MAX - 1;
+	/* An exec rule's process selector judges the process as it will be once it
+	 * runs the binary (as the tracepoint sees it); ls->key serves as the lookup
+	 * key before it holds the rules' key. */
+	if (exec)
+		exec_selection(es->s.buf, (struct haechi_prefix_key *)&ls->key, len, &after_exec);
 	bpf_probe_read_kernel(&ls->key.path[1], HAECHI_PREFIX_MAX - 1, es->s.buf);
 	bpf_probe_read_kernel_str(es->record.path, sizeof(es->record.path), es->s.buf);
 	ls->key.prefix_len = 8 + len * 8;
@@ -123,13 +128,7 @@ __noinline int lsm_path_verdict(struct enforce_scratch *es, __u32 mask, __u32 le
 		v = bpf_map_lookup_elem(exec ? (void *)&exec_rules : (void *)&file_rules, &ls->key);
 		if (!v || v->action != HAECHI_ACTION_DENY || !(v->access & access))
 			continue;
-		/* A rule's process selector: an exec rule judges the process as it will
-		 * be once it runs the binary (as the tracepoint sees it), others as it is. */
 		if (v->selector && exec) {
-			if (!selection_known) {
-				exec_selection(es, len, &after_exec);
-				selection_known = 1;
-			}
 			if (!(after_exec.selected & (1u << ((v->selector - 1) & (HAECHI_SELECTOR_MAX - 1)))))
 				continue;
 		} else if (!selects(v)) {
