@@ -40,6 +40,11 @@ spec:
     - name: no-escalation
       privilege: [setid, ptrace, bpf]
       action: deny
+    - name: no-tools-from-the-launcher
+      ancestors: [/opt/launcher/sh]
+      exec:
+        paths: [/opt/tools/]
+      action: deny
 ";
 
 /// The guest's /init: mounts, starts the agent, runs the checks, prints the results.
@@ -52,13 +57,15 @@ mount -t sysfs sys /sys
 mount -t securityfs securityfs /sys/kernel/security
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t bpf bpf /sys/fs/bpf
-mkdir -p /secret /opt/forbidden /tmp
+mkdir -p /secret /opt/forbidden /opt/launcher /opt/tools /tmp
 echo token > /secret/token
 echo 'root:x:0:0::/:/bin/sh
 nobody:x:65534:65534::/:/bin/sh' > /etc/passwd
 echo 'root:x:0:
 nogroup:x:65534:' > /etc/group
 cp /bin/busybox /opt/forbidden/echo
+cp /bin/busybox /opt/launcher/sh
+cp /bin/busybox /opt/tools/echo
 C=/sys/fs/cgroup/docker-@CONTAINER@.scope
 O=/sys/fs/cgroup/other
 mkdir $C $O
@@ -90,6 +97,10 @@ check not-created "$(ls /secret)" "token"
 out=$(in_container '/opt/forbidden/echo ran; echo status $?'); echo "\$ /opt/forbidden/echo ran; echo status \$?"; echo "$out"
 denied exec-denied "$out"
 check exec-status "$(echo "$out" | tail -n 1)" "status 126"
+out=$(in_container '/opt/launcher/sh -c "/opt/tools/echo ran"'); echo "\$ /opt/launcher/sh -c '/opt/tools/echo ran'"; echo "$out"
+denied launched-exec-denied "$out"
+out=$(in_container '/opt/tools/echo ran'); echo "\$ /opt/tools/echo ran"; echo "$out"
+check unlaunched-exec "$out" "ran"
 out=$(in_container 'su -s /bin/id nobody; echo status $?'); echo "\$ su -s /bin/id nobody; echo status \$?"; echo "$out"
 denied setid-denied "$out"
 out=$(in_container 'sleep 2 & cat /proc/$!/mem; kill $!'); echo "\$ sleep 2 & cat /proc/\$!/mem"; echo "$out"
@@ -374,6 +385,8 @@ fn deny_through_bpf_lsm_in_a_vm() {
         "create-denied",
         "not-created",
         "exec-denied",
+        "launched-exec-denied",
+        "unlaunched-exec",
         "setid-denied",
         "ptrace-denied",
         "bpf-denied",
@@ -396,6 +409,10 @@ fn deny_through_bpf_lsm_in_a_vm() {
         (
             "refused the execution of /opt/forbidden/echo by sh",
             "no-forbidden-tools",
+        ),
+        (
+            "refused the execution of /opt/tools/echo by sh",
+            "no-tools-from-the-launcher",
         ),
         ("refused a setgid call by su", "no-escalation"),
         ("refused a bpf call by haechi", "no-escalation"),
