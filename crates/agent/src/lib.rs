@@ -16,5 +16,6 @@ pub mod fields;
 pub mod metrics;
 pub mod process;
 pub mod sinks;
+pub mod view;
 
 pub use agent::{Agent, AgentError, Format, Options, Reload, Summary};
