@@ -24,6 +24,7 @@ mod compile;
 mod error;
 mod eval;
 pub mod fields;
+mod hash;
 mod load;
 mod output;
 pub mod parse;
