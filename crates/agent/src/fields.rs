@@ -68,11 +68,18 @@ pub fn event_type(event: &Event) -> &'static str {
 /// Renders `event` as Falco fields: every field of the catalogue the event has, with the value
 /// [`value`] gives the rules.
 pub fn render(event: &Event, cx: &Context<'_>) -> Map<String, serde_json::Value> {
-    let levels = u32::try_from(cx.ancestors.len()).unwrap_or(u32::MAX);
-    Named::ALL
-        .iter()
-        .map(|&f| Field::Named(f))
-        .chain((1..=levels).flat_map(|i| [Field::AName(i), Field::APid(i)]))
-        .filter_map(|f| Some((f.name().into_owned(), value(f, event, cx)?.into_json())))
-        .collect()
+    let mut m = Map::new();
+    let mut put = |f: Field| {
+        if let Some(v) = value(f, event, cx) {
+            m.insert(f.name().into_owned(), v.into_json());
+        }
+    };
+    for &f in Named::ALL {
+        put(Field::Named(f));
+    }
+    for level in 1..=u32::try_from(cx.ancestors.len()).unwrap_or(u32::MAX) {
+        put(Field::AName(level));
+        put(Field::APid(level));
+    }
+    m
 }
