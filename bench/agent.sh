@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Overhead of `haechi agent` on three loops (open/close, fork+exec, loopback connect), each run
-# without the agent, with the agent streaming every event it knows, and with the agent filtered
-# in the kernel to a few sensitive path prefixes. Prints ratios measured in this one run;
-# asserts nothing (timings on shared machines are noisy). Needs root.
+# without the agent, with the agent streaming every event it knows, with the agent streaming
+# only file events under a few sensitive path prefixes, and with the agent running its default
+# rules (alerts only: the kernel lets through just the syscalls and file paths those rules can
+# match). Prints ratios measured in this one run; asserts nothing (timings on shared machines
+# are noisy). Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet --release -p haechi
@@ -45,7 +47,7 @@ measure() {
 }
 
 start_agent() {
-  taskset -c 0 "$haechi" agent --events --output "$work/events.json" "$@" 2>"$work/agent.log" &
+  taskset -c 0 "$haechi" agent --output "$work/events.json" "$@" 2>"$work/agent.log" &
   agent_pid=$!
   for _ in $(seq 100); do grep -q watching "$work/agent.log" 2>/dev/null && return; sleep 0.1; done
   echo "agent did not start:"; cat "$work/agent.log"; exit 1
@@ -57,20 +59,26 @@ stop_agent() {
 }
 
 loops=("open 200000" "exec 2000" "connect 20000")
-declare -A base all filtered
+declare -A base all filtered rules
 for loop in "${loops[@]}"; do base[$loop]=$(measure $loop); done
-start_agent
+start_agent --events
 for loop in "${loops[@]}"; do all[$loop]=$(measure $loop); done
 echo "agent streaming every event:"; stop_agent
 events=$(wc -l < "$work/events.json")
-start_agent --path-prefix /etc/shadow --path-prefix /root/.ssh --path-prefix /proc/sys/kernel/core_pattern
+rm "$work/events.json"
+start_agent --events --path-prefix /etc/shadow --path-prefix /root/.ssh \
+  --path-prefix /proc/sys/kernel/core_pattern
 for loop in "${loops[@]}"; do filtered[$loop]=$(measure $loop); done
-echo "agent filtered in the kernel to sensitive paths:"; stop_agent
+echo "agent streaming file events under sensitive paths:"; stop_agent
+start_agent
+for loop in "${loops[@]}"; do rules[$loop]=$(measure $loop); done
+echo "agent with its default rules:"; stop_agent
 
-printf '\n%-10s %12s %22s %22s\n' loop "no agent (s)" "agent, every event" "agent, path filter"
+printf '\n%-8s %9s %18s %18s %18s\n' loop "no agent" "every event" "path filter" "default rules"
 for loop in "${loops[@]}"; do
   python3 -c "
-b, a, f = ${base[$loop]}, ${all[$loop]}, ${filtered[$loop]}
-print(f'%-10s %12.3f %15.3f (%+5.1f%%) %15.3f (%+5.1f%%)' % ('${loop%% *}', b, a, (a/b-1)*100, f, (f/b-1)*100))"
+b, a, f, r = ${base[$loop]}, ${all[$loop]}, ${filtered[$loop]}, ${rules[$loop]}
+cell = lambda t: '%7.3f (%+6.1f%%)' % (t, (t/b-1)*100)
+print('%-8s %8.3fs %18s %18s %18s' % ('${loop%% *}', b, cell(a), cell(f), cell(r)))"
 done
 echo "events written while streaming everything: $events"

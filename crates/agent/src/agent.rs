@@ -420,7 +420,7 @@ impl Agent {
     /// first; nothing is dropped meanwhile (the kernel keeps writing to the ring buffer).
     pub fn reload(&mut self, reload: Reload, out: &mut dyn Write) -> Result<(), AgentError> {
         self.drain(out)?;
-        self.sensor.set_syscalls(&reload.filter)?;
+        self.sensor.set_filter(&reload.filter)?;
         self.rules = reload.rules.map(Rules::new);
         tracing::info!("rules reloaded");
         Ok(())

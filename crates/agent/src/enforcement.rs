@@ -39,7 +39,7 @@ impl Enforcement {
     /// Loads the programs (reusing pins under `pin_dir`), writes the policy tables and scopes
     /// the containers running now. Needs root, bpffs and a tokio runtime.
     pub fn start(policies: Compiled, pin_dir: &Path) -> Result<Self, SensorError> {
-        let mut enforcer = Enforcer::start(pin_dir)?;
+        let mut enforcer = Enforcer::start_with(pin_dir, policies.hooks().lsm)?;
         enforcer.load_tables(policies.tables())?;
         enforcer.watch_dns(policies.dns_policies())?;
         let needs_metadata = policies

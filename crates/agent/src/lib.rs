@@ -14,6 +14,7 @@ pub mod dedup;
 pub mod enforcement;
 pub mod fields;
 pub mod metrics;
+pub mod paths;
 pub mod process;
 pub mod sinks;
 pub mod view;

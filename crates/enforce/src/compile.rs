@@ -1,5 +1,5 @@
-//! Policies → the kernel's tables: which action each rule really gets on a kernel without
-//! BPF-LSM, rule ids for alerts, and one entry per path, range and class.
+//! Policies → the kernel's tables: which action each rule really gets on the kernel at hand
+//! (with or without BPF-LSM), rule ids for alerts, and one entry per path, range and class.
 
 use haechi_sensor::abi::{
     self, ExceptionKey, NetAllow, NetPolicy, PolicyPathData, PrivilegeRules, Verdict,
@@ -38,9 +38,19 @@ pub struct DomainRule {
     pub verdict: Verdict,
 }
 
+/// What the kernel offers enforcement beyond tracepoints and cgroup socket hooks (which every
+/// kernel haechi runs on has).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Hooks {
+    /// BPF-LSM programs load and run: `deny` for files, executables and the ptrace, setid and
+    /// bpf privilege classes.
+    pub lsm: bool,
+}
+
 /// Policies ready for the kernel.
 #[derive(Clone, Debug)]
 pub struct Compiled {
+    hooks: Hooks,
     policies: Vec<Policy>,
     rules: Vec<RuleInfo>,
     tables: Tables,
@@ -48,9 +58,15 @@ pub struct Compiled {
 }
 
 impl Compiled {
-    /// Compiles `policies`; policy i gets bit i of a cgroup's scope. Fails on a rule that asks
-    /// for an action its hook cannot give and names no fallback that it can.
+    /// Compiles `policies` for a kernel without BPF-LSM; see [`Compiled::for_hooks`].
     pub fn new(policies: Vec<Policy>) -> Result<Self, PolicyError> {
+        Self::for_hooks(policies, Hooks::default())
+    }
+
+    /// Compiles `policies` for a kernel that offers `hooks`; policy i gets bit i of a cgroup's
+    /// scope. Fails on a rule that asks for an action its hook cannot give and names no
+    /// fallback that it can.
+    pub fn for_hooks(policies: Vec<Policy>, hooks: Hooks) -> Result<Self, PolicyError> {
         if policies.len() > abi::POLICY_MAX {
             return Err(PolicyError::TooMany {
                 count: policies.len(),
@@ -58,6 +74,7 @@ impl Compiled {
             });
         }
         let mut compiled = Compiled {
+            hooks,
             policies: Vec::new(),
             rules: Vec::new(),
             tables: Tables::default(),
@@ -68,6 +85,12 @@ impl Compiled {
         }
         compiled.policies = policies;
         Ok(compiled)
+    }
+
+    /// The hooks the policies were compiled for: the BPF-LSM programs must be attached when
+    /// `lsm` is set, since `deny` rules then count on them.
+    pub fn hooks(&self) -> Hooks {
+        self.hooks
     }
 
     /// The tables to load.
@@ -137,7 +160,7 @@ impl Compiled {
                 field: format!("spec.rules[{i}]{field}"),
                 message,
             };
-            let action = effective_action(rule).map_err(|m| invalid(".action", m))?;
+            let action = effective_action(rule, self.hooks).map_err(|m| invalid(".action", m))?;
             self.rules.push(RuleInfo {
                 policy: policy.name.clone(),
                 rule: rule.name.clone(),
@@ -280,25 +303,55 @@ impl Compiled {
 /// The action the kernel gives `rule` here: egress can be refused (cgroup socket hooks) and
 /// killed (the hook marks the thread, the `sys_exit` tracepoint kills it before the refused
 /// syscall returns); files, executables and privileged syscalls can be killed (tracepoints and
-/// `bpf_send_signal`) but refused only by BPF-LSM hooks, which haechi does not load.
-fn effective_action(rule: &Rule) -> Result<Action, String> {
-    let egress = matches!(rule.matches, Match::Egress { .. });
+/// `bpf_send_signal`), and refused only by BPF-LSM hooks: files (`file_open`, `path_mknod`),
+/// executables (`bprm_check_security`) and the ptrace, setid and bpf classes, whose every
+/// syscall an LSM hook sees. The module, mount and namespace classes have syscalls no LSM hook
+/// sees (delete_module, fsopen/fsmount, unshare/setns), so they are never refused.
+fn effective_action(rule: &Rule, hooks: Hooks) -> Result<Action, String> {
+    let lsm_deny = match &rule.matches {
+        Match::Egress { .. } => true,
+        Match::Files { .. } | Match::Exec { .. } => hooks.lsm,
+        Match::Privilege(classes) => hooks.lsm && classes.iter().all(|c| lsm_covers(*c)),
+    };
     let available = |a: Action| match a {
         Action::Alert | Action::Kill => true,
-        Action::Deny => egress,
+        Action::Deny => lsm_deny,
     };
     if available(rule.action) {
         return Ok(rule.action);
     }
     match rule.fallback {
         Some(fallback) if available(fallback) => Ok(fallback),
+        _ if hooks.lsm => {
+            let uncovered: Vec<String> = match &rule.matches {
+                Match::Privilege(classes) => classes
+                    .iter()
+                    .filter(|c| !lsm_covers(**c))
+                    .map(|c| format!("{c:?}").to_lowercase())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            Err(format!(
+                "`{}` on {} needs a BPF-LSM hook for every syscall of the class, and \
+                 delete_module, fsopen/fsmount, unshare and setns have none; the process can be \
+                 killed before the syscall returns instead: set `fallback: kill` (or `action: \
+                 kill`), or move ptrace, setid and bpf to a rule of their own",
+                rule.action.name(),
+                uncovered.join(", ")
+            ))
+        }
         _ => Err(format!(
-            "`{}` needs a BPF-LSM hook (file_open, bprm_check_security, ...), which haechi does \
-             not load on this kernel; the process can be killed before the syscall returns \
-             instead: set `fallback: kill` (or `action: kill`)",
+            "`{}` needs a BPF-LSM hook (file_open, bprm_check_security, ...), which this kernel \
+             does not run (`haechi agent --probe` says `bpf lsm no`); the process can be killed \
+             before the syscall returns instead: set `fallback: kill` (or `action: kill`)",
             rule.action.name()
         )),
     }
+}
+
+/// Whether BPF-LSM hooks see every syscall of `class`.
+fn lsm_covers(class: Privilege) -> bool {
+    matches!(class, Privilege::Ptrace | Privilege::Setid | Privilege::Bpf)
 }
 
 fn action_code(action: Action) -> u8 {

@@ -12,15 +12,20 @@ pub mod dns;
 pub mod policy;
 pub mod selector;
 
-pub use compile::{Compiled, DomainRule, RuleInfo};
+pub use compile::{Compiled, DomainRule, Hooks, RuleInfo};
 pub use policy::{Action, DomainPattern, Policy, PolicyError, read_file};
 pub use selector::{Selector, Target};
 
-/// Reads and compiles every policy in `paths`, in order.
+/// Reads and compiles every policy in `paths`, in order, for a kernel without BPF-LSM.
 pub fn load(paths: &[std::path::PathBuf]) -> Result<Compiled, PolicyError> {
+    load_for(paths, Hooks::default())
+}
+
+/// Reads and compiles every policy in `paths`, in order, for a kernel that offers `hooks`.
+pub fn load_for(paths: &[std::path::PathBuf], hooks: Hooks) -> Result<Compiled, PolicyError> {
     let mut policies = Vec::new();
     for path in paths {
         policies.extend(read_file(path)?);
     }
-    Compiled::new(policies)
+    Compiled::for_hooks(policies, hooks)
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use haechi_enforce::policy::parse;
-use haechi_enforce::{Action, Compiled, Target, load};
+use haechi_enforce::{Action, Compiled, Hooks, Target, load};
 use haechi_sensor::abi;
 
 fn example(name: &str) -> PathBuf {
@@ -228,5 +228,68 @@ fn egress_can_be_killed() {
     assert_eq!(
         compiled.tables().net_denied[0].verdict.action,
         abi::ACTION_KILL
+    );
+}
+
+#[test]
+fn deny_on_files_executables_and_privileges_needs_bpf_lsm() {
+    let text = [
+        "apiVersion: haechi.dev/v1alpha1",
+        "kind: HaechiPolicy",
+        "metadata: {name: p}",
+        "spec:",
+        "  rules:",
+        "  - {name: files, files: {paths: [/etc/]}, action: deny, fallback: kill}",
+        "  - {name: exec, exec: {paths: [/tmp/]}, action: deny, fallback: kill}",
+        "  - {name: escalation, privilege: [ptrace, setid, bpf], action: deny, fallback: kill}",
+        "  - {name: mounts, privilege: [mount], action: deny, fallback: kill}",
+    ]
+    .join("\n");
+    let policies = parse(&text, Path::new("policy.yaml")).unwrap();
+    let actions = |compiled: &Compiled| -> Vec<(Action, Option<Action>)> {
+        compiled
+            .rules()
+            .iter()
+            .map(|r| (r.action, r.requested))
+            .collect()
+    };
+    // Without BPF-LSM every rule falls back to kill.
+    let without = Compiled::new(policies.clone()).unwrap();
+    assert!(!without.hooks().lsm);
+    assert_eq!(
+        actions(&without),
+        vec![(Action::Kill, Some(Action::Deny)); 4]
+    );
+    // With it, files, executables and the ptrace, setid and bpf classes are refused; mount
+    // (fsopen/fsmount have no LSM hook) still falls back.
+    let with = Compiled::for_hooks(policies, Hooks { lsm: true }).unwrap();
+    assert!(with.hooks().lsm);
+    assert_eq!(
+        actions(&with),
+        vec![
+            (Action::Deny, None),
+            (Action::Deny, None),
+            (Action::Deny, None),
+            (Action::Kill, Some(Action::Deny)),
+        ]
+    );
+    assert!(
+        with.tables()
+            .file_rules
+            .iter()
+            .chain(&with.tables().exec_rules)
+            .all(|r| r.verdict.action == abi::ACTION_DENY)
+    );
+
+    // Without a fallback, a class no LSM hook fully sees is refused by name.
+    let mounts = "apiVersion: haechi.dev/v1alpha1\nkind: HaechiPolicy\nmetadata: {name: p}\n\
+                  spec:\n  rules:\n  - {name: m, privilege: [ptrace, mount], action: deny}\n";
+    let err = parse(mounts, Path::new("policy.yaml"))
+        .and_then(|p| Compiled::for_hooks(p, Hooks { lsm: true }))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`deny` on mount needs a BPF-LSM hook for every syscall"),
+        "{err}"
     );
 }

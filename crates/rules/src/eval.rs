@@ -231,6 +231,11 @@ impl Prefixes {
         }
     }
 
+    /// The prefixes; `None` when `/` is one of them (every absolute path matches).
+    pub fn items(&self) -> Option<impl Iterator<Item = &str>> {
+        (!self.root).then(|| self.set.iter().map(|s| &**s))
+    }
+
     fn matches(&self, path: &str) -> bool {
         if self.root && path.starts_with('/') {
             return true;

@@ -28,6 +28,7 @@ mod hash;
 mod load;
 mod output;
 pub mod parse;
+mod paths;
 pub mod replay;
 mod ruleset;
 

@@ -301,6 +301,29 @@ impl Ruleset {
         Some(self.by_type.keys().map(|t| &**t).collect())
     }
 
+    /// The `fd.name` prefixes an event must have for some enabled rule to match it, given the
+    /// `known` values of a few of its fields (`evt.type`, `evt.is_open_read`, ...): the agent
+    /// lets only file events under them cross from the kernel. `None` when a rule may match
+    /// whatever the path; empty when no rule can match such an event.
+    pub fn path_prefixes(&self, known: &[(&str, Val<'_>)]) -> Option<BTreeSet<Box<str>>> {
+        let evt_type = known
+            .iter()
+            .find(|(name, _)| *name == self.evt_type.name())
+            .and_then(|(_, v)| match v {
+                Val::Str(t) => self.by_type.get(&**t),
+                _ => None,
+            })
+            .unwrap_or(&self.any_type);
+        let mut all = BTreeSet::new();
+        for c in evt_type.iter() {
+            all.extend(crate::paths::prefixes(
+                &self.rules[c.rule as usize].cond,
+                known,
+            )?);
+        }
+        Some(all)
+    }
+
     /// Every field key the rules use, by id.
     pub fn keys(&self) -> &[Key] {
         &self.keys

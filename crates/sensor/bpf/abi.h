@@ -103,8 +103,9 @@ struct haechi_syscall_conf {
 	/* Argument indices of a user-space sockaddr and of its length. */
 	__u8 addr_arg;
 	__u8 addr_len_arg;
-	/* 1: drop the event unless the resolved path (or the first string)
-	 * starts with a prefix in the `path_prefixes` trie (when it is in use). */
+	/* The kinds of file event (HAECHI_PATH_READS, HAECHI_PATH_WRITES) that
+	 * pass only when their path starts with a prefix in the `path_prefixes`
+	 * trie whose value has that kind's bit. */
 	__u8 path_filter;
 	/* 1: drop the event when the syscall failed. */
 	__u8 success_only;
@@ -175,6 +176,14 @@ struct haechi_exit_event {
 	__s32 exit_code; /* as wait(2) reports it: status << 8 | signal */
 	__u32 _pad;
 };
+
+/*
+ * Kinds of file event for the path filter: a read is an open that returned a
+ * descriptor not open for writing; every other file event (writes, creations,
+ * removals, renames, failed opens) counts as a write.
+ */
+#define HAECHI_PATH_READS 1
+#define HAECHI_PATH_WRITES 2
 
 /* Key of the `path_prefixes` LPM trie: prefix_len is in bits. */
 struct haechi_prefix_key {

@@ -259,10 +259,13 @@ __noinline int net_verdict(struct enforce_scratch *es, __u32 policy, struct haec
 
 	if (!es || !out || policy >= HAECHI_POLICY_MAX)
 		return 0;
-	es->net_key.prefix_len = 8 + 128;
-	es->net_key.data[0] = policy;
-	__builtin_memcpy(&es->net_key.data[1], es->record.addr, 16);
-	denied = bpf_map_lookup_elem(&net_denied, &es->net_key);
+	/* The key on the stack: verifiers before 6.4 take no map key from a
+	 * global function's memory argument. */
+	struct haechi_net_key key = {};
+	key.prefix_len = 8 + 128;
+	key.data[0] = policy;
+	__builtin_memcpy(&key.data[1], es->record.addr, 16);
+	denied = bpf_map_lookup_elem(&net_denied, &key);
 	if (denied) {
 		*out = *denied;
 		return 1;
@@ -439,7 +442,15 @@ int enforce_dns_answers(struct __sk_buff *skb)
 		count(HAECHI_ENFORCE_STAT_DNS_LOST);
 		return 1;
 	}
-	if (bpf_skb_load_bytes(skb, offset + sizeof(udp), answer->payload, len)) {
+	/* Bounds the verifier sees on the register it passes: 6.1's cannot tell
+	 * from `!= 0` that the length is at least 1. */
+	__u64 size = len - 1;
+	barrier_var(size);
+	if (size >= HAECHI_DNS_MAX) {
+		bpf_ringbuf_discard(answer, 0);
+		return 1;
+	}
+	if (bpf_skb_load_bytes(skb, offset + sizeof(udp), answer->payload, size + 1)) {
 		bpf_ringbuf_discard(answer, 0);
 		return 1;
 	}
@@ -566,12 +577,18 @@ int enforce_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		es->record.path[0] = 0;
 		if (class >= HAECHI_PRIV_CLASSES)
 			return 0;
-		for (__u32 i = 0; i < HAECHI_POLICY_MAX; i++) {
+		/* A 64-bit counter and a separate key: verifiers before 6.3 lose a
+		 * spilled 32-bit counter and call the loop infinite. */
+		for (__u64 i = 0; i < HAECHI_POLICY_MAX; i++) {
 			if (!(mask & (1u << i)))
 				continue;
-			struct haechi_privilege_rules *rules = bpf_map_lookup_elem(&privilege_rules, &i);
+			__u32 index = i;
+			struct haechi_privilege_rules *rules = bpf_map_lookup_elem(&privilege_rules, &index);
 			if (!rules || !rules->rules[class].rule)
 				continue;
+			/* `deny`: a BPF-LSM hook refused the syscall and reported it. */
+			if (rules->rules[class].action == HAECHI_ACTION_DENY)
+				return 0;
 			act(es, &rules->rules[class], HAECHI_ENF_SYSCALL);
 			return 0;
 		}
@@ -619,3 +636,6 @@ int enforce_exec(struct bpf_raw_tracepoint_args *ctx)
 	check_path(es, &exec_rules, mask, field_len(len), HAECHI_ACCESS_READ, HAECHI_ENF_EXEC, task);
 	return 0;
 }
+
+/* ---- BPF-LSM: `deny` for files, executables and privileged syscalls ---- */
+#include "lsm.h"

@@ -388,16 +388,65 @@ static __always_inline int ignored_task(struct haechi_event *ev)
 	       bpf_map_lookup_elem(&ignored_cgroups, &cgroup) != NULL;
 }
 
-/* Keeps the event only if the path at buf[start..start+len) has a watched prefix. */
-static __always_inline int path_wanted(struct scratch *s, __u32 start, __u32 len)
-{
-	__u32 bytes = len > 0 ? len - 1 : 0;
+#define FMODE_WRITE 0x2
 
+/*
+ * Whether a file event passes the path filter, decided before anything else
+ * of the event is read so that a dropped event costs one path resolution. The
+ * path is the one the event reports: the file its descriptor resolves to,
+ * else its first string when that is absolute; a relative string without a
+ * descriptor passes (only user space joins it to its directory). The path is
+ * written at the start of the scratch buffer, which the event overwrites.
+ */
+/* One argument (0..5) or the result: only what the path filter needs is read. */
+static __always_inline __u64 syscall_arg(struct pt_regs *regs, __u8 i, long ret)
+{
+	switch (i) {
+	case 0: return BPF_CORE_READ(regs, di);
+	case 1: return BPF_CORE_READ(regs, si);
+	case 2: return BPF_CORE_READ(regs, dx);
+	case 3: return BPF_CORE_READ(regs, r10);
+	case 4: return BPF_CORE_READ(regs, r8);
+	case 5: return BPF_CORE_READ(regs, r9);
+	case HAECHI_ARG_RET: return ret;
+	}
+	return 0;
+}
+
+static __always_inline int path_passes(struct scratch *s, const struct haechi_syscall_conf *conf,
+				       struct pt_regs *regs, long ret, struct task_struct *task)
+{
+	__u8 kind = HAECHI_PATH_WRITES;
+	struct file *file = NULL;
+	__u32 len;
+
+	if (conf->fd_path <= HAECHI_ARG_RET)
+		file = fd_file(task, (long)syscall_arg(regs, conf->fd_path, ret));
+	if (file) {
+		if (conf->fd_path == HAECHI_ARG_RET &&
+		    !(BPF_CORE_READ(file, f_mode) & FMODE_WRITE))
+			kind = HAECHI_PATH_READS;
+		if (!(conf->path_filter & kind))
+			return 1;
+		len = field_len(write_path(s, 0, (__u64)&file->f_path, (__u64)task));
+	} else {
+		if (!(conf->path_filter & kind) || conf->str_args[0] > 5)
+			return 1;
+		long copied = bpf_probe_read_user_str(s->buf, HAECHI_PATH_MAX,
+						      (const void *)syscall_arg(regs, conf->str_args[0], ret));
+		if (copied <= 1 || s->buf[0] != '/')
+			return 1;
+		len = copied;
+	}
+	if (len == 0)
+		return 1;
+	__u32 bytes = len - 1;
 	if (bytes > HAECHI_PREFIX_MAX)
 		bytes = HAECHI_PREFIX_MAX;
-	bpf_probe_read_kernel(s->key.path, HAECHI_PREFIX_MAX, &s->buf[at(start)]);
+	bpf_probe_read_kernel(s->key.path, HAECHI_PREFIX_MAX, s->buf);
 	s->key.prefix_len = bytes * 8;
-	return bpf_map_lookup_elem(&path_prefixes, &s->key) != NULL;
+	__u8 *kinds = bpf_map_lookup_elem(&path_prefixes, &s->key);
+	return kinds && (*kinds & kind);
 }
 
 SEC("raw_tracepoint/sys_exit")
@@ -423,20 +472,28 @@ int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (!s)
 		return 0;
 	task = (void *)bpf_get_current_task();
+	if (conf->path_filter && !path_passes(s, conf, regs, ret, task)) {
+		count(HAECHI_STAT_FILTERED);
+		return 0;
+	}
+	/* The registers in one read (x86_64's pt_regs layout is fixed ABI). */
+	struct pt_regs user;
+	if (bpf_probe_read_kernel(&user, sizeof(user), regs))
+		return 0;
+	args[0] = user.di;
+	args[1] = user.si;
+	args[2] = user.dx;
+	args[3] = user.r10;
+	args[4] = user.r8;
+	args[5] = user.r9;
+	args[6] = ret;
+	args[7] = 0;
 	struct haechi_syscall_event *ev = (void *)s->buf;
 	fill_header(&ev->ev, task, HAECHI_EV_SYSCALL);
 	if (ignored_task(&ev->ev)) {
 		count(HAECHI_STAT_FILTERED);
 		return 0;
 	}
-	args[0] = BPF_CORE_READ(regs, di);
-	args[1] = BPF_CORE_READ(regs, si);
-	args[2] = BPF_CORE_READ(regs, dx);
-	args[3] = BPF_CORE_READ(regs, r10);
-	args[4] = BPF_CORE_READ(regs, r8);
-	args[5] = BPF_CORE_READ(regs, r9);
-	args[6] = ret;
-	args[7] = 0;
 	for (int i = 0; i < 6; i++)
 		ev->args[i] = args[i];
 	ev->ret = ret;
@@ -457,7 +514,6 @@ int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		}
 	}
 
-	__u32 fd_path_start = off;
 	if (conf->fd_path <= HAECHI_ARG_RET && off < DATA_LIMIT) {
 		long fd = (long)args[conf->fd_path & 7];
 		struct file *file = fd_file(task, fd);
@@ -502,15 +558,6 @@ int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		}
 	}
 
-	if (conf->path_filter) {
-		__u32 fd_path_len = ev->ev.lens[HAECHI_F_FD_PATH];
-		int wanted = fd_path_len ? path_wanted(s, fd_path_start, fd_path_len)
-					 : path_wanted(s, str0, ev->ev.lens[0]);
-		if (!wanted) {
-			count(HAECHI_STAT_FILTERED);
-			return 0;
-		}
-	}
 	emit(s, off);
 	return 0;
 }

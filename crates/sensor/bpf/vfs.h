@@ -90,22 +90,23 @@ __noinline int write_components(struct scratch *s, __u32 off, __u32 n)
  */
 __noinline int write_path(struct scratch *s, __u32 off, __u64 path_ptr, __u64 task_ptr)
 {
-	const struct path *path = (const void *)path_ptr;
 	struct task_struct *task = (void *)task_ptr;
-	struct dentry *dentry = BPF_CORE_READ(path, dentry);
-	struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
-	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
-	struct dentry *root_dentry = BPF_CORE_READ(task, fs, root.dentry);
-	struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+	struct path where = {}, root = {};
 	__u32 steps = 0;
 
+	/* Each probe read costs; a struct path comes in one. */
+	bpf_probe_read_kernel(&where, sizeof(where), (const void *)path_ptr);
+	bpf_probe_read_kernel(&root, sizeof(root), &BPF_CORE_READ(task, fs)->root);
+	struct dentry *dentry = where.dentry;
+	struct vfsmount *vfsmnt = where.mnt;
+	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
 	if (!s || !dentry || !vfsmnt)
 		return 0;
+	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 	#pragma clang loop unroll(disable)
 	for (int i = 0; i < PATH_DEPTH; i++) {
-		if (dentry == root_dentry && vfsmnt == root_mnt)
+		if (dentry == root.dentry && vfsmnt == root.mnt)
 			break;
-		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
 		__u64 name = 0;
 		if (dentry == mnt_root || dentry == parent) {
@@ -115,6 +116,7 @@ __noinline int write_path(struct scratch *s, __u32 off, __u64 path_ptr, __u64 ta
 			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
 			mnt = mnt_parent;
 			vfsmnt = (void *)mnt + bpf_core_field_offset(struct mount, mnt);
+			mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 		} else {
 			name = (__u64)BPF_CORE_READ(dentry, d_name.name);
 			dentry = parent;

@@ -39,6 +39,11 @@ pub const F_EXEC_CGROUP: usize = 4;
 
 /// Longest path the kernel side copies.
 pub const PATH_MAX: usize = 4096;
+/// A file event the path filter sees as a read (`HAECHI_PATH_READS`).
+pub const PATH_READS: u8 = 1;
+/// Any other file event (`HAECHI_PATH_WRITES`).
+pub const PATH_WRITES: u8 = 2;
+
 /// Longest prefix the path filter compares.
 pub const PREFIX_MAX: usize = 256;
 /// "No argument" in [`SyscallConf`].

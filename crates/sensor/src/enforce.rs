@@ -14,9 +14,9 @@ use aya::maps::lpm_trie::{Key, LpmTrie};
 use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::links::{FdLink, PinnedLink};
 use aya::programs::{
-    CgroupAttachMode, CgroupSkb, CgroupSkbAttachType, CgroupSockAddr, RawTracePoint,
+    CgroupAttachMode, CgroupSkb, CgroupSkbAttachType, CgroupSockAddr, Lsm, RawTracePoint,
 };
-use aya::{Ebpf, EbpfLoader, Pod};
+use aya::{Btf, Ebpf, EbpfLoader, Pod};
 use tokio::io::unix::AsyncFd;
 
 use crate::abi::{
@@ -45,6 +45,21 @@ const SOCK_ADDR: [&str; 4] = [
     "enforce_connect6",
     "enforce_sendmsg4",
     "enforce_sendmsg6",
+];
+
+/// BPF-LSM programs (`bpf/lsm.h`) and their hooks: they refuse, with EPERM, what a `deny`
+/// rule forbids on files, executables and the ptrace, setid and bpf privilege classes. Loaded
+/// only where the kernel runs the BPF LSM ([`crate::probe::KernelReport::lsm`]).
+pub const LSM_HOOKS: [(&str, &str); 9] = [
+    ("enforce_lsm_file_open", "file_open"),
+    ("enforce_lsm_path_mknod", "path_mknod"),
+    ("enforce_lsm_exec", "bprm_check_security"),
+    ("enforce_lsm_ptrace", "ptrace_access_check"),
+    ("enforce_lsm_traceme", "ptrace_traceme"),
+    ("enforce_lsm_setuid", "task_fix_setuid"),
+    ("enforce_lsm_setgid", "task_fix_setgid"),
+    ("enforce_lsm_capset", "capset"),
+    ("enforce_lsm_bpf", "bpf"),
 ];
 
 /// A path-keyed rule: the key's data (policy byte, path), how many leading bits of it must
@@ -127,8 +142,17 @@ pub fn cgroup2_root() -> Result<PathBuf, SensorError> {
 impl Enforcer {
     /// Loads the programs, reusing the maps pinned under `pin_dir` (a restarted agent keeps
     /// what the last one enforced), attaches them and pins their links, replacing the links
-    /// an earlier agent pinned. Needs root and a mounted bpffs.
+    /// an earlier agent pinned. Needs root and a mounted bpffs. Without the BPF-LSM programs:
+    /// see [`Enforcer::start_with`].
     pub fn start(pin_dir: &Path) -> Result<Self, SensorError> {
+        Self::start_with(pin_dir, false)
+    }
+
+    /// As [`Enforcer::start`]; with `lsm`, also attaches the BPF-LSM programs that refuse what
+    /// `deny` rules on files, executables and privileged syscalls forbid (only where the kernel
+    /// runs the BPF LSM: the policies must then have been compiled for it). Without `lsm`, the
+    /// LSM links an earlier agent pinned are removed.
+    pub fn start_with(pin_dir: &Path, lsm: bool) -> Result<Self, SensorError> {
         let maps_dir = pin_dir.join("maps");
         let links_dir = pin_dir.join("links");
         for dir in [&maps_dir, &links_dir] {
@@ -201,6 +225,38 @@ impl Enforcer {
             source,
         })?;
         replace_pin(link, &links_dir.join(DNS_ANSWERS))?;
+
+        if lsm {
+            let btf = Btf::from_sys_fs()
+                .map_err(|e| SensorError::Pin(format!("reading the kernel's BTF: {e}")))?;
+            for (program, hook) in LSM_HOOKS {
+                let attach = |ebpf: &mut Ebpf| -> Result<FdLink, aya::programs::ProgramError> {
+                    let prog: &mut Lsm = ebpf
+                        .program_mut(program)
+                        .ok_or(aya::programs::ProgramError::UnexpectedProgramType)?
+                        .try_into()?;
+                    prog.load(hook, &btf)?;
+                    let id = prog.attach()?;
+                    Ok(prog.take_link(id)?.into())
+                };
+                let link = attach(&mut ebpf).map_err(|source| SensorError::Program {
+                    program,
+                    hook,
+                    source,
+                })?;
+                replace_pin(link, &links_dir.join(program))?;
+            }
+        } else {
+            for (program, _) in LSM_HOOKS {
+                let path = links_dir.join(program);
+                if path.exists() {
+                    PinnedLink::from_pin(&path)
+                        .map_err(|e| pin_error("reading pinned link", &path, e))?
+                        .unpin()
+                        .map_err(|e| pin_error("unpinning", &path, e))?;
+                }
+            }
+        }
 
         let ring = ebpf
             .take_map("enforcements")

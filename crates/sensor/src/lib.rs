@@ -18,4 +18,4 @@ pub mod syscalls;
 
 pub use decode::{DecodeError, Endpoints, Event, Exec, SockAddr, SyscallRecord, Task, decode};
 pub use record::Recorder;
-pub use sensor::{DRAIN_INTERVAL, Filter, Sensor, SensorError, Stats};
+pub use sensor::{DRAIN_INTERVAL, Filter, Paths, Sensor, SensorError, Stats};

@@ -55,7 +55,9 @@ pub struct KernelReport {
     pub lpm_trie: bool,
     /// BTF-typed tracing programs (fentry, tp_btf) load.
     pub tracing: bool,
-    /// BPF LSM programs load.
+    /// BPF LSM programs load and the kernel runs them ("bpf" among the active LSMs in
+    /// /sys/kernel/security/lsm): the enforcement programs can refuse (`deny`) opens,
+    /// executions and privileged syscalls.
     pub lsm: bool,
     /// Active LSMs, from /sys/kernel/security/lsm when readable.
     pub active_lsms: Option<String>,
@@ -69,6 +71,7 @@ impl KernelReport {
     pub fn probe() -> Self {
         let program = |t| is_program_supported(t).unwrap_or(false);
         let map = |t| is_map_supported(t).unwrap_or(false);
+        let active_lsms = std::fs::read_to_string("/sys/kernel/security/lsm").ok();
         KernelReport {
             release: std::fs::read_to_string("/proc/sys/kernel/osrelease")
                 .map(|s| s.trim().to_owned())
@@ -79,8 +82,14 @@ impl KernelReport {
             ring_buffer: map(MapType::RingBuf),
             lpm_trie: map(MapType::LpmTrie),
             tracing: program(ProgramType::Tracing),
-            lsm: program(ProgramType::Lsm(aya::programs::LsmAttachType::Mac)),
-            active_lsms: std::fs::read_to_string("/sys/kernel/security/lsm").ok(),
+            // A BPF LSM program loads and attaches even where the BPF LSM is not in the
+            // kernel's lsm= list, and then never runs: ask both. An unreadable list (securityfs
+            // not mounted) counts as no, so `deny` never rests on a hook that may not run.
+            lsm: program(ProgramType::Lsm(aya::programs::LsmAttachType::Mac))
+                && active_lsms
+                    .as_deref()
+                    .is_some_and(|list| list.trim().split(',').any(|name| name == "bpf")),
+            active_lsms,
             cgroup_sock_addr: program(ProgramType::CgroupSockAddr),
         }
     }
@@ -114,9 +123,61 @@ impl fmt::Display for KernelReport {
         writeln!(f, "bpf lsm           {}", yes(self.lsm))?;
         writeln!(f, "cgroup sock_addr  {}", yes(self.cgroup_sock_addr))?;
         match &self.active_lsms {
-            Some(lsms) => write!(f, "active lsms       {}", lsms.trim()),
-            None => write!(f, "active lsms       unknown"),
+            Some(lsms) => writeln!(f, "active lsms       {}", lsms.trim())?,
+            None => writeln!(f, "active lsms       unknown")?,
         }
+        writeln!(f, "enforcement actions, and the hooks that give them here:")?;
+        let actions = self.actions();
+        for (i, (matched, actions)) in actions.iter().enumerate() {
+            write!(f, "  {matched:<25} {actions}")?;
+            if i + 1 < actions.len() {
+                writeln!(f)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl KernelReport {
+    /// For each kind of enforcement rule, the actions this kernel gives it and through which
+    /// hooks (`alert` comes with every hook that can act).
+    pub fn actions(&self) -> Vec<(&'static str, String)> {
+        let kill = "kill: raw tracepoint sys_exit";
+        let deny_or = |lsm_hooks: &str, kill: &str| {
+            if self.lsm {
+                format!("deny: BPF-LSM {lsm_hooks}; {kill}")
+            } else {
+                format!("deny: no (needs BPF-LSM; `fallback: kill`); {kill}")
+            }
+        };
+        vec![
+            (
+                "egress",
+                "deny: cgroup connect4/6, sendmsg4/6; kill: those + raw tracepoint sys_exit"
+                    .to_owned(),
+            ),
+            ("files", deny_or("file_open, path_mknod", kill)),
+            (
+                "exec",
+                deny_or(
+                    "bprm_check_security",
+                    "kill: raw tracepoint sched_process_exec",
+                ),
+            ),
+            (
+                "ptrace",
+                deny_or("ptrace_access_check, ptrace_traceme", kill),
+            ),
+            (
+                "setid",
+                deny_or("task_fix_setuid, task_fix_setgid, capset", kill),
+            ),
+            ("bpf", deny_or("bpf", kill)),
+            (
+                "module, mount, namespace",
+                format!("deny: no (syscalls no LSM hook sees; `fallback: kill`); {kill}"),
+            ),
+        ]
     }
 }
 

@@ -1,7 +1,7 @@
 //! Loading the kernel programs, configuring their filters, attaching them, and reading what
 //! they report.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aya::maps::lpm_trie::{Key, LpmTrie};
 use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
@@ -35,11 +35,11 @@ pub enum SensorError {
     #[error("loading the eBPF programs failed (run as root on Linux 5.8+ with BTF): {0}")]
     Load(#[from] aya::EbpfError),
     /// A program did not load or attach.
-    #[error("program {program} on raw tracepoint {hook}: {source}")]
+    #[error("program {program} on {hook}: {source}")]
     Program {
         /// Program name in the object.
         program: &'static str,
-        /// Raw tracepoint.
+        /// The raw tracepoint, cgroup or LSM hook.
         hook: &'static str,
         /// What the kernel said.
         source: aya::programs::ProgramError,
@@ -69,8 +69,8 @@ pub enum SensorError {
 pub struct Filter {
     /// Syscalls to report.
     pub syscalls: BTreeSet<&'static str>,
-    /// Only file events whose path starts with one of these pass; empty lets every path pass.
-    pub path_prefixes: Vec<String>,
+    /// Which file events pass, by path.
+    pub paths: Paths,
     /// Task names (`comm`) whose syscalls are not reported.
     pub ignored_comms: Vec<String>,
     /// Cgroup v2 ids whose syscalls are not reported.
@@ -101,8 +101,59 @@ impl Filter {
 
     fn conf(&self, syscall: &Syscall) -> SyscallConf {
         let mut conf = syscall.conf;
-        conf.path_filter = u8::from(syscall.class == Class::File && !self.path_prefixes.is_empty());
+        if syscall.class == Class::File {
+            conf.path_filter = self.paths.filtered_kinds();
+        }
         conf
+    }
+}
+
+/// Which file events pass the kernel, by the path they report. A *read* is an open that
+/// returned a descriptor not open for writing; every other file event (writes, creations,
+/// removals, renames, failed opens) counts as a *write*. A relative path the kernel cannot
+/// resolve always passes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Paths {
+    /// Reads pass only under these prefixes; `None`: every read passes.
+    pub reads: Option<BTreeSet<String>>,
+    /// Writes pass only under these prefixes; `None`: every write passes.
+    pub writes: Option<BTreeSet<String>>,
+}
+
+impl Paths {
+    /// Every file event under one of `prefixes`, read or write.
+    pub fn under(prefixes: impl IntoIterator<Item = String>) -> Paths {
+        let prefixes: BTreeSet<String> = prefixes.into_iter().collect();
+        Paths {
+            reads: Some(prefixes.clone()),
+            writes: Some(prefixes),
+        }
+    }
+
+    /// The `path_filter` bits of a file syscall's configuration.
+    fn filtered_kinds(&self) -> u8 {
+        let mut kinds = 0;
+        if self.reads.is_some() {
+            kinds |= abi::PATH_READS;
+        }
+        if self.writes.is_some() {
+            kinds |= abi::PATH_WRITES;
+        }
+        kinds
+    }
+
+    /// The `path_prefixes` trie's entries: each prefix with the kinds it lets through.
+    fn entries(&self) -> BTreeMap<&str, u8> {
+        let mut entries = BTreeMap::new();
+        for (set, kind) in [
+            (&self.reads, abi::PATH_READS),
+            (&self.writes, abi::PATH_WRITES),
+        ] {
+            for prefix in set.iter().flatten() {
+                *entries.entry(prefix.as_str()).or_default() |= kind;
+            }
+        }
+        entries
     }
 }
 
@@ -159,9 +210,10 @@ impl Sensor {
         })
     }
 
-    /// Changes which syscalls are reported, while the programs run (path prefixes and ignore
-    /// lists stay as started). Records already in the ring buffer are kept.
-    pub fn set_syscalls(&mut self, filter: &Filter) -> Result<(), SensorError> {
+    /// Changes which syscalls and paths are reported, while the programs run (the ignore lists
+    /// stay as started). Records already in the ring buffer are kept.
+    pub fn set_filter(&mut self, filter: &Filter) -> Result<(), SensorError> {
+        set_paths(&mut self.ebpf, &filter.paths)?;
         let mut table: Array<_, SyscallConf> = self
             .ebpf
             .map_mut("syscalls")
@@ -257,6 +309,48 @@ pub(crate) fn register(ring: RingBuf<MapData>) -> std::io::Result<AsyncFd<RingBu
         .map_err(|e| e.into_parts().1)
 }
 
+/// A path prefix as the `path_prefixes` trie's key (longer prefixes are cut, which lets more
+/// through, never less).
+fn prefix_key(prefix: &str) -> Key<[u8; PREFIX_MAX]> {
+    let bytes = prefix.as_bytes();
+    let len = bytes.len().min(PREFIX_MAX);
+    let mut data = [0u8; PREFIX_MAX];
+    data[..len].copy_from_slice(&bytes[..len]);
+    Key::new(u32::try_from(len * 8).unwrap_or(u32::MAX), data)
+}
+
+/// Puts `paths` in the `path_prefixes` trie: new and changed entries first, stale ones after,
+/// so that a path wanted before and after passes throughout.
+fn set_paths(ebpf: &mut Ebpf, paths: &Paths) -> Result<(), SensorError> {
+    let mut trie: LpmTrie<_, [u8; PREFIX_MAX], u8> = ebpf
+        .map_mut("path_prefixes")
+        .ok_or(map_error("path_prefixes", "missing"))?
+        .try_into()
+        .map_err(|e| map_error("path_prefixes", e))?;
+    let entries = paths.entries();
+    let keys: BTreeSet<(u32, [u8; PREFIX_MAX])> = entries
+        .keys()
+        .map(|p| {
+            let key = prefix_key(p);
+            (key.prefix_len(), key.data())
+        })
+        .collect();
+    for (prefix, kinds) in &entries {
+        trie.insert(&prefix_key(prefix), kinds, 0)
+            .map_err(|e| map_error("path_prefixes", e))?;
+    }
+    let stale: Vec<Key<[u8; PREFIX_MAX]>> = trie
+        .keys()
+        .filter_map(Result::ok)
+        .filter(|k| !keys.contains(&(k.prefix_len(), k.data())))
+        .collect();
+    for key in stale {
+        trie.remove(&key)
+            .map_err(|e| map_error("path_prefixes", e))?;
+    }
+    Ok(())
+}
+
 fn configure(ebpf: &mut Ebpf, filter: &Filter) -> Result<(), SensorError> {
     let mut table: Array<_, SyscallConf> = ebpf
         .map_mut("syscalls")
@@ -271,21 +365,7 @@ fn configure(ebpf: &mut Ebpf, filter: &Filter) -> Result<(), SensorError> {
             .map_err(|e| map_error("syscalls", e))?;
     }
 
-    let mut prefixes: LpmTrie<_, [u8; PREFIX_MAX], u8> = ebpf
-        .map_mut("path_prefixes")
-        .ok_or(map_error("path_prefixes", "missing"))?
-        .try_into()
-        .map_err(|e| map_error("path_prefixes", e))?;
-    for prefix in &filter.path_prefixes {
-        let bytes = prefix.as_bytes();
-        let len = bytes.len().min(PREFIX_MAX);
-        let mut data = [0u8; PREFIX_MAX];
-        data[..len].copy_from_slice(&bytes[..len]);
-        let bits = u32::try_from(len * 8).unwrap_or(u32::MAX);
-        prefixes
-            .insert(&Key::new(bits, data), 1, 0)
-            .map_err(|e| map_error("path_prefixes", e))?;
-    }
+    set_paths(ebpf, &filter.paths)?;
 
     let mut comms: HashMap<_, [u8; 16], u8> = ebpf
         .map_mut("ignored_comms")

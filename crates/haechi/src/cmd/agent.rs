@@ -18,7 +18,7 @@ use haechi_gvisor::runsc::{self, Runsc};
 use haechi_rules::{DEFAULT_RULES, DEFAULT_RULES_NAME, Loader, Options as RulesOptions, Ruleset};
 use haechi_sensor::enforce::Enforcer;
 use haechi_sensor::probe::{self, KernelReport};
-use haechi_sensor::{Filter, syscalls};
+use haechi_sensor::{Filter, Paths, syscalls};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -52,7 +52,8 @@ pub struct AgentArgs {
     /// sensor knows with --events).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     syscalls: Vec<String>,
-    /// Report file events only under these path prefixes (filtered in the kernel).
+    /// Report file events only under these path prefixes (filtered in the kernel; default:
+    /// the paths the rules can match, or every path with --events).
     #[arg(long = "path-prefix", value_name = "PREFIX")]
     path_prefixes: Vec<String>,
     /// Enforcement policies (HaechiPolicy YAML, repeatable): the kernel refuses or kills what
@@ -186,7 +187,9 @@ fn agent(args: AgentArgs) -> Result<(), String> {
     let enforce = if args.policies.is_empty() {
         None
     } else {
-        let policies = haechi_enforce::load(&args.policies).map_err(|e| e.to_string())?;
+        let hooks = haechi_enforce::Hooks { lsm: report.lsm };
+        let policies =
+            haechi_enforce::load_for(&args.policies, hooks).map_err(|e| e.to_string())?;
         for info in policies.rules() {
             let fallback = info
                 .requested
@@ -330,7 +333,8 @@ fn agent(args: AgentArgs) -> Result<(), String> {
 }
 
 /// Which syscalls cross from the kernel: `--syscalls`, else what the rules can match (exec, fork
-/// and exit always do: the process table needs them), else everything.
+/// and exit always do: the process table needs them), else everything; and which file paths:
+/// `--path-prefix`, else those the rules can match (without `--events`), else every one.
 fn filter_for(args: &AgentArgs, rules: Option<&Ruleset>) -> Result<Filter, String> {
     let filter = if !args.syscalls.is_empty() {
         Filter::default()
@@ -344,10 +348,13 @@ fn filter_for(args: &AgentArgs, rules: Option<&Ruleset>) -> Result<Filter, Strin
             _ => Filter::everything(),
         }
     };
-    Ok(Filter {
-        path_prefixes: args.path_prefixes.clone(),
-        ..filter
-    })
+    // Only the file events the rules can match, unless every event is written.
+    let paths = match rules {
+        _ if !args.path_prefixes.is_empty() => Paths::under(args.path_prefixes.iter().cloned()),
+        Some(rules) if !args.events => haechi_agent::paths::paths_for(rules, &filter.syscalls),
+        _ => Paths::default(),
+    };
+    Ok(Filter { paths, ..filter })
 }
 
 /// Reloads the rules files on each SIGHUP; a file that no longer loads is reported and the
