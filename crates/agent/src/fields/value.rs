@@ -63,16 +63,11 @@ fn nullable(s: Option<Cow<'_, str>>) -> Value<'_> {
 
 /// The value of `field` for `event`, `None` when the event does not have the field.
 pub fn value<'a>(field: Field, event: &'a Event, cx: &Context<'a>) -> Option<Value<'a>> {
+    // Level 1 is the parent; there is no level 0 (that is the process itself, under its name).
+    let ancestor = |level: u32| cx.ancestors.get((level as usize).checked_sub(1)?);
     let named = match field {
-        Field::AName(level) => {
-            return cx.ancestors.get(level as usize - 1).map(|a| text(&a.name));
-        }
-        Field::APid(level) => {
-            return cx
-                .ancestors
-                .get(level as usize - 1)
-                .map(|a| Value::Int(a.pid.into()));
-        }
+        Field::AName(level) => return ancestor(level).map(|a| text(&a.name)),
+        Field::APid(level) => return ancestor(level).map(|a| Value::Int(a.pid.into())),
         Field::Named(named) => named,
     };
     let task = event.task();
