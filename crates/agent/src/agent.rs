@@ -19,10 +19,11 @@ use serde_json::Value;
 use crate::containers::{Containers, Sources};
 use crate::dedup::Dedup;
 use crate::enforcement::Enforcement;
-use crate::fields::{self, ContainerView, Context};
+use crate::fields::{self, ContainerView, Context, Field, Named};
 use crate::metrics::{AlertLabels, Metrics, RuleLabels, TypeLabels};
 use crate::process::{Process, ProcessTable};
 use crate::sinks::Sinks;
+use crate::view::Rules;
 
 /// How often open dedup windows are closed and the kernel's counters read into the metrics.
 const TICK: Duration = Duration::from_secs(1);
@@ -116,11 +117,13 @@ pub struct Agent {
     sensor: Sensor,
     table: ProcessTable,
     containers: Containers,
-    users: HashMap<u32, String>,
+    /// uid → user name; shared so that an event's context can borrow a name while the agent
+    /// judges the event.
+    users: Arc<HashMap<u32, String>>,
     boot_to_epoch_ns: u64,
     format: Format,
     events: bool,
-    rules: Option<Ruleset>,
+    rules: Option<Rules>,
     enforcement: Option<Enforcement>,
     sinks: Sinks,
     dedup: Option<Dedup>,
@@ -159,11 +162,11 @@ impl Agent {
             sensor,
             table,
             containers,
-            users: read_users("/etc/passwd"),
+            users: Arc::new(read_users("/etc/passwd")),
             boot_to_epoch_ns: boot_to_epoch_ns(),
             format: options.format,
             events: options.events,
-            rules: options.rules,
+            rules: options.rules.map(Rules::new),
             enforcement,
             sinks: options.sinks,
             dedup: options.dedup.map(Dedup::new),
@@ -356,8 +359,7 @@ impl Agent {
             boot_to_epoch_ns: self.boot_to_epoch_ns,
             sandbox: Some("gvisor"),
         };
-        let fields = fields::render(&event, &cx);
-        self.judge(&event, fields, out)
+        self.judge(&event, &cx, out)
     }
 
     /// Handles the records now in the ring buffers, up to [`BATCHES`] batches of events so
@@ -419,7 +421,7 @@ impl Agent {
     pub fn reload(&mut self, reload: Reload, out: &mut dyn Write) -> Result<(), AgentError> {
         self.drain(out)?;
         self.sensor.set_filter(&reload.filter)?;
-        self.rules = reload.rules;
+        self.rules = reload.rules.map(Rules::new);
         tracing::info!("rules reloaded");
         Ok(())
     }
@@ -482,28 +484,29 @@ impl Agent {
         if let Some(enforcement) = &mut self.enforcement {
             enforcement.observe(task.cgroup_id, &container);
         }
+        let users = Arc::clone(&self.users);
         let cx = Context {
             process: &process,
             ancestors: &ancestors,
             container: &container,
-            user_name: self.users.get(&task.uid).map(String::as_str),
+            user_name: users.get(&task.uid).map(String::as_str),
             boot_to_epoch_ns: self.boot_to_epoch_ns,
             sandbox: None,
         };
-        let fields = fields::render(event, &cx);
-        self.judge(event, fields, out)?;
+        self.judge(event, &cx, out)?;
         if let Event::Exit { task, .. } = event {
             self.table.remove(task.pid);
         }
         Ok(())
     }
 
-    /// Counts, writes and tests an event's fields against the rules: the same for the host's
-    /// events and the sandboxes'.
+    /// Counts, writes and tests an event against the rules: the same for the host's events and
+    /// the sandboxes'. The fields are rendered as a map only when events are written; the rules
+    /// read them straight from the event.
     fn judge(
         &mut self,
         event: &Event,
-        fields: serde_json::Map<String, Value>,
+        cx: &Context<'_>,
         out: &mut dyn Write,
     ) -> std::io::Result<()> {
         let kind = fields::event_type(event);
@@ -513,6 +516,7 @@ impl Agent {
             .get_or_create(&TypeLabels { r#type: kind })
             .inc();
         if self.events {
+            let fields = fields::render(event, cx);
             match self.format {
                 Format::Json => {
                     serde_json::to_writer(&mut *out, &fields)?;
@@ -523,13 +527,14 @@ impl Agent {
         }
         if let Some(rules) = &self.rules {
             self.metrics.evaluated.inc();
-            if let Some(rule) = rules.first_match(&fields) {
-                let alert = rules.alert(rule, &fields, &self.hostname);
-                let container = match fields.get("container.id") {
-                    Some(Value::String(id)) => id.as_str(),
-                    _ => "",
+            let view = rules.view(event, cx);
+            if let Some(rule) = rules.set().first_match(&view) {
+                let alert = rules.set().alert(rule, &view, &self.hostname);
+                let container = match fields::value(Field::Named(Named::ContainerId), event, cx) {
+                    Some(fields::Value::Str(id)) => id,
+                    _ => Default::default(),
                 };
-                self.raise(alert, container, out)?;
+                self.raise(alert, &container, out)?;
             }
         }
         Ok(())

@@ -1,7 +1,7 @@
 //! haechi's runtime pipeline on top of the sensor: the process table (seeded from /proc, kept
 //! from fork/exec/exit), container attribution from cgroup paths with metadata from the
-//! container engine, events rendered with Falco's field names, the alerts compiled rules
-//! raise on them, where those alerts go (deduplication, sinks — file, HTTP, Slack — that never
+//! container engine, Falco's fields of each event (read in place by the rules through a typed
+//! view, rendered as JSON only for `--events`), the alerts compiled rules raise on them, where those alerts go (deduplication, sinks — file, HTTP, Slack — that never
 //! hold up detection, and the Prometheus metrics of it all), and the scoping of enforcement
 //! policies to container cgroups with alerts for what the kernel enforced.
 //!
@@ -17,5 +17,6 @@ pub mod metrics;
 pub mod paths;
 pub mod process;
 pub mod sinks;
+pub mod view;
 
 pub use agent::{Agent, AgentError, Format, Options, Reload, Summary};

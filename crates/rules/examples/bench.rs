@@ -1,8 +1,9 @@
-//! Events per second through a ruleset on one core: `cargo run --release -p haechi-rules
-//! --example bench -- RULES.yaml...` (bench/rules.sh runs it on Falco's stable ruleset). The
-//! events are generated in the flat JSON shape `haechi agent --events` writes, in a mix like a
-//! busy node's: mostly opens, then process starts and exits, forks and network calls. Prints
-//! figures; asserts nothing.
+//! Events per second through a ruleset on one core, on the replay path of `haechi rules test`:
+//! `cargo run --release -p haechi-rules --example bench -- RULES.yaml...` (bench/rules.sh runs it
+//! after the agent's path, `crates/agent/examples/rules_bench.rs`, on the default rules and on
+//! Falco's stable ruleset). The events are generated in the flat JSON shape `haechi agent
+//! --events` writes, in a mix like a busy node's: mostly opens, then process starts and exits,
+//! forks and network calls. Prints figures; asserts nothing.
 
 use std::hint::black_box;
 use std::time::Instant;

@@ -6,8 +6,9 @@
 //! reported by name with what it needs and left out, and the rest loads. Anything else wrong is
 //! an [`Error`].
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use aho_corasick::AhoCorasick;
 use globset::GlobBuilder;
@@ -21,6 +22,7 @@ use crate::eval::{
     parse_num,
 };
 use crate::fields::{self, Arg, Derive, FieldType, Source};
+use crate::hash::StrSet;
 use crate::load::{Definitions, ExValue, ExceptionDef, ListDef, RuleDef};
 use crate::output::{self, Part, Piece, Template};
 use crate::parse::{ParseError, parse_condition, parse_field_prefix, unquote_item};
@@ -484,7 +486,7 @@ impl<'d> Compiler<'d> {
                 None => return Node::Const(false),
             },
         };
-        Node::Test(Box::new(Test {
+        Node::Test(Arc::new(Test {
             operand,
             pred,
             negate,
@@ -697,12 +699,7 @@ impl<'d> Compiler<'d> {
         match ty {
             FieldType::String | FieldType::List => Some(match op {
                 Op::Pmatch => Pred::Pmatch(Prefixes::new(values.iter().map(String::as_str))),
-                _ => Pred::StrIn(
-                    values
-                        .iter()
-                        .map(|v| v.as_str().into())
-                        .collect::<HashSet<_>>(),
-                ),
+                _ => Pred::StrIn(values.iter().map(|v| v.as_str().into()).collect::<StrSet>()),
             }),
             _ if op == Op::Pmatch => self.bad_op(op, ty, field, scope).map(|p| p.0),
             FieldType::Number | FieldType::Time => match values
@@ -936,11 +933,64 @@ pub(crate) fn event_types(node: &Node, evt_type: &Key) -> Option<BTreeSet<Box<st
     }
 }
 
+/// `node` for events whose `evt.type` is `t`: tests of the type become constants, and what they
+/// decide is folded away (a rule's `evt.type in (open, openat, openat2)` is never evaluated on
+/// the events indexed under `openat`, and a branch for other types disappears).
+pub(crate) fn specialize(node: &Node, evt_type: &Key, t: &str) -> Node {
+    match node {
+        Node::Const(b) => Node::Const(*b),
+        Node::Test(test) => match type_test(test, evt_type, t) {
+            Some(b) => Node::Const(b),
+            None => node.clone(),
+        },
+        Node::Not(n) => match specialize(n, evt_type, t) {
+            Node::Const(b) => Node::Const(!b),
+            n => Node::Not(Box::new(n)),
+        },
+        Node::And(items) => fold(items, true, evt_type, t),
+        Node::Or(items) => fold(items, false, evt_type, t),
+    }
+}
+
+/// An `and` (`all`) or an `or` of specialized items: the neutral constant dropped, the
+/// absorbing one deciding.
+fn fold(items: &[Node], all: bool, evt_type: &Key, t: &str) -> Node {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        match specialize(item, evt_type, t) {
+            Node::Const(b) if b == all => {}
+            Node::Const(b) => return Node::Const(b),
+            n => out.push(n),
+        }
+    }
+    match out.len() {
+        0 => Node::Const(all),
+        1 => out.pop().unwrap_or(Node::Const(all)),
+        _ if all => Node::And(out.into()),
+        _ => Node::Or(out.into()),
+    }
+}
+
+/// The outcome of `test` on an event of type `t`, when it tests the type alone.
+fn type_test(test: &Test, evt_type: &Key, t: &str) -> Option<bool> {
+    if !test.operand.transforms.is_empty()
+        || !matches!(&test.operand.access, Access::Key(k) if k == evt_type)
+    {
+        return None;
+    }
+    // The type is present, so only whether it passes counts.
+    let hit = match &test.pred {
+        None => return Some(true),
+        Some(pred) => pred.test_text(t)?,
+    };
+    Some(hit != test.negate)
+}
+
 /// Folds the alternatives of an `or` that test one plain field the same way into one matcher:
 /// `x = a or x = b` into a hash set, `x contains a or x contains b` into one Aho-Corasick scan.
 fn merge_or(items: Vec<Node>) -> Node {
     let mut out: Vec<Node> = Vec::with_capacity(items.len());
-    let mut eq: Vec<(Key, HashSet<Box<str>>)> = Vec::new();
+    let mut eq: Vec<(Key, StrSet)> = Vec::new();
     let mut contains: Vec<(Key, Vec<Vec<u8>>)> = Vec::new();
     for node in items {
         if let Node::Test(t) = &node
@@ -953,7 +1003,7 @@ fn merge_or(items: Vec<Node>) -> Node {
                     match eq.iter_mut().find(|(key, _)| key == k) {
                         Some((_, set)) => set.insert(v.clone()),
                         None => {
-                            eq.push((k.clone(), HashSet::from([v.clone()])));
+                            eq.push((k.clone(), StrSet::from_iter([v.clone()])));
                             true
                         }
                     };
@@ -980,7 +1030,7 @@ fn merge_or(items: Vec<Node>) -> Node {
         out.push(node);
     }
     let test = |k: Key, pred: Pred| {
-        Node::Test(Box::new(Test {
+        Node::Test(Arc::new(Test {
             operand: Operand {
                 access: Access::Key(k),
                 transforms: Box::new([]),

@@ -6,8 +6,8 @@
 //! of it is true), and only `exists` asks whether it is there.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use aho_corasick::AhoCorasick;
 use base64::Engine as _;
@@ -16,6 +16,7 @@ use memchr::memmem::Finder;
 use regex::Regex;
 
 use crate::ast::Transformer;
+use crate::hash::StrSet;
 
 /// A field as the engine asks for it: the Falco name events carry it under (`proc.aname[2]`,
 /// `evt.arg.flags`) and a dense id, the same for every occurrence of that name in a
@@ -197,13 +198,17 @@ impl Net {
 /// Path prefixes for `pmatch`: a path matches when one of them is the path or a directory above it.
 #[derive(Debug, Clone)]
 pub(crate) struct Prefixes {
-    set: HashSet<Box<str>>,
+    set: StrSet,
     root: bool,
+    /// Which lengths below 64 prefixes have (bit n for length n): only parts of a path with
+    /// such a length, or longer than 63 and up to the longest prefix, are looked up.
+    lengths: u64,
+    longest: usize,
 }
 
 impl Prefixes {
     pub fn new<'a>(items: impl IntoIterator<Item = &'a str>) -> Prefixes {
-        let mut set = HashSet::new();
+        let mut set = StrSet::default();
         let mut root = false;
         for item in items {
             let trimmed = item.trim_end_matches('/');
@@ -213,7 +218,17 @@ impl Prefixes {
                 set.insert(Box::from(trimmed));
             }
         }
-        Prefixes { set, root }
+        let lengths = set
+            .iter()
+            .filter(|p| p.len() < 64)
+            .fold(0, |bits, p| bits | 1 << p.len());
+        let longest = set.iter().map(|p| p.len()).max().unwrap_or(0);
+        Prefixes {
+            set,
+            root,
+            lengths,
+            longest,
+        }
     }
 
     /// The prefixes; `None` when `/` is one of them (every absolute path matches).
@@ -226,11 +241,16 @@ impl Prefixes {
             return true;
         }
         let path = path.trim_end_matches('/');
-        if self.set.contains(path) {
+        let fits = |len: usize| match len {
+            0..64 => self.lengths >> len & 1 == 1,
+            _ => len <= self.longest,
+        };
+        if fits(path.len()) && self.set.contains(path) {
             return true;
         }
         memchr::memchr_iter(b'/', path.as_bytes())
-            .filter(|&i| i > 0)
+            .take_while(|&i| i <= self.longest)
+            .filter(|&i| fits(i))
             .any(|i| self.set.contains(&path[..i]))
     }
 }
@@ -496,7 +516,7 @@ impl Operand {
 pub(crate) enum Pred {
     StrEq(Box<str>),
     StrOrd(Ord4, Box<str>),
-    StrIn(HashSet<Box<str>>),
+    StrIn(StrSet),
     Contains(Finder<'static>),
     /// Any of several substrings, or one case-insensitive one.
     ContainsAny(AhoCorasick),
@@ -527,7 +547,22 @@ pub(crate) enum FieldCmp {
     EndsWith,
 }
 
+/// An event without fields.
+struct Nothing;
+
+impl Event for Nothing {
+    fn get(&self, _: &Key) -> Option<Val<'_>> {
+        None
+    }
+}
+
 impl Pred {
+    /// Whether the text `s` passes, for a predicate that needs nothing else of the event (all
+    /// but a comparison with another field).
+    pub fn test_text(&self, s: &str) -> Option<bool> {
+        (!matches!(self, Pred::Field(..))).then(|| self.test(&Val::Str(Cow::Borrowed(s)), &Nothing))
+    }
+
     fn test<E: Event + ?Sized>(&self, v: &Val<'_>, ev: &E) -> bool {
         match self {
             Pred::StrEq(s) => with_text(v, |t| t == &**s),
@@ -595,7 +630,9 @@ pub(crate) enum Node {
     And(Box<[Node]>),
     Or(Box<[Node]>),
     Not(Box<Node>),
-    Test(Box<Test>),
+    /// Shared: a rule's condition is specialized for each event type it can match, and the
+    /// copies share their tests.
+    Test(Arc<Test>),
     Const(bool),
 }
 

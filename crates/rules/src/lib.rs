@@ -10,9 +10,10 @@
 //! The design decision that shapes it: everything that depends on the rules is done once, at
 //! compile time. Macros and lists are expanded, field names resolved to [`Key`]s, values parsed to
 //! the field's type and operators built into matchers (hash sets for `in`, substring finders,
-//! globs, anchored regexes), and rules indexed by the event types they can match. Evaluating an
-//! event then reads fields by pre-resolved key, tests only the rules indexed under its
-//! `evt.type`, and allocates nothing unless a transformer has to build a new string.
+//! globs, anchored regexes), and rules indexed by the event types they can match, each condition
+//! specialized for the type (its tests of `evt.type` decided). Evaluating an event then reads
+//! fields by pre-resolved key, tests only the rules indexed under its `evt.type`, and allocates
+//! nothing unless a transformer has to build a new string.
 //!
 //! A field Falco has but haechi cannot evaluate makes its rule *unsupported*: reported by name
 //! with what it needs, left out, and the rest still loads; [`Options::strict`] makes it an error.
@@ -24,6 +25,7 @@ mod compile;
 mod error;
 mod eval;
 pub mod fields;
+mod hash;
 mod load;
 mod output;
 pub mod parse;
