@@ -192,12 +192,7 @@ impl Enforcer {
                 let id = prog.attach(hook)?;
                 Ok(prog.take_link(id)?.into())
             };
-            let link = attach(&mut ebpf).map_err(|source| SensorError::Program {
-                program,
-                hook,
-                source,
-            })?;
-            replace_pin(link, &links_dir.join(program))?;
+            attach_and_pin(&mut ebpf, program, hook, &links_dir, attach)?;
         }
 
         let root = cgroup2_root()?;
@@ -216,12 +211,7 @@ impl Enforcer {
                     .try_into()
                     .map_err(|_| aya::programs::ProgramError::UnexpectedProgramType)
             };
-            let link = attach(&mut ebpf).map_err(|source| SensorError::Program {
-                program,
-                hook: "cgroup v2 root",
-                source,
-            })?;
-            replace_pin(link, &links_dir.join(program))?;
+            attach_and_pin(&mut ebpf, program, "cgroup v2 root", &links_dir, attach)?;
         }
         let attach = |ebpf: &mut Ebpf| -> Result<FdLink, aya::programs::ProgramError> {
             let prog: &mut CgroupSkb = ebpf
@@ -238,12 +228,7 @@ impl Enforcer {
                 .try_into()
                 .map_err(|_| aya::programs::ProgramError::UnexpectedProgramType)
         };
-        let link = attach(&mut ebpf).map_err(|source| SensorError::Program {
-            program: DNS_ANSWERS,
-            hook: "cgroup v2 root",
-            source,
-        })?;
-        replace_pin(link, &links_dir.join(DNS_ANSWERS))?;
+        attach_and_pin(&mut ebpf, DNS_ANSWERS, "cgroup v2 root", &links_dir, attach)?;
 
         if lsm {
             let btf = Btf::from_sys_fs()
@@ -258,12 +243,7 @@ impl Enforcer {
                     let id = prog.attach()?;
                     Ok(prog.take_link(id)?.into())
                 };
-                let link = attach(&mut ebpf).map_err(|source| SensorError::Program {
-                    program,
-                    hook,
-                    source,
-                })?;
-                replace_pin(link, &links_dir.join(program))?;
+                attach_and_pin(&mut ebpf, program, hook, &links_dir, attach)?;
             }
         } else {
             for (program, _) in LSM_HOOKS {
@@ -594,6 +574,23 @@ fn sync_trie<K: Pod + Eq + Hash, V: Pod>(
 
 /// Pins `link` at `path`; the link an earlier agent pinned there is unpinned after the new
 /// one is attached, so the hook is never left without a program.
+/// Attaches a program with `attach` and pins its link as `links_dir/program`, in place of an
+/// older agent's link; an attach error names the program and its hook.
+fn attach_and_pin(
+    ebpf: &mut Ebpf,
+    program: &'static str,
+    hook: &'static str,
+    links_dir: &Path,
+    attach: impl FnOnce(&mut Ebpf) -> Result<FdLink, aya::programs::ProgramError>,
+) -> Result<(), SensorError> {
+    let link = attach(ebpf).map_err(|source| SensorError::Program {
+        program,
+        hook,
+        source,
+    })?;
+    replace_pin(link, &links_dir.join(program))
+}
+
 fn replace_pin(link: FdLink, path: &Path) -> Result<(), SensorError> {
     let old = if path.exists() {
         Some(PinnedLink::from_pin(path).map_err(|e| pin_error("reading pinned link", path, e))?)
