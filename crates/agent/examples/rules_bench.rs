@@ -11,6 +11,7 @@ use std::hint::black_box;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use haechi_agent::dns::ServerNames;
 use haechi_agent::fields::{self, ContainerView, Context};
 use haechi_agent::process::Process;
 use haechi_agent::view::Rules;
@@ -201,6 +202,7 @@ fn cpu_seconds() -> f64 {
 /// Events per CPU second of `run` over every sample, at best over [`PASSES`] passes (and one
 /// to warm up).
 fn rate(samples: &[Sample], mut run: impl FnMut(&Event, &Context<'_>) -> usize) -> (f64, usize) {
+    let server_names = ServerNames::default();
     let ancestors = [
         Arc::new(process(1, 0, "containerd-shim")),
         Arc::new(process(0, 0, "systemd")),
@@ -236,6 +238,7 @@ fn rate(samples: &[Sample], mut run: impl FnMut(&Event, &Context<'_>) -> usize) 
                     user_name: Some("app"),
                     boot_to_epoch_ns: BOOT_TO_EPOCH_NS,
                     sandbox: None,
+                    server_names: &server_names,
                 };
                 out += run(black_box(&s.event), &cx);
             }

@@ -13,11 +13,14 @@ use haechi_gvisor::{Listener, Received, Sandboxed};
 use haechi_rules::Ruleset;
 use haechi_rules::alert::Alert;
 use haechi_sensor::enforce::Lost;
-use haechi_sensor::{DRAIN_INTERVAL, Event, Filter, Sensor, SensorError, Stats, Task, decode};
+use haechi_sensor::{
+    DRAIN_INTERVAL, Event, Filter, Record, Sensor, SensorError, Stats, Task, decode,
+};
 use serde_json::Value;
 
 use crate::containers::{Containers, Sources};
 use crate::dedup::Dedup;
+use crate::dns::ServerNames;
 use crate::enforcement::Enforcement;
 use crate::fields::{self, ContainerView, Context, Field, Named};
 use crate::metrics::{AlertLabels, Metrics, RuleLabels, TypeLabels};
@@ -120,6 +123,8 @@ pub struct Agent {
     /// uid → user name; shared so that an event's context can borrow a name while the agent
     /// judges the event.
     users: Arc<HashMap<u32, String>>,
+    /// Shared with the event being judged, like `users`; changed only between events.
+    server_names: Arc<ServerNames>,
     boot_to_epoch_ns: u64,
     format: Format,
     events: bool,
@@ -163,6 +168,7 @@ impl Agent {
             table,
             containers,
             users: Arc::new(read_users("/etc/passwd")),
+            server_names: Arc::default(),
             boot_to_epoch_ns: boot_to_epoch_ns(),
             format: options.format,
             events: options.events,
@@ -358,6 +364,7 @@ impl Agent {
             user_name: (task.uid == 0).then_some("root"),
             boot_to_epoch_ns: self.boot_to_epoch_ns,
             sandbox: Some("gvisor"),
+            server_names: &ServerNames::default(),
         };
         self.judge(&event, &cx, out)
     }
@@ -406,7 +413,12 @@ impl Agent {
         let count = records.len();
         for record in records {
             match record {
-                Ok(event) => self.handle(&event, out)?,
+                Ok(Record::Event(event)) => self.handle(&event, out)?,
+                Ok(Record::Dns(reply)) => Arc::make_mut(&mut self.server_names).learn(
+                    reply.cgroup_id,
+                    &reply.payload,
+                    reply.ts_ns,
+                ),
                 Err(err) => {
                     self.summary.undecodable += 1;
                     tracing::warn!("undecodable kernel record: {err}");
@@ -485,6 +497,7 @@ impl Agent {
             enforcement.observe(task.cgroup_id, &container);
         }
         let users = Arc::clone(&self.users);
+        let server_names = Arc::clone(&self.server_names);
         let cx = Context {
             process: &process,
             ancestors: &ancestors,
@@ -492,6 +505,7 @@ impl Agent {
             user_name: users.get(&task.uid).map(String::as_str),
             boot_to_epoch_ns: self.boot_to_epoch_ns,
             sandbox: None,
+            server_names: &server_names,
         };
         self.judge(event, &cx, out)?;
         if let Event::Exit { task, .. } = event {

@@ -9,6 +9,7 @@ mod value;
 use haechi_sensor::Event;
 use serde_json::Map;
 
+use crate::dns::ServerNames;
 use crate::process::Process;
 
 pub use field::{Field, Named};
@@ -53,6 +54,8 @@ pub struct Context<'a> {
     pub boot_to_epoch_ns: u64,
     /// The sandbox the event comes from (`gvisor`), `None` for the host kernel's events.
     pub sandbox: Option<&'a str>,
+    /// What the DNS answers seen so far named the servers.
+    pub server_names: &'a ServerNames,
 }
 
 /// Falco's `evt.type` for an event.

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use haechi_agent::dns::ServerNames;
 use haechi_agent::fields::{self, ContainerView, Context, Field, Named};
 use haechi_agent::process::Process;
 use haechi_agent::view::Rules;
@@ -48,8 +49,9 @@ const PATHS: &[&str] = &[
 
 fn task(rng: &mut Rng) -> Task {
     Task {
-        ts_ns: rng.next() >> 4,
-        cgroup_id: rng.next(),
+        // Within the hour the DNS answer below names its address for.
+        ts_ns: rng.below(1 << 40) as u64,
+        cgroup_id: rng.below(3) as u64,
         pid: rng.below(100_000) as u32,
         tid: rng.below(100_000) as u32,
         ppid: rng.below(100) as u32,
@@ -203,9 +205,40 @@ fn ruleset() -> Ruleset {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// What cgroup 1 learned at boot: api.example.test is 10.0.0.1.
+fn server_names() -> ServerNames {
+    use simple_dns::rdata::{A, RData};
+    use simple_dns::{
+        CLASS, Name, Packet, PacketFlag, QCLASS, QTYPE, Question, ResourceRecord, TYPE,
+    };
+
+    let mut answer = Packet::new_reply(1);
+    answer.set_flags(PacketFlag::RESPONSE);
+    let name = Name::new_unchecked("api.example.test");
+    answer.questions.push(Question::new(
+        name.clone(),
+        QTYPE::TYPE(TYPE::A),
+        QCLASS::CLASS(CLASS::IN),
+        false,
+    ));
+    answer.answers.push(ResourceRecord::new(
+        name,
+        CLASS::IN,
+        60,
+        RData::A(A {
+            address: u32::from_be_bytes([10, 0, 0, 1]),
+        }),
+    ));
+    let mut names = ServerNames::default();
+    names.learn(1, &answer.build_bytes_vec().unwrap(), 0);
+    names
+}
+
 #[test]
 fn the_view_and_the_rendered_map_never_disagree() {
     let rules = Rules::new(ruleset());
+    let server_names = server_names();
+    let mut named_servers = 0;
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     for round in 0..5_000 {
         let event = event(&mut rng);
@@ -221,8 +254,10 @@ fn the_view_and_the_rendered_map_never_disagree() {
             user_name: rng.coin().then_some("app"),
             boot_to_epoch_ns: 1_700_000_000_000_000_000,
             sandbox: rng.coin().then_some("gvisor"),
+            server_names: &server_names,
         };
         let map = fields::render(&event, &cx);
+        named_servers += usize::from(map.contains_key("fd.sip.name"));
         for (name, json) in &map {
             let field = Field::parse(name).unwrap_or_else(|| panic!("{name} is catalogued"));
             let value = fields::value(field, &event, &cx).map(fields::Value::into_json);
@@ -247,4 +282,5 @@ fn the_view_and_the_rendered_map_never_disagree() {
             );
         }
     }
+    assert!(named_servers > 0, "some rounds name their server");
 }

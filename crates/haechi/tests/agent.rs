@@ -684,6 +684,64 @@ fn default_rule_alerts_reach_the_sinks_and_the_metrics() {
     sample(&body, "haechi_agent_queue_depth");
 }
 
+/// The default C2 rule names servers by the DNS answers processes receive: a process asks a
+/// DNS server (on a loopback address of its own) for a domain on the C2 list, then connects to
+/// the address it got, and the alert names the server by that domain.
+#[test]
+fn c2_domains_are_recognised_from_the_dns_answers_processes_receive() {
+    if !root() {
+        return;
+    }
+    serve_dns("127.0.0.156", "c2.haechi.example", [127, 0, 0, 157]);
+    let listener = TcpListener::bind("127.0.0.157:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("alerts.jsonl");
+    let mut agent = Running::start(&["--output", out.to_str().unwrap()]);
+    agent.wait_for("watching");
+
+    // A stub resolver: one A query, the address from the answer's last record, a connect.
+    let script = format!(
+        r#"
+import socket, struct
+name = b"".join(bytes([len(l)]) + l for l in b"c2.haechi.example".split(b".")) + b"\0"
+query = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0) + name + struct.pack(">HH", 1, 1)
+dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+dns.settimeout(5)
+dns.sendto(query, ("127.0.0.156", 53))
+answer = dns.recv(512)
+ip = socket.inet_ntoa(answer[-4:])
+socket.create_connection((ip, {port})).close()
+print(ip)
+"#
+    );
+    let run = Command::new("python3").args(["-c", &script]).output().unwrap();
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "127.0.0.157");
+    std::thread::sleep(Duration::from_millis(500));
+    agent.stop();
+    drop(listener);
+
+    let alert = alerts(&out)
+        .into_iter()
+        .find(|a| {
+            a["rule"] == "Outbound connection to C2 server"
+                && a["output_fields"]["fd.name"]
+                    .as_str()
+                    .is_some_and(|c| c.ends_with(&format!("->127.0.0.157:{port}")))
+        })
+        .expect("the connect to the C2 domain's address raises the C2 rule");
+    assert_eq!(alert["output_fields"]["fd.sip.name"], "c2.haechi.example");
+    assert_eq!(alert["priority"], "Critical");
+    assert!(
+        alert["output"]
+            .as_str()
+            .unwrap()
+            .contains("server=c2.haechi.example"),
+        "{alert}"
+    );
+}
+
 /// Rules with `binaries` and `ancestors` act in the kernel on the processes they select only:
 /// a copy of cat is killed where busybox's cat reads, a child of the selected launcher is
 /// killed where a sibling from another shell reads, and a launcher that started before the

@@ -76,6 +76,12 @@ fn connect(ip: &str, port: u16, process: &str) -> Value {
         "fd.name": format!("10.244.1.7:40112->{ip}:{port}"), "proc.name": process})
 }
 
+/// `event` with the name a DNS answer gave its server.
+fn named(mut event: Value, server: &str) -> Value {
+    event["fd.sip.name"] = json!(server);
+    event
+}
+
 fn syscall(kind: &str, rawres: i64, fields: Value) -> Value {
     let mut event = json!({"evt.type": kind, "evt.rawres": rawres,
         "evt.res": if rawres < 0 { "EPERM" } else { "SUCCESS" }});
@@ -321,8 +327,13 @@ fn connection_to_c2_server() {
         &[
             in_container(connect("192.0.2.66", 8443, "sh")),
             on_host(connect("198.51.100.23", 4444, "x")),
+            in_container(named(connect("203.0.113.9", 443, "curl"), "c2.haechi.example")),
         ],
-        &[in_container(connect("192.0.2.67", 8443, "sh"))],
+        &[
+            in_container(connect("192.0.2.67", 8443, "sh")),
+            in_container(named(connect("203.0.113.9", 443, "curl"), "haechi.example")),
+            in_container(named(connect("203.0.113.9", 443, "curl"), "c2.haechi.example.org")),
+        ],
     );
 }
 

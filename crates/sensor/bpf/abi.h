@@ -16,6 +16,7 @@
 #define HAECHI_EV_FORK 2    /* a new process (not a thread) was created */
 #define HAECHI_EV_EXIT 3    /* a process (its thread-group leader) exited */
 #define HAECHI_EV_SYSCALL 4 /* a watched syscall returned */
+#define HAECHI_EV_DNS 5     /* a DNS answer arrived (struct haechi_dns_event) */
 
 /*
  * Variable-length fields follow the fixed part of an event, in this order,
@@ -138,6 +139,21 @@ struct haechi_event {
 	__u16 lens[HAECHI_FIELD_COUNT];
 	__u16 _pad[2];
 	char comm[16];
+};
+
+/* Longest DNS payload copied: the EDNS payload size most resolvers use (DNS flag day 2020). */
+#define HAECHI_DNS_MAX 1232
+
+/*
+ * A DNS answer some socket received (the UDP payload of a datagram from port
+ * 53, as it arrived): user space learns which names the addresses processes
+ * then connect to stand for. Only ts_ns, cgroup_id (the receiving socket's),
+ * kind, size and lens[0] (the payload's bytes) of the header are set; the
+ * answer arrives outside any task that could be named.
+ */
+struct haechi_dns_event {
+	struct haechi_event ev;
+	__u8 payload[HAECHI_DNS_MAX];
 };
 
 struct haechi_syscall_event {
@@ -355,7 +371,6 @@ struct haechi_enforcement {
  * (the UDP payload of a datagram from port 53, as it arrived): user space
  * reads the addresses the names resolved to and denies them.
  */
-#define HAECHI_DNS_MAX 1232 /* the EDNS payload size most resolvers use (DNS flag day 2020) */
 struct haechi_dns_answer {
 	__u64 cgroup_id;
 	__u32 scope; /* the receiving cgroup's policies that deny domains */

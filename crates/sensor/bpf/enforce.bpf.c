@@ -34,6 +34,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "abi.h"
+#include "dns.h"
 #include "vfs.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -440,10 +441,6 @@ int enforce_sendmsg6(struct bpf_sock_addr *ctx)
 
 /* ---- DNS answers -------------------------------------------------------- */
 
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
-#define DNS_PORT 53
-
 /*
  * Copies the payload of a UDP datagram from port 53 to user space when the
  * receiving socket's cgroup is under a policy that denies domains. Always
@@ -456,8 +453,6 @@ int enforce_dns_answers(struct __sk_buff *skb)
 	__u32 *watched = bpf_map_lookup_elem(&dns_policies, &zero);
 	__u64 cgroup;
 	__u32 *mask;
-	struct udphdr udp;
-	__u8 byte;
 
 	if (!watched || !*watched)
 		return 1;
@@ -465,43 +460,16 @@ int enforce_dns_answers(struct __sk_buff *skb)
 	mask = bpf_map_lookup_elem(&scopes, &cgroup);
 	if (!mask || !(*mask & *watched))
 		return 1;
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		if (bpf_skb_load_bytes(skb, 9, &byte, 1) || byte != IPPROTO_UDP)
-			return 1;
-		if (bpf_skb_load_bytes(skb, 0, &byte, 1))
-			return 1;
-		offset = (byte & 0xf) * 4;
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		/* Extension headers before UDP are not followed. */
-		if (bpf_skb_load_bytes(skb, 6, &byte, 1) || byte != IPPROTO_UDP)
-			return 1;
-		offset = 40;
-	} else {
+	offset = dns_payload(skb, &len);
+	if (!offset)
 		return 1;
-	}
-	if (bpf_skb_load_bytes(skb, offset, &udp, sizeof(udp)) || udp.source != bpf_htons(DNS_PORT))
-		return 1;
-	len = bpf_ntohs(udp.len);
-	if (len <= sizeof(udp))
-		return 1;
-	len -= sizeof(udp);
-	if (len > HAECHI_DNS_MAX)
-		len = HAECHI_DNS_MAX;
 
 	struct haechi_dns_answer *answer = bpf_ringbuf_reserve(&dns_answers, sizeof(*answer), 0);
 	if (!answer) {
 		count(HAECHI_ENFORCE_STAT_DNS_LOST);
 		return 1;
 	}
-	/* Bounds the verifier sees on the register it passes: 6.1's cannot tell
-	 * from `!= 0` that the length is at least 1. */
-	__u64 size = len - 1;
-	barrier_var(size);
-	if (size >= HAECHI_DNS_MAX) {
-		bpf_ringbuf_discard(answer, 0);
-		return 1;
-	}
-	if (bpf_skb_load_bytes(skb, offset + sizeof(udp), answer->payload, size + 1)) {
+	if (dns_copy(skb, offset, len, answer->payload)) {
 		bpf_ringbuf_discard(answer, 0);
 		return 1;
 	}

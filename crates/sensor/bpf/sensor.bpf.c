@@ -7,7 +7,9 @@
  * sys_exit program reads a syscall's arguments back from the saved user
  * registers, so one program serves every syscall, and a per-syscall table
  * (`syscalls`, filled from user space) says which ones matter and how to
- * decode them. Everything else is dropped after one array lookup.
+ * decode them. Everything else is dropped after one array lookup. While
+ * rules name servers by domain, a cgroup_skb program on the cgroup v2 root
+ * also reports the DNS answers sockets receive.
  *
  * Events are assembled in a per-CPU scratch buffer and copied into the
  * `events` ring buffer; a full ring buffer counts as a lost event in
@@ -20,6 +22,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "abi.h"
+#include "dns.h"
 #include "vfs.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -34,6 +37,7 @@ struct haechi_abi {
 	struct haechi_exec_event exec;
 	struct haechi_fork_event fork;
 	struct haechi_exit_event exit;
+	struct haechi_dns_event dns;
 	struct haechi_sock sock;
 	struct haechi_syscall_conf conf;
 };
@@ -93,6 +97,14 @@ struct {
 	__type(key, __u64);
 	__type(value, __u8);
 } ignored_cgroups SEC(".maps");
+
+/* Slot 0 is 1 while DNS answers are reported (see handle_dns_answer). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} dns_watch SEC(".maps");
 
 /* kernfs_node.parent became __parent in 6.15; accept both. */
 struct kernfs_node___new {
@@ -560,4 +572,45 @@ int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 
 	emit(s, off);
 	return 0;
+}
+
+/*
+ * Reports the DNS answers sockets receive, on the cgroup v2 root's ingress,
+ * so that user space can name the server of a later connect by the domain the
+ * process asked for (fd.sip.name). The answer goes into `events` with the
+ * syscalls, so it is read before any connect that used it. Its own record,
+ * reserved in the ring buffer: this runs in softirq context, which may
+ * interrupt a syscall program using the per-CPU scratch buffer. Always lets
+ * the packet through.
+ */
+SEC("cgroup_skb/ingress")
+int handle_dns_answer(struct __sk_buff *skb)
+{
+	__u32 zero = 0, offset, len = 0;
+	__u32 *on = bpf_map_lookup_elem(&dns_watch, &zero);
+
+	if (!on || !*on)
+		return 1;
+	offset = dns_payload(skb, &len);
+	if (!offset)
+		return 1;
+	__u64 flags = wakeup_flag();
+	struct haechi_dns_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(HAECHI_STAT_LOST);
+		return 1;
+	}
+	if (dns_copy(skb, offset, len, e->payload)) {
+		bpf_ringbuf_discard(e, 0);
+		return 1;
+	}
+	__builtin_memset(&e->ev, 0, sizeof(e->ev));
+	e->ev.ts_ns = bpf_ktime_get_boot_ns();
+	e->ev.cgroup_id = bpf_skb_cgroup_id(skb);
+	e->ev.kind = HAECHI_EV_DNS;
+	e->ev.size = sizeof(e->ev) + len;
+	e->ev.lens[0] = len;
+	bpf_ringbuf_submit(e, flags);
+	count(HAECHI_STAT_EMITTED);
+	return 1;
 }

@@ -11,6 +11,8 @@ pub const EV_FORK: u16 = 2;
 pub const EV_EXIT: u16 = 3;
 /// A watched syscall returned.
 pub const EV_SYSCALL: u16 = 4;
+/// A DNS answer arrived.
+pub const EV_DNS: u16 = 5;
 
 /// Number of variable-length fields after an event's fixed part.
 pub const FIELD_COUNT: usize = 6;
@@ -362,6 +364,15 @@ pub struct Enforcement {
 
 /// Longest DNS payload the kernel copies.
 pub const DNS_MAX: usize = 1232;
+
+/// A DNS answer some socket received (`struct haechi_dns_event`): of the header, only the
+/// time, the receiving socket's cgroup, kind, size and `lens[0]` (the payload's length) are set.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct DnsEvent {
+    pub ev: EventHeader,
+    pub payload: [u8; DNS_MAX],
+}
 
 /// A DNS answer a scoped container received (`struct haechi_dns_answer`).
 #[repr(C)]

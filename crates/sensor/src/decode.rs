@@ -1,4 +1,5 @@
-//! Turning the bytes of one ring-buffer record into an [`Event`].
+//! Turning the bytes of one ring-buffer record into a [`Record`]: an [`Event`] or a
+//! [`DnsReply`].
 //!
 //! The kernel side is trusted to follow the ABI, but a decoder that panics on a short or
 //! inconsistent record would take the agent down, so every length is checked and a bad record
@@ -6,7 +7,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use crate::abi::{self, EventHeader, ExecEvent, ExitEvent, FIELD_COUNT, ForkEvent, SyscallEvent};
+use crate::abi::{
+    self, DnsEvent, EventHeader, ExecEvent, ExitEvent, FIELD_COUNT, ForkEvent, SyscallEvent,
+};
 use crate::syscalls::{self, Syscall};
 
 /// Why a record could not be decoded.
@@ -138,6 +141,31 @@ pub struct SyscallRecord {
     pub addr: Option<SockAddr>,
 }
 
+/// One decoded ring-buffer record.
+// Nearly every record is an event: boxing them to shrink the rare DNS answer's variant would
+// cost an allocation per event.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug)]
+pub enum Record {
+    /// What a task did.
+    Event(Event),
+    /// A DNS answer a socket received.
+    Dns(DnsReply),
+}
+
+/// A DNS answer some socket received, as it arrived: the payload is untrusted bytes, parsed by
+/// whoever needs the names in it. It belongs to no task: the kernel sees it arrive before any
+/// process reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DnsReply {
+    /// CLOCK_BOOTTIME when it arrived, in nanoseconds.
+    pub ts_ns: u64,
+    /// Cgroup v2 id of the receiving socket.
+    pub cgroup_id: u64,
+    /// The UDP payload (at most [`abi::DNS_MAX`] bytes).
+    pub payload: Vec<u8>,
+}
+
 /// One decoded event.
 #[derive(Clone, Debug)]
 pub enum Event {
@@ -236,14 +264,26 @@ fn task(h: &EventHeader) -> Task {
 }
 
 /// Decodes one ring-buffer record.
-pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
+pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
     let header: EventHeader = read(bytes)?;
+    if header.kind == abi::EV_DNS {
+        let f = fields(bytes, std::mem::offset_of!(DnsEvent, payload), &header.lens)?;
+        return Ok(Record::Dns(DnsReply {
+            ts_ns: header.ts_ns,
+            cgroup_id: header.cgroup_id,
+            payload: f[0].to_vec(),
+        }));
+    }
+    decode_event(&header, bytes).map(Record::Event)
+}
+
+fn decode_event(header: &EventHeader, bytes: &[u8]) -> Result<Event, DecodeError> {
     match header.kind {
         abi::EV_EXEC => {
             let e: ExecEvent = read(bytes)?;
             let f = fields(bytes, size_of::<ExecEvent>(), &header.lens)?;
             Ok(Event::Exec(Exec {
-                task: task(&header),
+                task: task(header),
                 ruid: e.ruid,
                 rgid: e.rgid,
                 loginuid: (e.loginuid != u32::MAX).then_some(e.loginuid),
@@ -265,14 +305,14 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
         abi::EV_FORK => {
             let e: ForkEvent = read(bytes)?;
             Ok(Event::Fork {
-                task: task(&header),
+                task: task(header),
                 child_pid: e.child_tgid,
             })
         }
         abi::EV_EXIT => {
             let e: ExitEvent = read(bytes)?;
             Ok(Event::Exit {
-                task: task(&header),
+                task: task(header),
                 exit_code: e.exit_code,
             })
         }
@@ -281,7 +321,7 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
             let f = fields(bytes, size_of::<SyscallEvent>(), &header.lens)?;
             let syscall = syscalls::by_nr(e.nr).ok_or(DecodeError::UnknownSyscall(e.nr))?;
             Ok(Event::Syscall(SyscallRecord {
-                task: task(&header),
+                task: task(header),
                 syscall,
                 ret: e.ret,
                 args: e.args,
@@ -386,7 +426,7 @@ mod tests {
         for f in fields {
             bytes.extend_from_slice(f);
         }
-        let Event::Exec(exec) = decode(&bytes).unwrap() else {
+        let Record::Event(Event::Exec(exec)) = decode(&bytes).unwrap() else {
             panic!("not an exec")
         };
         assert_eq!(exec.task.pid, 42);
@@ -411,6 +451,36 @@ mod tests {
         unix.extend_from_slice(b"\0hidden\0");
         assert_eq!(sock_addr(&unix), Some(SockAddr::Unix("@hidden".into())));
         assert_eq!(sock_addr(&[1]), None);
+    }
+
+    #[test]
+    fn decodes_a_dns_answer() {
+        let mut e = EventHeader {
+            kind: abi::EV_DNS,
+            ts_ns: 7,
+            cgroup_id: 9,
+            ..EventHeader::default()
+        };
+        e.lens[0] = 3;
+        let mut bytes = as_bytes(&e);
+        bytes.resize(std::mem::offset_of!(DnsEvent, payload), 0);
+        bytes.extend_from_slice(b"abc");
+        let Record::Dns(reply) = decode(&bytes).unwrap() else {
+            panic!("not a DNS answer")
+        };
+        assert_eq!(
+            reply,
+            DnsReply {
+                ts_ns: 7,
+                cgroup_id: 9,
+                payload: b"abc".to_vec()
+            }
+        );
+        bytes.truncate(bytes.len() - 1);
+        assert!(matches!(
+            decode(&bytes),
+            Err(DecodeError::FieldsOverrun { .. })
+        ));
     }
 
     #[test]

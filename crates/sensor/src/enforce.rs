@@ -25,7 +25,7 @@ use crate::abi::{
     Verdict,
 };
 use crate::probe::CgroupLayout;
-use crate::sensor::{SensorError, map_error, register};
+use crate::sensor::{SensorError, map_error, register, typed};
 
 /// The compiled enforcement programs; rebuilt by `bpf/build.sh`.
 static OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/enforce.bpf.o");
@@ -521,16 +521,6 @@ impl Enforcer {
         }
         count
     }
-}
-
-/// The map `name`, typed.
-fn typed<'a, V>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<V, SensorError>
-where
-    V: TryFrom<&'a mut aya::maps::Map>,
-    V::Error: std::fmt::Display,
-{
-    let map = ebpf.map_mut(name).ok_or(map_error(name, "missing"))?;
-    V::try_from(map).map_err(|e| map_error(name, e))
 }
 
 /// The entry for policy `index`, or the empty one.

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aya::maps::lpm_trie::{Key, LpmTrie};
 use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
-use aya::programs::RawTracePoint;
+use aya::programs::{CgroupAttachMode, CgroupSkb, CgroupSkbAttachType, RawTracePoint};
 use aya::{Ebpf, EbpfLoader};
 use tokio::io::unix::AsyncFd;
 
@@ -19,6 +19,9 @@ static OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/sensor.bpf.o");
 /// How often a reader should drain the ring buffer besides when [`Sensor::readable`] wakes
 /// it: what an event may wait before it is handled on a quiet host.
 pub const DRAIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// The program that reports DNS answers, on the cgroup v2 root's ingress.
+const DNS_ANSWERS: &str = "handle_dns_answer";
 
 /// Raw tracepoints and the programs attached to them.
 const HOOKS: [(&str, &str); 4] = [
@@ -75,6 +78,9 @@ pub struct Filter {
     pub ignored_comms: Vec<String>,
     /// Cgroup v2 ids whose syscalls are not reported.
     pub ignored_cgroups: Vec<u64>,
+    /// Report the DNS answers sockets receive (UDP from port 53), which name the servers
+    /// processes then connect to. Needs a cgroup v2 hierarchy (unified or hybrid).
+    pub dns_answers: bool,
 }
 
 impl Filter {
@@ -82,6 +88,7 @@ impl Filter {
     pub fn everything() -> Self {
         Filter {
             syscalls: SYSCALLS.iter().map(|s| s.name).collect(),
+            dns_answers: true,
             ..Filter::default()
         }
     }
@@ -172,6 +179,8 @@ pub struct Stats {
 pub struct Sensor {
     ring: AsyncFd<RingBuf<MapData>>,
     stats: PerCpuArray<MapData, u64>,
+    // Whether the DNS program is attached: it stays once it is, and the filter turns it off.
+    dns_attached: bool,
     // Owns the programs, their links and the filter maps; dropped last.
     ebpf: Ebpf,
 }
@@ -195,6 +204,9 @@ impl Sensor {
             .load(OBJECT)?;
         configure(&mut ebpf, filter)?;
         attach_raw_tracepoints(&mut ebpf, &HOOKS)?;
+        if filter.dns_answers {
+            attach_dns(&mut ebpf)?;
+        }
         let ring = ebpf
             .take_map("events")
             .ok_or(map_error("events", "missing"))?;
@@ -206,6 +218,7 @@ impl Sensor {
         Ok(Sensor {
             ring: register(ring)?,
             stats,
+            dns_attached: filter.dns_answers,
             ebpf,
         })
     }
@@ -214,6 +227,11 @@ impl Sensor {
     /// stay as started). Records already in the ring buffer are kept.
     pub fn set_filter(&mut self, filter: &Filter) -> Result<(), SensorError> {
         set_paths(&mut self.ebpf, &filter.paths)?;
+        if filter.dns_answers && !self.dns_attached {
+            attach_dns(&mut self.ebpf)?;
+            self.dns_attached = true;
+        }
+        set_dns(&mut self.ebpf, filter.dns_answers)?;
         let mut table: Array<_, SyscallConf> = self
             .ebpf
             .map_mut("syscalls")
@@ -274,6 +292,49 @@ impl Sensor {
             filtered: sum(abi::STAT_FILTERED),
         }
     }
+}
+
+/// Attaches the DNS answer program to the cgroup v2 root, for as long as `ebpf` lives.
+fn attach_dns(ebpf: &mut Ebpf) -> Result<(), SensorError> {
+    let root = crate::enforce::cgroup2_root()?;
+    let cgroup = std::fs::File::open(&root)
+        .map_err(|e| SensorError::Pin(format!("opening {}: {e}", root.display())))?;
+    let mut attach = || -> Result<(), aya::programs::ProgramError> {
+        let prog: &mut CgroupSkb = ebpf
+            .program_mut(DNS_ANSWERS)
+            .ok_or(aya::programs::ProgramError::UnexpectedProgramType)?
+            .try_into()?;
+        prog.load()?;
+        // A bpf_link, which always lets other programs attach beside it (enforcement's own
+        // DNS program, others'); the kernel refuses the multi-attach flag on links.
+        prog.attach(
+            &cgroup,
+            CgroupSkbAttachType::Ingress,
+            CgroupAttachMode::Single,
+        )?;
+        Ok(())
+    };
+    attach().map_err(|source| SensorError::Program {
+        program: DNS_ANSWERS,
+        hook: "cgroup_skb/ingress on the cgroup v2 root",
+        source,
+    })
+}
+
+fn set_dns(ebpf: &mut Ebpf, on: bool) -> Result<(), SensorError> {
+    typed::<Array<_, u32>>(ebpf, "dns_watch")?
+        .set(0, u32::from(on), 0)
+        .map_err(|e| map_error("dns_watch", e))
+}
+
+/// The map `name`, typed.
+pub(crate) fn typed<'a, V>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<V, SensorError>
+where
+    V: TryFrom<&'a mut aya::maps::Map>,
+    V::Error: std::fmt::Display,
+{
+    let map = ebpf.map_mut(name).ok_or(map_error(name, "missing"))?;
+    V::try_from(map).map_err(|e| map_error(name, e))
 }
 
 /// Loads each program of `hooks` (program name, raw tracepoint) and attaches it, in order; the
@@ -366,6 +427,7 @@ fn configure(ebpf: &mut Ebpf, filter: &Filter) -> Result<(), SensorError> {
     }
 
     set_paths(ebpf, &filter.paths)?;
+    set_dns(ebpf, filter.dns_answers)?;
 
     let mut comms: HashMap<_, [u8; 16], u8> = ebpf
         .map_mut("ignored_comms")

@@ -7,9 +7,10 @@ use std::mem::{offset_of, size_of};
 use std::process::Command;
 
 use haechi_sensor::abi::{
-    DnsAnswer, EnforcedSyscall, Enforcement, EventHeader, ExceptionKey, ExecEvent, ExitEvent,
-    ForkEvent, NetAllow, NetKeyData, NetPolicy, PolicyPathData, PrivilegeRules, SelectorConfig,
-    SelectorMatch, SelectorPathData, Sock, SyscallConf, SyscallEvent, TaskSelection, Verdict,
+    DnsAnswer, DnsEvent, EnforcedSyscall, Enforcement, EventHeader, ExceptionKey, ExecEvent,
+    ExitEvent, ForkEvent, NetAllow, NetKeyData, NetPolicy, PolicyPathData, PrivilegeRules,
+    SelectorConfig, SelectorMatch, SelectorPathData, Sock, SyscallConf, SyscallEvent,
+    TaskSelection, Verdict,
 };
 use serde_json::Value;
 
@@ -83,6 +84,7 @@ fn abi_matches_btf() {
     check!(layouts, "exit_event", ExitEvent, {
         "ev" => ev, "exit_code" => exit_code, "_pad" => _pad,
     });
+    check!(layouts, "dns_event", DnsEvent, { "ev" => ev, "payload" => payload });
     check!(layouts, "sock", Sock, {
         "family" => family, "type" => kind, "protocol" => protocol,
         "local_port" => local_port, "remote_port" => remote_port, "_pad" => _pad,

@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use haechi_sensor::{Event, Filter, Paths, Sensor, SockAddr, decode};
+use haechi_sensor::{Event, Filter, Paths, Record, Sensor, SockAddr, decode};
 
 fn root_or_skip() -> bool {
     // SAFETY: geteuid has no preconditions.
@@ -27,6 +27,25 @@ fn collect(
     workload: impl FnOnce() + Send + 'static,
     done: impl Fn(&Event) -> bool,
 ) -> Vec<Event> {
+    let records = collect_records(filter, workload, |r| match r {
+        Record::Event(e) => done(e),
+        Record::Dns(_) => false,
+    });
+    records
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Event(e) => Some(e),
+            Record::Dns(_) => None,
+        })
+        .collect()
+}
+
+/// As [`collect`], for every kind of record.
+fn collect_records(
+    filter: &Filter,
+    workload: impl FnOnce() + Send + 'static,
+    done: impl Fn(&Record) -> bool,
+) -> Vec<Record> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -193,6 +212,65 @@ fn connect_reports_both_endpoints() {
 }
 
 #[test]
+fn dns_answers_are_reported_with_the_receiving_cgroup() {
+    if !root_or_skip() {
+        return;
+    }
+    // A "server" on port 53 of a loopback address of its own answers a child process's
+    // socket; the payload is arbitrary bytes (user space parses it, the kernel only copies).
+    let server = std::net::UdpSocket::bind("127.0.0.153:53").unwrap();
+    let payload = b"\x12\x34 a DNS answer, as far as the kernel cares".to_vec();
+    let filter = Filter {
+        dns_answers: true,
+        ..Filter::default()
+    };
+    let sent = payload.clone();
+    let records = collect_records(
+        &filter,
+        move || {
+            let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            // A few times over: UDP on loopback is reliable, but nothing here depends on it.
+            for _ in 0..10 {
+                server.send_to(&sent, client.local_addr().unwrap()).unwrap();
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        },
+        |r| matches!(r, Record::Dns(d) if d.payload.starts_with(b"\x12\x34 a DNS")),
+    );
+    let reply = records
+        .iter()
+        .find_map(|r| match r {
+            Record::Dns(d) if d.payload == payload => Some(d),
+            _ => None,
+        })
+        .expect("the answer is reported whole");
+    assert!(reply.ts_ns > 0);
+    assert!(reply.cgroup_id > 0, "the receiving socket's cgroup");
+
+    // Without the flag, none is.
+    let quiet = collect_records(
+        &Filter::default(),
+        move || {
+            let server = std::net::UdpSocket::bind("127.0.0.154:53").unwrap();
+            let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            server
+                .send_to(b"quiet", client.local_addr().unwrap())
+                .unwrap();
+            let mut buf = [0; 16];
+            client.recv(&mut buf).unwrap();
+            // Its exit, reported after the answer was received, ends the collection.
+            Command::new("true").status().unwrap();
+        },
+        |r| matches!(r, Record::Event(Event::Exit { task, .. }) if task.comm == "true"),
+    );
+    assert!(
+        !quiet
+            .iter()
+            .any(|r| matches!(r, Record::Dns(d) if d.payload == b"quiet"))
+    );
+}
+
+#[test]
 fn ptrace_attach_is_reported() {
     if !root_or_skip() {
         return;
@@ -324,7 +402,7 @@ fn a_flood_counts_every_lost_event() {
         let (mut delivered, mut flood) = (0u64, 0u64);
         sensor.drain(|record| {
             delivered += 1;
-            if let Ok(Event::Syscall(s)) = decode(record) {
+            if let Ok(Record::Event(Event::Syscall(s))) = decode(record) {
                 flood += u64::from(s.fd_path.as_deref() == target.to_str());
             }
         });

@@ -74,6 +74,7 @@ named! {
     FdCip => "fd.cip",
     FdCport => "fd.cport",
     FdSip => "fd.sip",
+    FdSipName => "fd.sip.name",
     FdSport => "fd.sport",
     ArgFilename => "evt.arg.filename",
     ArgChildPid => "evt.arg.child_pid",

@@ -124,6 +124,7 @@ pub fn value<'a>(field: Field, event: &'a Event, cx: &Context<'a>) -> Option<Val
         K8sPodUid => text(c.pod_uid.as_deref()?),
         ContainerPrivileged => Value::Bool(c.privileged?),
         ContainerSandbox => text(cx.sandbox?),
+        FdSipName => return server_name(event, cx),
         _ => return event_value(named, event),
     })
 }
@@ -311,39 +312,55 @@ fn socket_value<'a>(f: Named, s: &'a SyscallRecord, e: &Endpoints) -> Option<Val
         }
         _ => {}
     }
+    let ip = |a: SocketAddr| Value::Str(Cow::Owned(a.ip().to_string()));
+    let port = |a: SocketAddr| Value::Int(a.port().into());
+    match socket_ends(s, e)? {
+        (Some(client), server) => Some(match f {
+            FdName => Value::Str(Cow::Owned(format!("{client}->{server}"))),
+            FdCip => ip(client),
+            FdCport => port(client),
+            FdSip => ip(server),
+            FdSport => port(server),
+            _ => return None,
+        }),
+        (None, local) => Some(match f {
+            FdName => Value::Str(Cow::Owned(local.to_string())),
+            FdSip => ip(local),
+            FdSport => port(local),
+            _ => return None,
+        }),
+    }
+}
+
+/// A socket's client and server ends, as Falco names them: the side that accepted is the
+/// server. A socket with only a local end (bound, listening) is its own server.
+fn socket_ends(s: &SyscallRecord, e: &Endpoints) -> Option<(Option<SocketAddr>, SocketAddr)> {
     // The address the process passed, for sockets the kernel has not connected yet.
     let passed = match &s.addr {
         Some(SockAddr::Inet(a)) => Some(*a),
         _ => None,
     };
     let remote = e.remote.filter(|a| a.port() != 0).or(passed);
-    let ip = |a: SocketAddr| Value::Str(Cow::Owned(a.ip().to_string()));
-    let port = |a: SocketAddr| Value::Int(a.port().into());
-    match (e.local, remote) {
-        (Some(local), Some(remote)) => {
-            // Falco names the two ends client and server: the side that accepted is the server.
-            let (client, server) = if s.syscall.name.starts_with("accept") {
-                (remote, local)
-            } else {
-                (local, remote)
-            };
-            Some(match f {
-                FdName => Value::Str(Cow::Owned(format!("{client}->{server}"))),
-                FdCip => ip(client),
-                FdCport => port(client),
-                FdSip => ip(server),
-                FdSport => port(server),
-                _ => return None,
-            })
+    match (e.local?, remote) {
+        (local, Some(remote)) if s.syscall.name.starts_with("accept") => {
+            Some((Some(remote), local))
         }
-        (Some(local), None) => Some(match f {
-            FdName => Value::Str(Cow::Owned(local.to_string())),
-            FdSip => ip(local),
-            FdSport => port(local),
-            _ => return None,
-        }),
-        _ => None,
+        (local, Some(remote)) => Some((Some(local), remote)),
+        (local, None) => Some((None, local)),
     }
+}
+
+/// `fd.sip.name`: the domain the process's container last resolved the server's address from.
+fn server_name<'a>(event: &Event, cx: &Context<'a>) -> Option<Value<'a>> {
+    let Event::Syscall(s) = event else {
+        return None;
+    };
+    let (_, server) = socket_ends(s, s.endpoints.as_ref()?)?;
+    let task = &s.task;
+    let name = cx
+        .server_names
+        .name(task.cgroup_id, server.ip(), task.ts_ns)?;
+    Some(text(name))
 }
 
 fn errno_name(ret: i64) -> Cow<'static, str> {

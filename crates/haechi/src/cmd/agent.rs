@@ -334,7 +334,8 @@ fn agent(args: AgentArgs) -> Result<(), String> {
 
 /// Which syscalls cross from the kernel: `--syscalls`, else what the rules can match (exec, fork
 /// and exit always do: the process table needs them), else everything; and which file paths:
-/// `--path-prefix`, else those the rules can match (without `--events`), else every one.
+/// `--path-prefix`, else those the rules can match (without `--events`), else every one; and
+/// whether DNS answers cross (with `--events`, or when a rule reads `fd.sip.name`).
 fn filter_for(args: &AgentArgs, rules: Option<&Ruleset>) -> Result<Filter, String> {
     let filter = if !args.syscalls.is_empty() {
         Filter::default()
@@ -354,7 +355,13 @@ fn filter_for(args: &AgentArgs, rules: Option<&Ruleset>) -> Result<Filter, Strin
         Some(rules) if !args.events => haechi_agent::paths::paths_for(rules, &filter.syscalls),
         _ => Paths::default(),
     };
-    Ok(Filter { paths, ..filter })
+    // DNS answers name the servers of later connects, for the rules that ask.
+    let names_servers = rules.is_some_and(|r| r.keys().iter().any(|k| k.name() == "fd.sip.name"));
+    Ok(Filter {
+        paths,
+        dns_answers: filter.dns_answers || names_servers,
+        ..filter
+    })
 }
 
 /// Reloads the rules files on each SIGHUP; a file that no longer loads is reported and the
