@@ -1,7 +1,10 @@
 //! Which container a process runs in (from its cgroup path) and what the engine that runs it
-//! says about it (Docker Engine API over its unix socket, else the OCI runtime's state and the
-//! bundle's config.json annotations, as CRI runtimes write them). Each container is looked up
-//! once, in the background, and cached; events never wait for a lookup.
+//! says about it (Docker Engine API over its unix socket, else containerd's containers API over
+//! its socket, else the OCI runtime's state and the bundle's config.json annotations, as CRI
+//! runtimes write them). Each container is looked up once, in the background, and cached;
+//! events never wait for a lookup.
+
+mod containerd;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -35,6 +38,8 @@ fn is_container_id(id: &str) -> bool {
 pub struct Sources {
     /// Docker Engine API socket.
     pub docker_socket: PathBuf,
+    /// containerd sockets, asked in order; those that do not exist are skipped.
+    pub containerd_sockets: Vec<PathBuf>,
     /// OCI runtime state roots (`<root>/<id>/state.json`).
     pub runtime_roots: Vec<PathBuf>,
 }
@@ -43,6 +48,13 @@ impl Default for Sources {
     fn default() -> Self {
         Sources {
             docker_socket: "/var/run/docker.sock".into(),
+            containerd_sockets: [
+                "/run/containerd/containerd.sock",
+                // The Docker Engine's own containerd.
+                "/var/run/docker/containerd/containerd.sock",
+            ]
+            .map(PathBuf::from)
+            .to_vec(),
             runtime_roots: [
                 "/run/runc",
                 "/run/docker/runtime-runc/moby",
@@ -160,6 +172,13 @@ async fn lookup_once(sources: &Sources, id: &str) -> Option<ContainerView> {
         Ok(None) => {}
         Err(err) => tracing::debug!("docker lookup of {id}: {err}"),
     }
+    for socket in &sources.containerd_sockets {
+        match containerd::container(socket, id).await {
+            Ok(Some(container)) => return Some(containerd_view(id, container)),
+            Ok(None) => {}
+            Err(err) => tracing::debug!("containerd lookup of {id}: {err}"),
+        }
+    }
     for root in &sources.runtime_roots {
         match oci_state(root, id) {
             Ok(Some(view)) => return Some(view),
@@ -254,6 +273,46 @@ async fn docker_inspect(socket: &Path, id: &str) -> Result<Option<ContainerView>
     }))
 }
 
+/// What containerd's record of a container says: CRI labels it with its pod and its name in
+/// the pod; others get their id as their name.
+fn containerd_view(id: &str, container: containerd::proto::Container) -> ContainerView {
+    let label = |key: &str| container.labels.get(key).cloned();
+    let (repository, tag) = Some(container.image.as_str())
+        .filter(|image| !image.is_empty())
+        .map(split_image)
+        .unzip();
+    let spec = container
+        .spec
+        .as_ref()
+        .and_then(|spec| serde_json::from_slice::<Value>(&spec.value).ok());
+    ContainerView {
+        id: id.to_owned(),
+        name: label("io.kubernetes.container.name").or_else(|| Some(id.to_owned())),
+        image_repository: repository,
+        image_tag: tag,
+        privileged: spec.as_ref().map(oci_privileged),
+        pod_name: label("io.kubernetes.pod.name"),
+        pod_namespace: label("io.kubernetes.pod.namespace"),
+        pod_uid: label("io.kubernetes.pod.uid"),
+        labels: container.labels,
+        resolved: true,
+    }
+}
+
+/// Whether an OCI runtime spec runs its process privileged, as engines write the spec of a
+/// privileged container: CAP_SYS_ADMIN in the bounding set and no masked paths.
+fn oci_privileged(spec: &Value) -> bool {
+    let sys_admin = spec
+        .pointer("/process/capabilities/bounding")
+        .and_then(Value::as_array)
+        .is_some_and(|caps| caps.iter().any(|c| c == "CAP_SYS_ADMIN"));
+    let masked = spec
+        .pointer("/linux/maskedPaths")
+        .and_then(Value::as_array)
+        .is_some_and(|paths| !paths.is_empty());
+    sys_admin && !masked
+}
+
 /// Reads `<root>/<id>/state.json` and the bundle's config.json annotations.
 fn oci_state(root: &Path, id: &str) -> Result<Option<ContainerView>, String> {
     let state_path = root.join(id).join("state.json");
@@ -292,16 +351,6 @@ fn oci_state(root: &Path, id: &str) -> Result<Option<ContainerView>, String> {
     ])
     .map(|image| split_image(&image))
     .unzip();
-    let caps = |set: &str| {
-        config
-            .pointer(&format!("/process/capabilities/{set}"))
-            .and_then(Value::as_array)
-            .is_some_and(|caps| caps.iter().any(|c| c == "CAP_SYS_ADMIN"))
-    };
-    let masked = config
-        .pointer("/linux/maskedPaths")
-        .and_then(Value::as_array)
-        .is_some_and(|paths| !paths.is_empty());
     Ok(Some(ContainerView {
         id: id.to_owned(),
         name: note(&[
@@ -311,7 +360,7 @@ fn oci_state(root: &Path, id: &str) -> Result<Option<ContainerView>, String> {
         .or_else(|| Some(id.to_owned())),
         image_repository: repository,
         image_tag: tag,
-        privileged: Some(caps("bounding") && !masked),
+        privileged: Some(oci_privileged(&config)),
         pod_name: note(&["io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name"]),
         pod_namespace: note(&[
             "io.kubernetes.cri.sandbox-namespace",
@@ -404,5 +453,74 @@ mod tests {
                 .unwrap_err()
                 .contains("state.json")
         );
+    }
+
+    #[test]
+    fn containerd_records_decode_into_views() {
+        use containerd::proto::{Any, Container, GetContainerResponse};
+        use prost::Message;
+
+        let labels = [
+            ("io.kubernetes.container.name", "web"),
+            ("io.kubernetes.pod.name", "web-0"),
+            ("io.kubernetes.pod.namespace", "shop"),
+            ("io.kubernetes.pod.uid", "0f8e2b1c"),
+            ("app", "web"),
+        ];
+        let spec = r#"{"ociVersion":"1.1.0",
+            "process":{"capabilities":{"bounding":["CAP_CHOWN","CAP_SYS_ADMIN"]}},
+            "linux":{"maskedPaths":[]}}"#;
+        let response = GetContainerResponse {
+            container: Some(Container {
+                id: ID.into(),
+                labels: labels.iter().map(|&(k, v)| (k.into(), v.into())).collect(),
+                image: "registry.local:5000/shop/web:2.1".into(),
+                spec: Some(Any {
+                    type_url: "types.containerd.io/opencontainers/runtime-spec/1/Spec".into(),
+                    value: spec.as_bytes().to_vec(),
+                }),
+            }),
+        };
+        // containerd sends fields not declared here (the snapshotter, 6; the runtime, 4):
+        // they are skipped.
+        use prost::encoding::{WireType, encode_key, encode_varint, string};
+        let mut container = response.container.as_ref().unwrap().encode_to_vec();
+        string::encode(6, &"overlayfs".to_owned(), &mut container);
+        encode_key(4, WireType::LengthDelimited, &mut container);
+        let mut runtime = Vec::new();
+        string::encode(1, &"io.containerd.runc.v2".to_owned(), &mut runtime);
+        encode_varint(runtime.len() as u64, &mut container);
+        container.extend_from_slice(&runtime);
+        let mut wire = Vec::new();
+        encode_key(1, WireType::LengthDelimited, &mut wire);
+        encode_varint(container.len() as u64, &mut wire);
+        wire.extend_from_slice(&container);
+        let decoded = GetContainerResponse::decode(wire.as_slice()).unwrap();
+        assert_eq!(decoded, response);
+
+        let view = containerd_view(ID, decoded.container.unwrap());
+        assert_eq!(view.name.as_deref(), Some("web"));
+        assert_eq!(view.pod_name.as_deref(), Some("web-0"));
+        assert_eq!(view.pod_namespace.as_deref(), Some("shop"));
+        assert_eq!(view.pod_uid.as_deref(), Some("0f8e2b1c"));
+        assert_eq!(
+            view.image_repository.as_deref(),
+            Some("registry.local:5000/shop/web")
+        );
+        assert_eq!(view.image_tag.as_deref(), Some("2.1"));
+        assert_eq!(view.privileged, Some(true));
+        assert_eq!(view.labels.get("app").map(String::as_str), Some("web"));
+
+        // Not a CRI container, and no spec: named by its id, privilege unknown.
+        let bare = containerd_view(
+            ID,
+            Container {
+                id: ID.into(),
+                ..Container::default()
+            },
+        );
+        assert_eq!(bare.name.as_deref(), Some(ID));
+        assert_eq!(bare.image_repository, None);
+        assert_eq!(bare.privileged, None);
     }
 }

@@ -1,6 +1,7 @@
 //! The agent against real containers: one started by Docker from an image made with
-//! `docker import`, one started by runc from an OCI bundle, both from a busybox-static rootfs.
-//! Needs root, Docker, runc and busybox-static; without them the tests fail (set
+//! `docker import`, one started by runc from an OCI bundle, one started through containerd
+//! as CRI starts a pod's container, all from a busybox-static rootfs. Needs root, Docker (and
+//! its containerd), ctr, runc and busybox-static; without them the tests fail (set
 //! HAECHI_ALLOW_SKIP=1 to skip them on a developer machine — CI never sets it).
 
 use std::path::{Path, PathBuf};
@@ -323,4 +324,150 @@ fn runc_container_actions_carry_its_id_and_oci_annotations() {
     });
     assert_eq!(shipped["proc.exepath"], "/bin/busybox");
     assert_eq!(shipped["proc.is_exe_upper_layer"], false);
+}
+
+/// The containerd the Docker Engine runs (on a Kubernetes node, CRI's is
+/// /run/containerd/containerd.sock).
+const CONTAINERD: &str = "/var/run/docker/containerd/containerd.sock";
+
+/// `ctr` against that containerd, in CRI's namespace.
+fn ctr(args: &[&str]) -> std::process::Output {
+    Command::new("ctr")
+        .args(["-a", CONTAINERD, "-n", "k8s.io"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Removes what the containerd test made, even when it fails: the container (and its task
+/// and snapshot), the image in containerd and in Docker, and the pod's cgroups.
+struct ContainerdCleanup {
+    id: String,
+    image: String,
+    docker_tag: String,
+    pod_cgroup: String,
+}
+
+impl Drop for ContainerdCleanup {
+    fn drop(&mut self) {
+        let _ = ctr(&["task", "kill", "-s", "SIGKILL", &self.id]);
+        let _ = ctr(&["task", "delete", "--force", &self.id]);
+        let _ = ctr(&["container", "delete", &self.id]);
+        let _ = ctr(&["snapshot", "delete", &self.id]);
+        let _ = ctr(&["image", "delete", "--sync", &self.image]);
+        // The namespace, if this test made it (containerd keeps one that holds anything).
+        let _ = ctr(&["namespace", "remove", "k8s.io"]);
+        let _ = Command::new("docker")
+            .args(["rmi", &self.docker_tag])
+            .output();
+        // The pod's cgroup and its parents, in every hierarchy (rmdir leaves those in use).
+        let controllers = std::fs::read_dir("/sys/fs/cgroup")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .chain([PathBuf::from("/sys/fs/cgroup")]);
+        for controller in controllers {
+            let mut dir = controller.join(self.pod_cgroup.trim_start_matches('/'));
+            while dir != controller && std::fs::remove_dir(&dir).is_ok() {
+                dir.pop();
+            }
+        }
+    }
+}
+
+#[test]
+fn containerd_cri_container_actions_carry_its_pod_and_image() {
+    if !available(&["docker", "ctr"]) {
+        return;
+    }
+    if !Path::new(CONTAINERD).exists() {
+        let why = format!("needs Docker's containerd at {CONTAINERD}");
+        if std::env::var_os("HAECHI_ALLOW_SKIP").is_some() {
+            eprintln!("skipped: {why}");
+            return;
+        }
+        panic!("{why}; HAECHI_ALLOW_SKIP=1 skips");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = rootfs(dir.path());
+    let pid = std::process::id();
+    let docker_tag = format!("haechi-test-cri:{pid}");
+    // ctr names images as containerd does: fully qualified.
+    let image = format!("docker.io/library/{docker_tag}");
+    let id = format!("{:0>64x}", u128::from(pid) << 64 | 0xc71);
+    let pod_uid = format!("4c0ffee0-{:04x}-4e11-9a7e-0123456789ab", pid & 0xffff);
+    let pod_cgroup = format!("/kubepods/besteffort/pod{pod_uid}");
+    let _cleanup = ContainerdCleanup {
+        id: id.clone(),
+        image: image.clone(),
+        docker_tag: docker_tag.clone(),
+        pod_cgroup: pod_cgroup.clone(),
+    };
+    let archive = dir.path().join("image.tar");
+    let import = Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "tar -C {} -c . | docker import - {docker_tag} && docker save -o {} {docker_tag}",
+                root.display(),
+                archive.display()
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert!(import.status.success(), "docker import, save: {import:?}");
+    let import = ctr(&["image", "import", archive.to_str().unwrap()]);
+    assert!(import.status.success(), "ctr image import: {import:?}");
+
+    let (run_image, run_id) = (image.clone(), id.clone());
+    let (cgroup, uid) = (format!("{pod_cgroup}/{id}"), pod_uid.clone());
+    let started = std::time::Instant::now();
+    let events = watch(
+        // Only containerd: what the events say of the pod comes from it.
+        Sources {
+            docker_socket: dir.path().join("no-docker.sock"),
+            containerd_sockets: vec![CONTAINERD.into()],
+            runtime_roots: Vec::new(),
+        },
+        move || {
+            let run = ctr(&[
+                "run",
+                "--rm",
+                "--null-io",
+                "--cgroup",
+                &cgroup,
+                "--label",
+                "io.kubernetes.pod.name=web-7d4b9",
+                "--label",
+                "io.kubernetes.pod.namespace=shop",
+                "--label",
+                &format!("io.kubernetes.pod.uid={uid}"),
+                "--label",
+                "io.kubernetes.container.name=web",
+                &run_image,
+                &run_id,
+                "sh",
+                "-c",
+                WORKLOAD,
+            ]);
+            assert!(run.status.success(), "ctr run: {run:?}");
+        },
+    );
+    eprintln!("containerd container ran in {:?}", started.elapsed());
+    assert_container_actions(&events, &id, "web");
+    let open = find(&events, |e| {
+        e["fd.name"] == "/etc/shadow" && e["container.id"] == id[..12]
+    });
+    assert_eq!(open["container.name"], "web");
+    assert_eq!(open["k8s.pod.name"], "web-7d4b9");
+    assert_eq!(open["k8s.ns.name"], "shop");
+    assert_eq!(open["k8s.pod.uid"], pod_uid.as_str());
+    assert_eq!(
+        open["container.image.repository"],
+        "docker.io/library/haechi-test-cri"
+    );
+    assert_eq!(open["container.image.tag"], pid.to_string());
+    assert_eq!(open["container.privileged"], false);
 }
