@@ -165,15 +165,29 @@ async fn lookup(sources: &Sources, id: &str) -> ContainerView {
         })
 }
 
+/// How long an engine may take to answer one look: a hung engine must not keep the container
+/// unnamed while the other sources know it.
+const ENGINE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `look`'s answer, or an error when it takes longer than `limit`.
+async fn within<T>(
+    limit: std::time::Duration,
+    look: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    tokio::time::timeout(limit, look)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {limit:?}")))
+}
+
 /// One look in every source; `None` when none knows the container (yet).
 async fn lookup_once(sources: &Sources, id: &str) -> Option<ContainerView> {
-    match docker_inspect(&sources.docker_socket, id).await {
+    match within(ENGINE_TIMEOUT, docker_inspect(&sources.docker_socket, id)).await {
         Ok(Some(view)) => return Some(view),
         Ok(None) => {}
         Err(err) => tracing::debug!("docker lookup of {id}: {err}"),
     }
     for socket in &sources.containerd_sockets {
-        match containerd::container(socket, id).await {
+        match within(ENGINE_TIMEOUT, containerd::container(socket, id)).await {
             Ok(Some(container)) => return Some(containerd_view(id, container)),
             Ok(None) => {}
             Err(err) => tracing::debug!("containerd lookup of {id}: {err}"),

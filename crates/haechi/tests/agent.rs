@@ -715,7 +715,10 @@ socket.create_connection((ip, {port})).close()
 print(ip)
 "#
     );
-    let run = Command::new("python3").args(["-c", &script]).output().unwrap();
+    let run = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
     assert!(run.status.success(), "{run:?}");
     assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "127.0.0.157");
     std::thread::sleep(Duration::from_millis(500));

@@ -327,12 +327,18 @@ fn connection_to_c2_server() {
         &[
             in_container(connect("192.0.2.66", 8443, "sh")),
             on_host(connect("198.51.100.23", 4444, "x")),
-            in_container(named(connect("203.0.113.9", 443, "curl"), "c2.haechi.example")),
+            in_container(named(
+                connect("203.0.113.9", 443, "curl"),
+                "c2.haechi.example",
+            )),
         ],
         &[
             in_container(connect("192.0.2.67", 8443, "sh")),
             in_container(named(connect("203.0.113.9", 443, "curl"), "haechi.example")),
-            in_container(named(connect("203.0.113.9", 443, "curl"), "c2.haechi.example.org")),
+            in_container(named(
+                connect("203.0.113.9", 443, "curl"),
+                "c2.haechi.example.org",
+            )),
         ],
     );
 }
