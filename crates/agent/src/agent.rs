@@ -23,6 +23,7 @@ use crate::dedup::Dedup;
 use crate::dns::ServerNames;
 use crate::enforcement::Enforcement;
 use crate::fields::{self, ContainerView, Context, Field, Named};
+use crate::held::Held;
 use crate::metrics::{AlertLabels, Metrics, RuleLabels, TypeLabels};
 use crate::process::{Process, ProcessTable};
 use crate::sinks::Sinks;
@@ -115,6 +116,13 @@ pub struct Summary {
     pub gvisor: Option<haechi_gvisor::Stats>,
 }
 
+/// A host kernel event with its process and ancestry as they were when it happened.
+struct HeldEvent {
+    event: Event,
+    process: Arc<Process>,
+    ancestors: Vec<Arc<Process>>,
+}
+
 /// The running agent.
 pub struct Agent {
     sensor: Sensor,
@@ -125,6 +133,8 @@ pub struct Agent {
     users: Arc<HashMap<u32, String>>,
     /// Shared with the event being judged, like `users`; changed only between events.
     server_names: Arc<ServerNames>,
+    /// Events of containers the engine has not described yet.
+    held: Held<HeldEvent>,
     boot_to_epoch_ns: u64,
     format: Format,
     events: bool,
@@ -169,6 +179,7 @@ impl Agent {
             containers,
             users: Arc::new(read_users("/etc/passwd")),
             server_names: Arc::default(),
+            held: Held::default(),
             boot_to_epoch_ns: boot_to_epoch_ns(),
             format: options.format,
             events: options.events,
@@ -227,6 +238,9 @@ impl Agent {
             if self.drain(out)? < BATCH * BATCHES {
                 break;
             }
+        }
+        for (id, held) in self.held.release_all() {
+            self.judge_all_in(&id, held, out)?;
         }
         for summary in self
             .dedup
@@ -374,7 +388,7 @@ impl Agent {
     pub fn drain(&mut self, out: &mut dyn Write) -> Result<usize, AgentError> {
         let mut count = 0;
         for _ in 0..BATCHES {
-            self.drain_enforcement(out)?;
+            self.between_batches(out)?;
             let batch = self.drain_events(out)?;
             count += batch;
             if batch < BATCH {
@@ -385,11 +399,18 @@ impl Agent {
         Ok(count)
     }
 
-    /// Scopes the containers whose metadata arrived, learns from DNS answers and raises an
-    /// alert for what the kernel enforced: done between every batch of events, so a busy
-    /// sensor never holds up enforcement.
-    fn drain_enforcement(&mut self, out: &mut dyn Write) -> Result<(), AgentError> {
+    /// Judges the events held for containers whose metadata arrived (or that waited long
+    /// enough), scopes those containers, learns from DNS answers and raises an alert for what
+    /// the kernel enforced: done between every batch of events, so a busy sensor never holds
+    /// up enforcement.
+    fn between_batches(&mut self, out: &mut dyn Write) -> Result<(), AgentError> {
         let fresh = self.containers.take_fresh();
+        for view in &fresh {
+            self.release(&view.id, out)?;
+        }
+        for (id, held) in self.held.expire(Instant::now()) {
+            self.judge_all_in(&id, held, out)?;
+        }
         if let Some(enforcement) = &mut self.enforcement {
             for view in &fresh {
                 enforcement.resolved(view);
@@ -413,7 +434,7 @@ impl Agent {
         let count = records.len();
         for record in records {
             match record {
-                Ok(Record::Event(event)) => self.handle(&event, out)?,
+                Ok(Record::Event(event)) => self.handle(event, out)?,
                 Ok(Record::Dns(reply)) => Arc::make_mut(&mut self.server_names).learn(
                     reply.cgroup_id,
                     &reply.payload,
@@ -484,8 +505,8 @@ impl Agent {
         Some(stats)
     }
 
-    fn handle(&mut self, event: &Event, out: &mut dyn Write) -> std::io::Result<()> {
-        self.table.apply(event);
+    fn handle(&mut self, event: Event, out: &mut dyn Write) -> std::io::Result<()> {
+        self.table.apply(&event);
         let task = event.task();
         let process = self
             .table
@@ -496,22 +517,71 @@ impl Agent {
         if let Some(enforcement) = &mut self.enforcement {
             enforcement.observe(task.cgroup_id, &container);
         }
+        if let Event::Exit { task, .. } = &event {
+            self.table.remove(task.pid);
+        }
+        let held = HeldEvent {
+            event,
+            process,
+            ancestors,
+        };
+        if !container.id.is_empty() {
+            if !container.resolved {
+                // Judged once the engine has answered (or it takes too long).
+                let Err(held) = self.held.hold(&container.id, held, Instant::now()) else {
+                    return Ok(());
+                };
+                return self.judge_in(&held, &container, out);
+            }
+            if self.held.holds(&container.id) {
+                self.release(&container.id, out)?;
+            }
+        }
+        self.judge_in(&held, &container, out)
+    }
+
+    /// Judges what was held for container `id`, with what is now known of it.
+    fn release(&mut self, id: &str, out: &mut dyn Write) -> std::io::Result<()> {
+        let held = self.held.release(id);
+        self.judge_all_in(id, held, out)
+    }
+
+    fn judge_all_in(
+        &mut self,
+        id: &str,
+        held: Vec<HeldEvent>,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        if held.is_empty() {
+            return Ok(());
+        }
+        let container = self.containers.view_id(id);
+        for event in &held {
+            self.judge_in(event, &container, out)?;
+        }
+        Ok(())
+    }
+
+    /// Judges a host kernel event in `container`.
+    fn judge_in(
+        &mut self,
+        held: &HeldEvent,
+        container: &ContainerView,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
         let users = Arc::clone(&self.users);
         let server_names = Arc::clone(&self.server_names);
+        let task = held.event.task();
         let cx = Context {
-            process: &process,
-            ancestors: &ancestors,
-            container: &container,
+            process: &held.process,
+            ancestors: &held.ancestors,
+            container,
             user_name: users.get(&task.uid).map(String::as_str),
             boot_to_epoch_ns: self.boot_to_epoch_ns,
             sandbox: None,
             server_names: &server_names,
         };
-        self.judge(event, &cx, out)?;
-        if let Event::Exit { task, .. } = event {
-            self.table.remove(task.pid);
-        }
-        Ok(())
+        self.judge(&held.event, &cx, out)
     }
 
     /// Counts, writes and tests an event against the rules: the same for the host's events and

@@ -15,6 +15,7 @@ pub mod dedup;
 pub mod dns;
 pub mod enforcement;
 pub mod fields;
+mod held;
 pub mod metrics;
 pub mod paths;
 pub mod process;

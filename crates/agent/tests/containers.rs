@@ -52,10 +52,10 @@ fn rootfs(dir: &Path) -> PathBuf {
     root
 }
 
-/// Reads the shadow file, makes a link, and runs a copy of busybox it drops in /tmp. It waits
-/// first for the agent's look-up of the container's name and image (the engine's API answers
-/// within a second, or two on a loaded machine).
-const WORKLOAD: &str = "sleep 2; cat /etc/shadow >/dev/null; ln -s /etc/passwd /tmp/pw; \
+/// Reads the shadow file, makes a link, and runs a copy of busybox it drops in /tmp, at once:
+/// the agent holds a container's events until its engine has described it, so even the first
+/// carry its name and image.
+const WORKLOAD: &str = "cat /etc/shadow >/dev/null; ln -s /etc/passwd /tmp/pw; \
                         cp /bin/busybox /tmp/busybox; /tmp/busybox true; sleep 1";
 
 /// `rootfs` mounted as the writable layer over the image, as containerd's overlayfs
@@ -136,6 +136,15 @@ fn find(events: &[Value], pred: impl Fn(&Value) -> bool) -> &Value {
 
 fn assert_container_actions(events: &[Value], id: &str, name: &str) {
     let short = &id[..12];
+    // Every event of the container carries its name, the first exec's too.
+    let ours: Vec<&Value> = events
+        .iter()
+        .filter(|e| e.get("evt.type").is_some() && e["container.id"] == short)
+        .collect();
+    assert!(!ours.is_empty());
+    for event in &ours {
+        assert_eq!(event["container.name"], name, "{event}");
+    }
     let open = find(events, |e| {
         e["evt.type"] == "openat" && e["fd.name"] == "/etc/shadow" && e["container.id"] == short
     });
