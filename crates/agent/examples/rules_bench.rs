@@ -114,6 +114,7 @@ fn sample(rng: &mut Rng, i: usize) -> Sample {
         ppid: 1,
         uid: 1000,
         gid: 1000,
+        cap_effective: Some(0),
         comm: name.to_owned(),
     };
     let event = match rng.next() % 100 {

@@ -35,6 +35,8 @@ pub struct Process {
     /// Falco's `proc.is_exe_upper_layer`: the executable is in an overlayfs upper layer; known
     /// for processes seen at exec, not for those read from /proc at start.
     pub exe_upper_layer: Option<bool>,
+    /// When the process started (forked), CLOCK_BOOTTIME nanoseconds, when known.
+    pub start_ns: Option<u64>,
 }
 
 impl Process {
@@ -68,6 +70,8 @@ impl Process {
             vpid: Some(exec.vpid),
             // Only the host's kernel tells an overlayfs upper layer.
             exe_upper_layer: host.then_some(exec.exe_upper_layer),
+            // Its fork, when the table saw it; see `ProcessTable::apply`.
+            start_ns: Some(exec.task.ts_ns),
         }
     }
 
@@ -82,6 +86,11 @@ impl Process {
         let rest: Vec<&str> = stat.get(close + 2..)?.split(' ').collect();
         let ppid = rest.get(1)?.parse().ok()?;
         let tty = rest.get(4)?.parse::<i64>().ok()? as u32;
+        // Field 22, in clock ticks since boot (the kernel counts it on CLOCK_BOOTTIME).
+        let start_ns = rest
+            .get(19)
+            .and_then(|ticks| ticks.parse::<u64>().ok())
+            .map(|ticks| ticks.saturating_mul(1_000_000_000) / clock_ticks_per_second());
         let argv = fs::read(format!("{dir}/cmdline"))
             .map(|raw| {
                 raw.split(|&b| b == 0)
@@ -122,8 +131,16 @@ impl Process {
             cgroup,
             vpid: namespace_pid(&status),
             exe_upper_layer: None,
+            start_ns,
         })
     }
+}
+
+/// `sysconf(_SC_CLK_TCK)`: the unit of /proc's process times (100 wherever Linux runs).
+fn clock_ticks_per_second() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    u64::try_from(ticks).ok().filter(|&t| t > 0).unwrap_or(100)
 }
 
 /// The innermost pid of `NSpid:` in /proc/<pid>/status.
@@ -248,11 +265,16 @@ impl ProcessTable {
                     child.uid = task.uid;
                 }
                 child.vpid = (!self.host).then_some(*child_pid);
+                child.start_ns = Some(task.ts_ns);
                 self.processes.insert(*child_pid, Arc::new(child));
             }
             Event::Exec(exec) => {
-                self.processes
-                    .insert(exec.task.pid, Arc::new(Process::from_exec(exec, self.host)));
+                let mut process = Process::from_exec(exec, self.host);
+                // An exec replaces the image, not the process: it started at its fork.
+                if let Some(start) = self.processes.get(&exec.task.pid).and_then(|p| p.start_ns) {
+                    process.start_ns = Some(start);
+                }
+                self.processes.insert(exec.task.pid, Arc::new(process));
             }
             Event::Syscall(_) | Event::Exit { .. } => {}
         }
@@ -301,6 +323,7 @@ mod tests {
             ppid: 0,
             uid: 0,
             gid: 0,
+            cap_effective: None,
             comm: comm.into(),
         };
         table.apply(&Event::Fork {

@@ -57,6 +57,7 @@ fn task(rng: &mut Rng) -> Task {
         ppid: rng.below(100) as u32,
         uid: rng.pick(&["0", "1000", "4294967295"]).parse().unwrap_or(0),
         gid: rng.below(2000) as u32,
+        cap_effective: rng.coin().then(|| rng.next() & 0x1ff_ffff_ffff),
         comm: rng.pick(&["sh", "nginx", "kworker/0:1", ""]).to_owned(),
     }
 }
@@ -149,6 +150,7 @@ fn process(rng: &mut Rng, pid: u32) -> Arc<Process> {
         cgroup: String::new(),
         vpid: rng.coin().then_some(1),
         exe_upper_layer: rng.coin().then(|| rng.coin()),
+        start_ns: rng.coin().then(|| rng.below(1 << 30) as u64),
     })
 }
 
@@ -283,4 +285,33 @@ fn the_view_and_the_rendered_map_never_disagree() {
         }
     }
     assert!(named_servers > 0, "some rounds name their server");
+}
+
+/// docs/rules.md says which fields `haechi agent` fills in (from the rules catalogue): the
+/// agent's own catalogue must say the same.
+#[test]
+fn the_rules_catalogue_tells_what_the_agent_fills() {
+    use haechi_rules::fields::{Arg, CATALOGUE, Source};
+    let mut wrong = Vec::new();
+    for def in CATALOGUE.iter().filter(|def| def.arg == Arg::None) {
+        let filled = Field::parse(def.name).is_some();
+        match def.source {
+            Source::Agent if !filled => wrong.push(format!("{} is not filled", def.name)),
+            Source::Event | Source::Unsupported(_) if filled => {
+                wrong.push(format!("{} is filled", def.name))
+            }
+            _ => {}
+        }
+    }
+    for &named in Named::ALL {
+        // `evt.arg.flags` is `evt.arg` with an argument.
+        let name = match named.name().strip_prefix("evt.arg.") {
+            Some(_) => "evt.arg",
+            None => named.name(),
+        };
+        if !CATALOGUE.iter().any(|def| def.name == name) {
+            wrong.push(format!("{} is not catalogued", named.name()));
+        }
+    }
+    assert!(wrong.is_empty(), "the rules catalogue is wrong: {wrong:#?}");
 }

@@ -365,6 +365,8 @@ fn context(kind: u16, context: Option<&ContextData>) -> Result<(String, Task), D
         ppid: 0,
         uid: credentials.effective_uid,
         gid: credentials.effective_gid,
+        // gVisor's trace points carry no capabilities.
+        cap_effective: None,
         comm: bounded(&c.process_name, MAX_COMM),
     };
     Ok((bounded(&c.container_id, MAX_ID), task))

@@ -253,7 +253,7 @@ pub const CATALOGUE: &[FieldDef] = &[
     f(
         "proc.vpid",
         Number,
-        Event,
+        Agent,
         "Process id as seen in its PID namespace.",
     ),
     f("proc.sid", Number, Event, "Session id."),
@@ -321,13 +321,13 @@ pub const CATALOGUE: &[FieldDef] = &[
     f(
         "proc.cmdnargs",
         Number,
-        Event,
+        Agent,
         "Number of command-line arguments.",
     ),
     f(
         "proc.cmdlenargs",
         Number,
-        Event,
+        Agent,
         "Total length of the command-line arguments.",
     ),
     f("proc.cwd", Str, Agent, "Current working directory."),
@@ -350,7 +350,7 @@ pub const CATALOGUE: &[FieldDef] = &[
         "Pid of the oldest shell among the ancestors.",
     ),
     f("proc.pname", Str, Agent, "Parent's name."),
-    f("proc.pexe", Str, Event, "Parent's argv[0]."),
+    f("proc.pexe", Str, Agent, "Parent's argv[0]."),
     f("proc.pexepath", Str, Agent, "Parent's executable path."),
     f("proc.pcmdline", Str, Agent, "Parent's command line."),
     with_arg(
@@ -391,7 +391,7 @@ pub const CATALOGUE: &[FieldDef] = &[
     f(
         "proc.duration",
         Number,
-        Event,
+        Agent,
         "Nanoseconds since the process started.",
     ),
     f(
@@ -422,14 +422,20 @@ pub const CATALOGUE: &[FieldDef] = &[
     f(
         "proc.is_exe_upper_layer",
         Bool,
-        Event,
+        Agent,
         "The executable lives in the upper (writable) layer of an overlayfs.",
     ),
     f(
         "proc.is_exe_from_memfd",
         Bool,
-        Event,
+        Agent,
         "The executable is a memfd (fileless execution).",
+    ),
+    f(
+        "proc.is_args_truncated",
+        Bool,
+        Agent,
+        "haechi: the kernel copied only the first 4 KiB of the arguments, so `proc.cmdline` and `proc.args` are cut short.",
     ),
     f(
         "proc.is_exe_writable",
@@ -466,7 +472,7 @@ pub const CATALOGUE: &[FieldDef] = &[
     f(
         "thread.cap_effective",
         Str,
-        Event,
+        Agent,
         "Effective capabilities (`CAP_SYS_ADMIN CAP_NET_RAW ...`).",
     ),
     f(
@@ -616,25 +622,25 @@ pub const CATALOGUE: &[FieldDef] = &[
     f(
         "fd.cip.name",
         Str,
-        Event,
+        Agent,
         "Domain name the client address was resolved from.",
     ),
     f(
         "fd.sip.name",
         Str,
-        Event,
+        Agent,
         "Domain name the server address was resolved from.",
     ),
     f(
         "fd.lip.name",
         Str,
-        Event,
+        Agent,
         "Domain name the local address was resolved from.",
     ),
     f(
         "fd.rip.name",
         Str,
-        Event,
+        Agent,
         "Domain name the remote address was resolved from.",
     ),
     // user.*, group.*
@@ -668,7 +674,7 @@ pub const CATALOGUE: &[FieldDef] = &[
     f(
         "container.image",
         Str,
-        Event,
+        Agent,
         "Image as the container was started with.",
     ),
     f(

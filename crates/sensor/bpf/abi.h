@@ -129,6 +129,7 @@ struct haechi_sock {
 struct haechi_event {
 	__u64 ts_ns; /* CLOCK_BOOTTIME */
 	__u64 cgroup_id; /* cgroup v2 id of the task */
+	__u64 cap_effective; /* the task's effective capabilities, bit i for capability i */
 	__u32 tgid;
 	__u32 tid;
 	__u32 ppid; /* tgid of the real parent */

@@ -135,9 +135,14 @@ static __always_inline void fill_header(struct haechi_event *ev, struct task_str
 	ev->cgroup_id = bpf_get_current_cgroup_id();
 	ev->tgid = pid_tgid >> 32;
 	ev->tid = (__u32)pid_tgid;
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+
 	ev->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	ev->uid = BPF_CORE_READ(task, cred, euid.val);
-	ev->gid = BPF_CORE_READ(task, cred, egid.val);
+	ev->uid = BPF_CORE_READ(cred, euid.val);
+	ev->gid = BPF_CORE_READ(cred, egid.val);
+	/* kernel_cap_t is a u64 since 6.3 and two u32s before: the same 8 bytes either way. */
+	ev->cap_effective = 0;
+	bpf_probe_read_kernel(&ev->cap_effective, sizeof(ev->cap_effective), &cred->cap_effective);
 	ev->kind = kind;
 	ev->size = 0;
 	for (int i = 0; i < HAECHI_FIELD_COUNT; i++)

@@ -116,6 +116,7 @@ pub struct Sock {
 pub struct EventHeader {
     pub ts_ns: u64,
     pub cgroup_id: u64,
+    pub cap_effective: u64,
     pub tgid: u32,
     pub tid: u32,
     pub ppid: u32,

@@ -56,6 +56,8 @@ pub struct Task {
     pub uid: u32,
     /// Effective group id.
     pub gid: u32,
+    /// Effective capabilities (bit i for capability i), when the source reports them.
+    pub cap_effective: Option<u64>,
     /// The kernel's task name (`comm`).
     pub comm: String,
 }
@@ -259,6 +261,7 @@ fn task(h: &EventHeader) -> Task {
         ppid: h.ppid,
         uid: h.uid,
         gid: h.gid,
+        cap_effective: Some(h.cap_effective),
         comm: text(&h.comm),
     }
 }

@@ -66,7 +66,8 @@ macro_rules! check {
 fn abi_matches_btf() {
     let layouts = btf_layouts("sensor.bpf.o");
     check!(layouts, "event", EventHeader, {
-        "ts_ns" => ts_ns, "cgroup_id" => cgroup_id, "tgid" => tgid, "tid" => tid,
+        "ts_ns" => ts_ns, "cgroup_id" => cgroup_id, "cap_effective" => cap_effective,
+        "tgid" => tgid, "tid" => tid,
         "ppid" => ppid, "uid" => uid, "gid" => gid, "kind" => kind, "size" => size,
         "lens" => lens, "_pad" => _pad, "comm" => comm,
     });

@@ -111,6 +111,51 @@ fn exec_carries_argv_exe_cwd_and_parent() {
 }
 
 #[test]
+fn events_carry_the_effective_capabilities() {
+    if !root_or_skip() {
+        return;
+    }
+    const CAP_SYS_ADMIN: u64 = 1 << 21;
+    const CAP_NET_RAW: u64 = 1 << 13;
+    let marker = format!("haechi-caps-{}", std::process::id());
+    // Root with every capability, then root whose bounding set keeps only CAP_NET_RAW (what
+    // runc gives a container is this kind of set).
+    let full = format!("/bin/echo {marker}-full >/dev/null");
+    let reduced = format!(
+        "setpriv --bounding-set -all,+net_raw --inh-caps -all /bin/echo {marker}-reduced >/dev/null"
+    );
+    let m = marker.clone();
+    let events = collect(
+        &Filter::default(),
+        move || {
+            sh(&full).status().unwrap();
+            sh(&reduced).status().unwrap();
+        },
+        move |e| {
+            matches!(e, Event::Exec(x) if x.argv[0] == "/bin/echo"
+                && x.argv.contains(&format!("{m}-reduced")))
+        },
+    );
+    let caps = |suffix: &str| {
+        events
+            .iter()
+            .find_map(|e| match e {
+                // echo's exec, not setpriv's (whose argv names echo's).
+                Event::Exec(x)
+                    if x.argv[0] == "/bin/echo"
+                        && x.argv.contains(&format!("{marker}-{suffix}")) =>
+                {
+                    x.task.cap_effective
+                }
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert_ne!(caps("full") & CAP_SYS_ADMIN, 0);
+    assert_eq!(caps("reduced"), CAP_NET_RAW);
+}
+
+#[test]
 fn open_reports_the_resolved_path_through_a_symlink() {
     if !root_or_skip() {
         return;

@@ -104,6 +104,13 @@ pub fn value<'a>(field: Field, event: &'a Event, cx: &Context<'a>) -> Option<Val
         ProcCwd => text(&p.cwd),
         ProcTty => Value::Int(p.tty.into()),
         ProcPname => text(&cx.ancestors.first()?.name),
+        ProcPexe => text(cx.ancestors.first()?.exe()),
+        ProcCmdnargs => Value::Int(p.argv.len().saturating_sub(1) as i64),
+        ProcCmdlenargs => Value::Int(p.argv.iter().skip(1).map(|a| a.len() as i64).sum()),
+        ProcDuration => {
+            Value::Int(i64::try_from(task.ts_ns.saturating_sub(p.start_ns?)).unwrap_or(i64::MAX))
+        }
+        ThreadCapEffective => Value::Str(Cow::Owned(capability_names(task.cap_effective?))),
         ProcPexepath => text(&cx.ancestors.first()?.exe_path),
         ProcPcmdline => Value::Str(Cow::Owned(cx.ancestors.first()?.cmdline())),
         UserUid => Value::Int(task.uid.into()),
@@ -117,6 +124,11 @@ pub fn value<'a>(field: Field, event: &'a Event, cx: &Context<'a>) -> Option<Val
         ContainerName => text(c.name.as_deref()?),
         _ if host && is_container_metadata(named) => return None,
         ContainerFullId => text(&c.id),
+        ContainerImage => Value::Str(Cow::Owned(format!(
+            "{}:{}",
+            c.image_repository.as_deref()?,
+            c.image_tag.as_deref().unwrap_or("latest")
+        ))),
         ContainerImageRepository => text(c.image_repository.as_deref()?),
         ContainerImageTag => text(c.image_tag.as_deref()?),
         K8sPodName => text(c.pod_name.as_deref()?),
@@ -124,7 +136,7 @@ pub fn value<'a>(field: Field, event: &'a Event, cx: &Context<'a>) -> Option<Val
         K8sPodUid => text(c.pod_uid.as_deref()?),
         ContainerPrivileged => Value::Bool(c.privileged?),
         ContainerSandbox => text(cx.sandbox?),
-        FdSipName => return server_name(event, cx),
+        FdCipName | FdSipName | FdLipName | FdRipName => return address_name(named, event, cx),
         _ => return event_value(named, event),
     })
 }
@@ -135,6 +147,7 @@ fn is_container_metadata(f: Named) -> bool {
     matches!(
         f,
         ContainerFullId
+            | ContainerImage
             | ContainerImageRepository
             | ContainerImageTag
             | K8sPodName
@@ -335,32 +348,100 @@ fn socket_value<'a>(f: Named, s: &'a SyscallRecord, e: &Endpoints) -> Option<Val
 /// A socket's client and server ends, as Falco names them: the side that accepted is the
 /// server. A socket with only a local end (bound, listening) is its own server.
 fn socket_ends(s: &SyscallRecord, e: &Endpoints) -> Option<(Option<SocketAddr>, SocketAddr)> {
-    // The address the process passed, for sockets the kernel has not connected yet.
+    let local = e.local?;
+    Some(match remote_end(s, e) {
+        Some(remote) if s.syscall.name.starts_with("accept") => (Some(remote), local),
+        Some(remote) => (Some(local), remote),
+        None => (None, local),
+    })
+}
+
+/// A socket's remote end: the kernel's, else the address the process passed (for sockets the
+/// kernel has not connected yet).
+fn remote_end(s: &SyscallRecord, e: &Endpoints) -> Option<SocketAddr> {
     let passed = match &s.addr {
         Some(SockAddr::Inet(a)) => Some(*a),
         _ => None,
     };
-    let remote = e.remote.filter(|a| a.port() != 0).or(passed);
-    match (e.local?, remote) {
-        (local, Some(remote)) if s.syscall.name.starts_with("accept") => {
-            Some((Some(remote), local))
-        }
-        (local, Some(remote)) => Some((Some(local), remote)),
-        (local, None) => Some((None, local)),
-    }
+    e.remote.filter(|a| a.port() != 0).or(passed)
 }
 
-/// `fd.sip.name`: the domain the process's container last resolved the server's address from.
-fn server_name<'a>(event: &Event, cx: &Context<'a>) -> Option<Value<'a>> {
+/// `fd.cip.name`, `fd.sip.name`, `fd.lip.name`, `fd.rip.name`: the domain the process's cgroup
+/// last resolved that address from.
+fn address_name<'a>(f: Named, event: &Event, cx: &Context<'a>) -> Option<Value<'a>> {
+    use Named::*;
     let Event::Syscall(s) = event else {
         return None;
     };
-    let (_, server) = socket_ends(s, s.endpoints.as_ref()?)?;
+    let e = s.endpoints.as_ref()?;
+    let addr = match f {
+        FdCipName => socket_ends(s, e)?.0?,
+        FdSipName => socket_ends(s, e)?.1,
+        FdLipName => e.local?,
+        _ => remote_end(s, e)?,
+    };
     let task = &s.task;
     let name = cx
         .server_names
-        .name(task.cgroup_id, server.ip(), task.ts_ns)?;
+        .name(task.cgroup_id, addr.ip(), task.ts_ns)?;
     Some(text(name))
+}
+
+/// Capability names as Falco writes a set (`CAP_CHOWN CAP_DAC_OVERRIDE ...`), by bit number.
+fn capability_names(set: u64) -> String {
+    /// The kernel's capability numbers (include/uapi/linux/capability.h).
+    const NAMES: [&str; 41] = [
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_DAC_READ_SEARCH",
+        "CAP_FOWNER",
+        "CAP_FSETID",
+        "CAP_KILL",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETPCAP",
+        "CAP_LINUX_IMMUTABLE",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_NET_BROADCAST",
+        "CAP_NET_ADMIN",
+        "CAP_NET_RAW",
+        "CAP_IPC_LOCK",
+        "CAP_IPC_OWNER",
+        "CAP_SYS_MODULE",
+        "CAP_SYS_RAWIO",
+        "CAP_SYS_CHROOT",
+        "CAP_SYS_PTRACE",
+        "CAP_SYS_PACCT",
+        "CAP_SYS_ADMIN",
+        "CAP_SYS_BOOT",
+        "CAP_SYS_NICE",
+        "CAP_SYS_RESOURCE",
+        "CAP_SYS_TIME",
+        "CAP_SYS_TTY_CONFIG",
+        "CAP_MKNOD",
+        "CAP_LEASE",
+        "CAP_AUDIT_WRITE",
+        "CAP_AUDIT_CONTROL",
+        "CAP_SETFCAP",
+        "CAP_MAC_OVERRIDE",
+        "CAP_MAC_ADMIN",
+        "CAP_SYSLOG",
+        "CAP_WAKE_ALARM",
+        "CAP_BLOCK_SUSPEND",
+        "CAP_AUDIT_READ",
+        "CAP_PERFMON",
+        "CAP_BPF",
+        "CAP_CHECKPOINT_RESTORE",
+    ];
+    let mut names: Vec<Cow<'static, str>> = Vec::new();
+    for bit in (0..64).filter(|bit| set & (1u64 << bit) != 0) {
+        names.push(match NAMES.get(bit) {
+            Some(name) => Cow::Borrowed(name),
+            // A capability newer than this table: by its number.
+            None => Cow::Owned(format!("CAP_{bit}")),
+        });
+    }
+    names.join(" ")
 }
 
 fn errno_name(ret: i64) -> Cow<'static, str> {
