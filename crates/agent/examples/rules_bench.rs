@@ -11,6 +11,7 @@ use std::hint::black_box;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use haechi_agent::accounts::Accounts;
 use haechi_agent::dns::ServerNames;
 use haechi_agent::fields::{self, ContainerView, Context};
 use haechi_agent::process::Process;
@@ -204,6 +205,7 @@ fn cpu_seconds() -> f64 {
 /// to warm up).
 fn rate(samples: &[Sample], mut run: impl FnMut(&Event, &Context<'_>) -> usize) -> (f64, usize) {
     let server_names = ServerNames::default();
+    let accounts = Accounts::parse("app:x:1000:1000::/app:/bin/sh", "app:x:1000:");
     let ancestors = [
         Arc::new(process(1, 0, "containerd-shim")),
         Arc::new(process(0, 0, "systemd")),
@@ -236,7 +238,7 @@ fn rate(samples: &[Sample], mut run: impl FnMut(&Event, &Context<'_>) -> usize) 
                     process: &s.process,
                     ancestors: &ancestors,
                     container: &containers[s.container],
-                    user_name: Some("app"),
+                    accounts: &accounts,
                     boot_to_epoch_ns: BOOT_TO_EPOCH_NS,
                     sandbox: None,
                     server_names: &server_names,

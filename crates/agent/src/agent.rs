@@ -18,6 +18,7 @@ use haechi_sensor::{
 };
 use serde_json::Value;
 
+use crate::accounts::Accounts;
 use crate::containers::{Containers, Sources};
 use crate::dedup::Dedup;
 use crate::dns::ServerNames;
@@ -130,7 +131,7 @@ pub struct Agent {
     containers: Containers,
     /// uid → user name; shared so that an event's context can borrow a name while the agent
     /// judges the event.
-    users: Arc<HashMap<u32, String>>,
+    accounts: Arc<Accounts>,
     /// Shared with the event being judged, like `users`; changed only between events.
     server_names: Arc<ServerNames>,
     /// Events of containers the engine has not described yet.
@@ -177,7 +178,7 @@ impl Agent {
             sensor,
             table,
             containers,
-            users: Arc::new(read_users("/etc/passwd")),
+            accounts: Arc::new(Accounts::read(std::path::Path::new("/"))),
             server_names: Arc::default(),
             held: Held::default(),
             boot_to_epoch_ns: boot_to_epoch_ns(),
@@ -375,7 +376,8 @@ impl Agent {
             process: &process,
             ancestors: &ancestors,
             container: &container,
-            user_name: (task.uid == 0).then_some("root"),
+            // The sandbox's own account files are not read: root is root.
+            accounts: &SANDBOX_ACCOUNTS,
             boot_to_epoch_ns: self.boot_to_epoch_ns,
             sandbox: Some("gvisor"),
             server_names: &ServerNames::default(),
@@ -569,14 +571,13 @@ impl Agent {
         container: &ContainerView,
         out: &mut dyn Write,
     ) -> std::io::Result<()> {
-        let users = Arc::clone(&self.users);
+        let accounts = Arc::clone(&self.accounts);
         let server_names = Arc::clone(&self.server_names);
-        let task = held.event.task();
         let cx = Context {
             process: &held.process,
             ancestors: &held.ancestors,
             container,
-            user_name: users.get(&task.uid).map(String::as_str),
+            accounts: &accounts,
             boot_to_epoch_ns: self.boot_to_epoch_ns,
             sandbox: None,
             server_names: &server_names,
@@ -717,19 +718,9 @@ fn text_line(fields: &serde_json::Map<String, Value>) -> String {
     line
 }
 
-/// uid → user name from a passwd file; empty when unreadable.
-fn read_users(path: &str) -> HashMap<u32, String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|line| {
-            let mut parts = line.split(':');
-            let name = parts.next()?;
-            let uid = parts.nth(1)?.parse().ok()?;
-            Some((uid, name.to_owned()))
-        })
-        .collect()
-}
+/// What the agent knows of accounts inside gVisor sandboxes.
+static SANDBOX_ACCOUNTS: std::sync::LazyLock<Accounts> =
+    std::sync::LazyLock::new(Accounts::root_only);
 
 /// Nanoseconds to add to CLOCK_BOOTTIME (the kernel's event clock) to get Unix time.
 fn boot_to_epoch_ns() -> u64 {

@@ -9,6 +9,7 @@ mod value;
 use haechi_sensor::Event;
 use serde_json::Map;
 
+use crate::accounts::Accounts;
 use crate::dns::ServerNames;
 use crate::process::Process;
 
@@ -48,8 +49,8 @@ pub struct Context<'a> {
     pub ancestors: &'a [std::sync::Arc<Process>],
     /// Its container.
     pub container: &'a ContainerView,
-    /// User name for the effective uid, when known.
-    pub user_name: Option<&'a str>,
+    /// User and group names.
+    pub accounts: &'a Accounts,
     /// Offset from CLOCK_BOOTTIME to the Unix epoch, in nanoseconds.
     pub boot_to_epoch_ns: u64,
     /// The sandbox the event comes from (`gvisor`), `None` for the host kernel's events.

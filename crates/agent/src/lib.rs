@@ -9,6 +9,7 @@
 //! This crate never touches the kernel directly (that is `haechi-sensor`) and holds no rule
 //! logic (that is `haechi-rules`'): it feeds events to a [`haechi_rules::Ruleset`].
 
+pub mod accounts;
 mod agent;
 pub mod containers;
 pub mod dedup;

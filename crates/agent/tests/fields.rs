@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use haechi_agent::accounts::Accounts;
 use haechi_agent::dns::ServerNames;
 use haechi_agent::fields::{self, ContainerView, Context, Field, Named};
 use haechi_agent::process::Process;
@@ -240,6 +241,10 @@ fn server_names() -> ServerNames {
 fn the_view_and_the_rendered_map_never_disagree() {
     let rules = Rules::new(ruleset());
     let server_names = server_names();
+    let accounts = Accounts::parse(
+        "root:x:0:0:root:/root:/bin/bash\napp:x:1000:1000::/app:/bin/sh",
+        "root:x:0:\napp:x:1000:",
+    );
     let mut named_servers = 0;
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     for round in 0..5_000 {
@@ -253,7 +258,7 @@ fn the_view_and_the_rendered_map_never_disagree() {
             process: &p,
             ancestors: &ancestors,
             container: &container,
-            user_name: rng.coin().then_some("app"),
+            accounts: &accounts,
             boot_to_epoch_ns: 1_700_000_000_000_000_000,
             sandbox: rng.coin().then_some("gvisor"),
             server_names: &server_names,

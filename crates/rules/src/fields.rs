@@ -652,11 +652,11 @@ pub const CATALOGUE: &[FieldDef] = &[
         Agent,
         "Audit login uid; -1 when unset.",
     ),
-    f("user.loginname", Str, Event, "Name of the login user."),
-    f("user.homedir", Str, Event, "Home directory of the user."),
-    f("user.shell", Str, Event, "Login shell of the user."),
+    f("user.loginname", Str, Agent, "Name of the login user."),
+    f("user.homedir", Str, Agent, "Home directory of the user."),
+    f("user.shell", Str, Agent, "Login shell of the user."),
     f("group.gid", Number, Agent, "Effective group id."),
-    f("group.name", Str, Event, "Effective group name."),
+    f("group.name", Str, Agent, "Effective group name."),
     // container.*
     f(
         "container.id",

@@ -114,7 +114,11 @@ pub fn value<'a>(field: Field, event: &'a Event, cx: &Context<'a>) -> Option<Val
         ProcPexepath => text(&cx.ancestors.first()?.exe_path),
         ProcPcmdline => Value::Str(Cow::Owned(cx.ancestors.first()?.cmdline())),
         UserUid => Value::Int(task.uid.into()),
-        UserName => text(cx.user_name.unwrap_or("")),
+        UserName => text(cx.accounts.user(task.uid).map_or("", |u| &u.name)),
+        UserLoginname => text(&cx.accounts.user(p.loginuid?)?.name),
+        UserHomedir => text(&cx.accounts.user(task.uid)?.home),
+        UserShell => text(&cx.accounts.user(task.uid)?.shell),
+        GroupName => text(cx.accounts.group(task.gid)?),
         UserLoginuid => Value::Int(p.loginuid.map_or(-1, i64::from)),
         GroupGid => Value::Int(task.gid.into()),
         // Falco shows the first 12 characters of the id.
