@@ -1,8 +1,11 @@
 //! User and group names by id (Falco's `user.name`, `user.loginname`, `user.homedir`,
-//! `user.shell`, `group.name`), from the host's account files, read once at start.
+//! `user.shell`, `group.name`): the host's, read once at start, and each container's, read
+//! from its own root filesystem (its image's `/etc/passwd`) the first time it is seen there.
 
 use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use std::sync::Arc;
 
 /// One user, as passwd describes it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -78,6 +81,75 @@ impl Accounts {
     }
 }
 
+/// How many containers' accounts are kept; past it the cache starts over (containers come and
+/// go, and a reread costs two small files).
+const CONTAINERS_KEPT: usize = 4096;
+
+/// The host's accounts and each container's.
+#[derive(Debug)]
+pub struct PerContainer {
+    host: Arc<Accounts>,
+    /// (device, inode) of the host's root directory.
+    host_root: Option<(u64, u64)>,
+    by_container: HashMap<String, Arc<Accounts>>,
+}
+
+impl PerContainer {
+    /// The host's accounts (from `/`), and none of any container yet.
+    pub fn new() -> Self {
+        PerContainer {
+            host: Arc::new(Accounts::read(Path::new("/"))),
+            host_root: root_id(Path::new("/")),
+            by_container: HashMap::new(),
+        }
+    }
+
+    /// The accounts of container `container` (the host's for `""`), read the first time
+    /// through the root directory of the first of `pids` (a process of the container, then its
+    /// ancestors) that has a root of its own. Until one has (runc's init shares the host's
+    /// before pivot_root; a process may be gone), the host's accounts answer and nothing is
+    /// kept.
+    pub fn of(&mut self, container: &str, pids: impl IntoIterator<Item = u32>) -> Arc<Accounts> {
+        if container.is_empty() {
+            return Arc::clone(&self.host);
+        }
+        if let Some(accounts) = self.by_container.get(container) {
+            return Arc::clone(accounts);
+        }
+        let own_root = pids.into_iter().find_map(|pid| {
+            let root = std::path::PathBuf::from(format!("/proc/{pid}/root"));
+            let id = root_id(&root)?;
+            (Some(id) != self.host_root).then_some(root)
+        });
+        let Some(root) = own_root else {
+            return Arc::clone(&self.host);
+        };
+        let mut accounts = Accounts::read(&root);
+        if accounts.users.is_empty() {
+            // An image without a passwd file still runs as root.
+            accounts = Accounts::root_only();
+        }
+        if self.by_container.len() >= CONTAINERS_KEPT {
+            self.by_container.clear();
+        }
+        let accounts = Arc::new(accounts);
+        self.by_container
+            .insert(container.to_owned(), Arc::clone(&accounts));
+        accounts
+    }
+}
+
+impl Default for PerContainer {
+    fn default() -> Self {
+        PerContainer::new()
+    }
+}
+
+fn root_id(path: &Path) -> Option<(u64, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.dev(), meta.ino()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +171,16 @@ mod tests {
         assert_eq!(accounts.group(4), Some("adm"));
         assert_eq!(accounts.group(1000), None);
         assert_eq!(Accounts::root_only().group(0), Some("root"));
+    }
+
+    #[test]
+    fn a_process_sharing_the_hosts_root_gets_the_hosts_accounts() {
+        let mut accounts = PerContainer::new();
+        let host = accounts.of("", [std::process::id()]);
+        // This test's process has the host's root, and a gone process none: the host's
+        // accounts answer, and are not kept as the container's.
+        let shared = accounts.of("some-container", [u32::MAX, std::process::id()]);
+        assert!(Arc::ptr_eq(&host, &shared));
+        assert!(accounts.by_container.is_empty());
     }
 }

@@ -18,7 +18,7 @@ use haechi_sensor::{
 };
 use serde_json::Value;
 
-use crate::accounts::Accounts;
+use crate::accounts::{Accounts, PerContainer};
 use crate::containers::{Containers, Sources};
 use crate::dedup::Dedup;
 use crate::dns::ServerNames;
@@ -117,11 +117,12 @@ pub struct Summary {
     pub gvisor: Option<haechi_gvisor::Stats>,
 }
 
-/// A host kernel event with its process and ancestry as they were when it happened.
+/// A host kernel event with its process, ancestry and accounts as they were when it happened.
 struct HeldEvent {
     event: Event,
     process: Arc<Process>,
     ancestors: Vec<Arc<Process>>,
+    accounts: Arc<Accounts>,
 }
 
 /// The running agent.
@@ -131,7 +132,7 @@ pub struct Agent {
     containers: Containers,
     /// uid → user name; shared so that an event's context can borrow a name while the agent
     /// judges the event.
-    accounts: Arc<Accounts>,
+    accounts: PerContainer,
     /// Shared with the event being judged, like `users`; changed only between events.
     server_names: Arc<ServerNames>,
     /// Events of containers the engine has not described yet.
@@ -178,7 +179,7 @@ impl Agent {
             sensor,
             table,
             containers,
-            accounts: Arc::new(Accounts::read(std::path::Path::new("/"))),
+            accounts: PerContainer::new(),
             server_names: Arc::default(),
             held: Held::default(),
             boot_to_epoch_ns: boot_to_epoch_ns(),
@@ -522,10 +523,15 @@ impl Agent {
         if let Event::Exit { task, .. } = &event {
             self.table.remove(task.pid);
         }
+        // Read while the process (or an ancestor in the container) is still there to read
+        // its root through.
+        let pids = std::iter::once(task.pid).chain(ancestors.iter().map(|a| a.pid));
+        let accounts = self.accounts.of(&container.id, pids);
         let held = HeldEvent {
             event,
             process,
             ancestors,
+            accounts,
         };
         if !container.id.is_empty() {
             if !container.resolved {
@@ -571,13 +577,12 @@ impl Agent {
         container: &ContainerView,
         out: &mut dyn Write,
     ) -> std::io::Result<()> {
-        let accounts = Arc::clone(&self.accounts);
         let server_names = Arc::clone(&self.server_names);
         let cx = Context {
             process: &held.process,
             ancestors: &held.ancestors,
             container,
-            accounts: &accounts,
+            accounts: &held.accounts,
             boot_to_epoch_ns: self.boot_to_epoch_ns,
             sandbox: None,
             server_names: &server_names,

@@ -150,6 +150,9 @@ fn assert_container_actions(events: &[Value], id: &str, name: &str) {
     });
     assert_eq!(open["container.name"], name);
     assert_eq!(open["proc.name"], "cat");
+    // Root as the image's passwd describes it (the host's root has /bin/bash).
+    assert_eq!(open["user.name"], "root");
+    assert_eq!(open["user.shell"], "/bin/sh");
     assert_eq!(open["evt.res"], "SUCCESS");
     // Ancestry: cat was started by the container's shell.
     assert_eq!(open["proc.pname"], "sh");
