@@ -130,10 +130,10 @@ pub struct Agent {
     sensor: Sensor,
     table: ProcessTable,
     containers: Containers,
-    /// uid → user name; shared so that an event's context can borrow a name while the agent
-    /// judges the event.
+    /// User and group names, the host's and each container's.
     accounts: PerContainer,
-    /// Shared with the event being judged, like `users`; changed only between events.
+    /// Shared with the event being judged, so that its context can borrow a name while the
+    /// agent judges it; changed only between events.
     server_names: Arc<ServerNames>,
     /// Events of containers the engine has not described yet.
     held: Held<HeldEvent>,
