@@ -53,8 +53,10 @@ pub struct KernelReport {
     pub ring_buffer: bool,
     /// LPM tries exist (in-kernel path prefix filter).
     pub lpm_trie: bool,
-    /// BTF-typed tracing programs (fentry, tp_btf) load.
-    pub tracing: bool,
+    /// fentry programs (BTF-typed tracing at a kernel function's entry) load; they need the
+    /// kernel's function tracer. tp_btf, BTF-typed tracepoints, is another attach type of the
+    /// same program type and may load where fentry does not.
+    pub fentry: bool,
     /// BPF LSM programs load and the kernel runs them ("bpf" among the active LSMs in
     /// /sys/kernel/security/lsm): the enforcement programs can refuse (`deny`) opens,
     /// executions and privileged syscalls.
@@ -81,7 +83,8 @@ impl KernelReport {
             raw_tracepoint: program(ProgramType::RawTracePoint),
             ring_buffer: map(MapType::RingBuf),
             lpm_trie: map(MapType::LpmTrie),
-            tracing: program(ProgramType::Tracing),
+            // aya asks by loading an fentry program on bpf_fentry_test1.
+            fentry: program(ProgramType::Tracing),
             // A BPF LSM program loads and attaches even where the BPF LSM is not in the
             // kernel's lsm= list, and then never runs: ask both. An unreadable list (securityfs
             // not mounted) counts as no, so `deny` never rests on a hook that may not run.
@@ -119,7 +122,7 @@ impl fmt::Display for KernelReport {
         writeln!(f, "raw tracepoints   {}", yes(self.raw_tracepoint))?;
         writeln!(f, "ring buffer       {}", yes(self.ring_buffer))?;
         writeln!(f, "lpm trie          {}", yes(self.lpm_trie))?;
-        writeln!(f, "fentry/tp_btf     {}", yes(self.tracing))?;
+        writeln!(f, "fentry            {}", yes(self.fentry))?;
         writeln!(f, "bpf lsm           {}", yes(self.lsm))?;
         writeln!(f, "cgroup sock_addr  {}", yes(self.cgroup_sock_addr))?;
         match &self.active_lsms {
