@@ -60,7 +60,12 @@
 #define HAECHI_STAT_EMITTED 0 /* events written to the ring buffer */
 #define HAECHI_STAT_LOST 1    /* events dropped because the ring buffer was full */
 #define HAECHI_STAT_FILTERED 2 /* events dropped by the in-kernel filters */
-#define HAECHI_STAT_COUNT 3
+#define HAECHI_STAT_VERDICT_HITS 3 /* path filter verdicts taken from the verdict cache */
+#define HAECHI_STAT_COUNT 4
+
+/* Indices of the sensor's `path_generation` array (u64 each). */
+#define HAECHI_GEN_KERNEL 0 /* bumped by sys_exit after anything that can move a path */
+#define HAECHI_GEN_FILTER 1 /* bumped by user space after it changes the path filter */
 
 /* Indices of the enforcement stats array (per CPU, u64 each). */
 #define HAECHI_ENFORCE_STAT_WRITTEN 0 /* records written to the ring buffer */

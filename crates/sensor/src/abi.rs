@@ -61,6 +61,12 @@ pub const STAT_EMITTED: u32 = 0;
 pub const STAT_LOST: u32 = 1;
 /// Events dropped by the in-kernel filters.
 pub const STAT_FILTERED: u32 = 2;
+/// Path filter verdicts taken from the verdict cache instead of resolving the path.
+pub const STAT_VERDICT_HITS: u32 = 3;
+/// Index of the `path_generation` array bumped by the kernel after renames and mount changes.
+pub const GEN_KERNEL: u32 = 0;
+/// Index of the `path_generation` array bumped by user space after it changes the path filter.
+pub const GEN_FILTER: u32 = 1;
 
 /// Index of the enforcement stats array: records written to the ring buffer.
 pub const ENFORCE_STAT_WRITTEN: u32 = 0;

@@ -173,6 +173,9 @@ pub struct Stats {
     pub lost: u64,
     /// Events dropped by the in-kernel filters.
     pub filtered: u64,
+    /// File events whose path filter verdict came from the kernel's verdict cache (the path
+    /// was not resolved again); passed or dropped.
+    pub verdict_hits: u64,
 }
 
 /// The loaded, attached sensor. Dropping it detaches every program.
@@ -232,6 +235,8 @@ impl Sensor {
             self.dns_attached = true;
         }
         set_dns(&mut self.ebpf, filter.dns_answers)?;
+        // After the trie changed: verdicts cached under the old filter are not taken again.
+        invalidate_verdicts(&mut self.ebpf)?;
         let mut table: Array<_, SyscallConf> = self
             .ebpf
             .map_mut("syscalls")
@@ -290,6 +295,7 @@ impl Sensor {
             emitted: sum(abi::STAT_EMITTED),
             lost: sum(abi::STAT_LOST),
             filtered: sum(abi::STAT_FILTERED),
+            verdict_hits: sum(abi::STAT_VERDICT_HITS),
         }
     }
 }
@@ -410,6 +416,19 @@ fn set_paths(ebpf: &mut Ebpf, paths: &Paths) -> Result<(), SensorError> {
             .map_err(|e| map_error("path_prefixes", e))?;
     }
     Ok(())
+}
+
+/// Bumps the filter generation of the kernel's path verdict cache: every verdict cached
+/// before is ignored from now on. Only user space writes this entry, so the read and the
+/// write cannot lose an update.
+fn invalidate_verdicts(ebpf: &mut Ebpf) -> Result<(), SensorError> {
+    let mut generation = typed::<Array<_, u64>>(ebpf, "path_generation")?;
+    let current = generation
+        .get(&abi::GEN_FILTER, 0)
+        .map_err(|e| map_error("path_generation", e))?;
+    generation
+        .set(abi::GEN_FILTER, current.wrapping_add(1), 0)
+        .map_err(|e| map_error("path_generation", e))
 }
 
 fn configure(ebpf: &mut Ebpf, filter: &Filter) -> Result<(), SensorError> {

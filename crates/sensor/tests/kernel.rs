@@ -585,3 +585,127 @@ fn exec_tells_an_overlay_upper_layer_and_the_namespace_pid() {
     assert_eq!(namespaced.vpid, 1);
     assert!(!namespaced.exe_upper_layer);
 }
+
+/// The fd paths of the syscall events among `events`.
+fn fd_paths(events: &[Event]) -> Vec<&str> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Syscall(s) => s.fd_path.as_deref(),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_cached_verdict_does_not_outlive_a_rename_of_the_directory_above() {
+    if !root_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().to_string_lossy().into_owned();
+    std::fs::create_dir(dir.path().join("x")).unwrap();
+    std::fs::write(dir.path().join("x/a.txt"), b"a").unwrap();
+    let mut filter = Filter::default().with_syscalls(["openat"]).unwrap();
+    filter.paths = Paths::under([format!("{base}/watched/")]);
+    // The same file (same mount, dentry, inode), first outside the watched prefix, read often
+    // enough that its verdict is cached, then inside it after its directory moved.
+    let script = format!(
+        "cd {base} && for i in 1 2 3 4 5 6 7 8 9 10; do cat x/a.txt >/dev/null; done; \
+         mv x watched && cat watched/a.txt >/dev/null"
+    );
+    let watched = format!("{base}/watched/a.txt");
+    let w = watched.clone();
+    let events = collect(
+        &filter,
+        move || {
+            assert!(sh(&script).status().unwrap().success());
+        },
+        move |e| matches!(e, Event::Syscall(s) if s.fd_path.as_deref() == Some(w.as_str())),
+    );
+    let paths = fd_paths(&events);
+    assert!(paths.contains(&watched.as_str()), "{paths:?}");
+    let outside = format!("{base}/x/a.txt");
+    assert!(!paths.contains(&outside.as_str()), "{paths:?}");
+}
+
+#[test]
+fn a_changed_path_filter_applies_to_files_whose_verdict_is_cached() {
+    if !root_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().to_string_lossy().into_owned();
+    let file = format!("{base}/a.txt");
+    std::fs::write(&file, b"a").unwrap();
+    let mut filter = Filter::default().with_syscalls(["openat"]).unwrap();
+    filter.paths = Paths::under([format!("{base}/watched/")]);
+    let reads = format!("for i in 1 2 3 4 5 6 7 8 9 10; do cat {file} >/dev/null; done");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut sensor = Sensor::start(&filter).expect("sensor starts");
+        let mut paths: Vec<String> = Vec::new();
+        let drain = |sensor: &mut Sensor, paths: &mut Vec<String>| {
+            sensor.drain(|record| {
+                if let Ok(Record::Event(Event::Syscall(s))) = decode(record) {
+                    paths.extend(s.fd_path);
+                }
+            });
+        };
+        assert!(sh(&reads).status().unwrap().success());
+        drain(&mut sensor, &mut paths);
+        assert!(!paths.contains(&file), "filtered out: {paths:?}");
+        assert!(
+            sensor.stats().verdict_hits > 0,
+            "repeated opens take the cached verdict"
+        );
+
+        filter.paths = Paths::under([format!("{base}/")]);
+        sensor.set_filter(&filter).expect("filter changes");
+        assert!(sh(&reads).status().unwrap().success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !paths.contains(&file) && Instant::now() < deadline {
+            let _ = tokio::time::timeout(Duration::from_millis(100), sensor.readable()).await;
+            drain(&mut sensor, &mut paths);
+        }
+        assert!(
+            paths.contains(&file),
+            "the file is reported once the filter takes it in"
+        );
+    });
+}
+
+#[test]
+fn a_verdict_cached_under_one_root_is_not_taken_under_another() {
+    if !root_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().to_string_lossy().into_owned();
+    std::fs::create_dir(dir.path().join("etc")).unwrap();
+    std::fs::write(dir.path().join("etc/secret"), b"s").unwrap();
+    std::fs::copy("/bin/busybox", dir.path().join("busybox")).expect("busybox-static installed");
+    let mut filter = Filter::default().with_syscalls(["openat"]).unwrap();
+    filter.paths = Paths::under(["/etc/secret".to_owned()]);
+    // The chrooted shell is in its root before the host reads the same file (same mount and
+    // dentry) by its host path, outside the prefix; then it reads it as /etc/secret.
+    let script = format!(
+        "chroot {base} /busybox sh -c \
+           'while [ ! -e /go ]; do /busybox sleep 0.05; done; /busybox cat /etc/secret' & \
+         for i in 1 2 3 4 5 6 7 8 9 10; do cat {base}/etc/secret >/dev/null; done; \
+         touch {base}/go; wait"
+    );
+    let events = collect(
+        &filter,
+        move || {
+            assert!(sh(&script).status().unwrap().success());
+        },
+        |e| matches!(e, Event::Syscall(s) if s.fd_path.as_deref() == Some("/etc/secret")),
+    );
+    let paths = fd_paths(&events);
+    let host = format!("{base}/etc/secret");
+    assert!(!paths.contains(&host.as_str()), "{paths:?}");
+}
