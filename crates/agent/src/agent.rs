@@ -606,13 +606,12 @@ impl Agent {
             .get_or_create(&TypeLabels { r#type: kind })
             .inc();
         if self.events {
-            let fields = fields::render(event, cx);
             match self.format {
                 Format::Json => {
-                    serde_json::to_writer(&mut *out, &fields)?;
+                    fields::write_json(event, cx, out)?;
                     out.write_all(b"\n")?;
                 }
-                Format::Text => writeln!(out, "{}", text_line(&fields))?,
+                Format::Text => writeln!(out, "{}", text_line(&fields::render(event, cx)))?,
             }
         }
         if let Some(rules) = &self.rules {

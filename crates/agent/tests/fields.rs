@@ -265,6 +265,14 @@ fn the_view_and_the_rendered_map_never_disagree() {
         };
         let map = fields::render(&event, &cx);
         named_servers += usize::from(map.contains_key("fd.sip.name"));
+        // What `--events` writes is that map, byte for byte.
+        let mut written = Vec::new();
+        fields::write_json(&event, &cx, &mut written).unwrap();
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            serde_json::to_string(&map).unwrap(),
+            "round {round}"
+        );
         for (name, json) in &map {
             let field = Field::parse(name).unwrap_or_else(|| panic!("{name} is catalogued"));
             let value = fields::value(field, &event, &cx).map(fields::Value::into_json);

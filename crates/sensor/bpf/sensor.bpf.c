@@ -273,10 +273,16 @@ static __always_inline void read_sock(struct haechi_sock *out, struct file *file
  * the reader a context switch per event: events are written without a wakeup
  * until this much waits, and the reader drains on a short timer meanwhile
  * (HAECHI_WAKEUP_BYTES in abi.h says how much; the agent's timer, how often).
+ * Only the record that takes the waiting data past that mark wakes the
+ * reader: while the reader is behind, every record would otherwise pay for a
+ * wakeup of a reader that is already awake (it reads until the buffer is
+ * empty, and its timer covers a reader that stopped short).
  */
-static __always_inline __u64 wakeup_flag(void)
+static __always_inline __u64 wakeup_flag(__u64 size)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= HAECHI_WAKEUP_BYTES
+	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	return waiting < HAECHI_WAKEUP_BYTES && waiting + size >= HAECHI_WAKEUP_BYTES
 		       ? BPF_RB_FORCE_WAKEUP
 		       : BPF_RB_NO_WAKEUP;
 }
@@ -287,7 +293,7 @@ static __always_inline void emit(struct scratch *s, __u64 size)
 	 * Asked first, and the size taken as 64 bits: the verifier must see the very
 	 * register that is bounded here reach the output.
 	 */
-	__u64 flags = wakeup_flag();
+	__u64 flags = wakeup_flag(size);
 
 	barrier_var(size);
 	if (size > SCRATCH_SIZE)
@@ -856,7 +862,7 @@ int handle_dns_answer(struct __sk_buff *skb)
 	offset = dns_payload(skb, &len);
 	if (!offset)
 		return 1;
-	__u64 flags = wakeup_flag();
+	__u64 flags = wakeup_flag(sizeof(struct haechi_dns_event));
 	struct haechi_dns_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(HAECHI_STAT_LOST);

@@ -40,6 +40,18 @@ impl<'a> Value<'a> {
         })
     }
 
+    /// Writes the value as JSON.
+    pub fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match self {
+            Value::Str(s) => serde_json::to_writer(&mut *out, s.as_ref())?,
+            Value::Int(n) => write!(out, "{n}")?,
+            Value::Uint(n) => write!(out, "{n}")?,
+            Value::Bool(b) => out.write_all(if *b { b"true" } else { b"false" })?,
+            Value::Null => out.write_all(b"null")?,
+        }
+        Ok(())
+    }
+
     /// The value in `--events` JSON.
     pub fn into_json(self) -> serde_json::Value {
         match self {
