@@ -7,32 +7,13 @@
 # root and bpftool.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The loops the runs time (an absolute path: a relative one costs Python a getcwd).
+loops_py=$PWD/bench/loops.py
 cargo build --quiet --release -p haechi
 haechi=target/release/haechi
 work=$(mktemp -d)
 agent_pid=
 trap 'if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null || true; fi; sysctl -q kernel.bpf_stats_enabled=0; rm -rf "$work"' EXIT
-
-cat > "$work/loops.py" <<'PY'
-import os, socket, sys
-kind, n = sys.argv[1], int(sys.argv[2])
-if kind == "open":
-    for _ in range(n):
-        os.close(os.open("/etc/hostname", os.O_RDONLY))
-elif kind == "getppid":
-    for _ in range(n):
-        os.getppid()
-elif kind == "connect":
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1024)
-    port = server.getsockname()[1]
-    for _ in range(n):
-        client = socket.create_connection(("127.0.0.1", port))
-        conn, _ = server.accept()
-        conn.close()
-        client.close()
-PY
 
 sysctl -q kernel.bpf_stats_enabled=1
 taskset -c 0 "$haechi" agent --output "$work/events.json" 2>"$work/agent.log" &
@@ -52,7 +33,7 @@ snapshot() {
 for loop in "open 200000" "getppid 400000" "connect 20000"; do
   for _ in 1 2 3; do
     read -r t0 n0 < <(snapshot)
-    taskset -c 1 python3 "$work/loops.py" $loop
+    taskset -c 1 python3 "$loops_py" $loop >/dev/null
     read -r t1 n1 < <(snapshot)
     awk -v t=$((t1 - t0)) -v n=$((n1 - n0)) -v l="${loop%% *}" \
       'BEGIN { printf "%-8s %6.1f ns per run (%d runs)\n", l, t / n, n }'

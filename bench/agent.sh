@@ -7,42 +7,18 @@
 # are noisy). Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The loops the runs time (an absolute path: a relative one costs Python a getcwd).
+loops_py=$PWD/bench/loops.py
 cargo build --quiet --release -p haechi
 haechi=target/release/haechi
 work=$(mktemp -d)
 agent_pid=
 trap 'if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
 
-cat > "$work/loops.py" <<'PY'
-import os, socket, subprocess, sys, time
-kind, n = sys.argv[1], int(sys.argv[2])
-start = time.perf_counter()
-if kind == "open":
-    for _ in range(n):
-        os.close(os.open("/etc/hostname", os.O_RDONLY))
-elif kind == "exec":
-    for _ in range(n):
-        pid = os.fork()
-        if pid == 0:
-            os.execv("/bin/true", ["/bin/true"])
-        os.waitpid(pid, 0)
-elif kind == "connect":
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1024)
-    port = server.getsockname()[1]
-    for _ in range(n):
-        client = socket.create_connection(("127.0.0.1", port))
-        conn, _ = server.accept()
-        conn.close()
-        client.close()
-print(time.perf_counter() - start)
-PY
-
 # Median of three runs of one loop, pinned to CPU 1 (the agent runs on CPU 0).
 measure() {
   local times=()
-  for _ in 1 2 3; do times+=("$(taskset -c 1 python3 "$work/loops.py" "$1" "$2")"); done
+  for _ in 1 2 3; do times+=("$(taskset -c 1 python3 "$loops_py" "$1" "$2")"); done
   printf '%s\n' "${times[@]}" | sort -n | sed -n 2p
 }
 
@@ -87,14 +63,6 @@ echo "events written while streaming everything: $events"
 # them, while the agent on the other takes each event: written as a JSON line, or only judged
 # by its rules. What the agent cannot take in time is counted as lost in the kernel; the loop
 # itself is never held up waiting for the agent.
-cat > "$work/setuid.py" <<'PY'
-import os, sys, time
-n = int(sys.argv[1])
-start = time.perf_counter()
-for _ in range(n):
-    os.setuid(0)
-print(time.perf_counter() - start)
-PY
 echo
 for mode in "JSON lines" "rules only"; do
   if [ "$mode" = "JSON lines" ]; then
@@ -102,7 +70,7 @@ for mode in "JSON lines" "rules only"; do
   else
     start_agent --no-default-rules --syscalls setuid
   fi
-  seconds=$(taskset -c 1 python3 "$work/setuid.py" 2000000)
+  seconds=$(taskset -c 1 python3 "$loops_py" setuid 2000000)
   stop_agent > "$work/summary"
   summary=$(cat "$work/summary")
   python3 -c "

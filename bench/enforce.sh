@@ -6,6 +6,8 @@
 # measured in this one run; asserts nothing. Needs root and a cgroup v2 hierarchy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The loops the runs time (an absolute path: a relative one costs Python a getcwd).
+loops_py=$PWD/bench/loops.py
 cargo build --quiet --release -p haechi
 haechi=target/release/haechi
 work=$(mktemp -d)
@@ -23,27 +25,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-cat > "$work/loops.py" <<'PY'
-import os, socket, sys, time
-kind, n = sys.argv[1], int(sys.argv[2])
-if kind == "connect":
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1024)
-    port = server.getsockname()[1]
-start = time.perf_counter()
-if kind == "open":
-    for _ in range(n):
-        os.close(os.open("/etc/hostname", os.O_RDONLY))
-else:
-    for _ in range(n):
-        client = socket.create_connection(("127.0.0.1", port))
-        conn, _ = server.accept()
-        conn.close()
-        client.close()
-print(time.perf_counter() - start)
-PY
 
 cat > "$work/policy.yaml" <<YAML
 apiVersion: haechi.dev/v1alpha1
@@ -81,9 +62,9 @@ measure() {
   shift
   for _ in 1 2 3; do
     if [ "$where" = in ]; then
-      times+=("$(sh -c "echo \$\$ > $cgroup/cgroup.procs; exec taskset -c 1 python3 $work/loops.py $*")")
+      times+=("$(sh -c "echo \$\$ > $cgroup/cgroup.procs; exec taskset -c 1 python3 $loops_py $*")")
     else
-      times+=("$(taskset -c 1 python3 "$work/loops.py" "$@")")
+      times+=("$(taskset -c 1 python3 "$loops_py" "$@")")
     fi
   done
   printf '%s\n' "${times[@]}" | sort -n | sed -n 2p

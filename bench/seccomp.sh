@@ -6,32 +6,18 @@
 # measured in this one run; asserts nothing (timings on shared machines are noisy). Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The loops the runs time (an absolute path: a relative one costs Python a getcwd).
+loops_py=$PWD/bench/loops.py
 cargo build --quiet --release -p haechi
 haechi=target/release/haechi
 work=$(mktemp -d)
 bg_pid=
 trap 'if [ -n "$bg_pid" ]; then kill "$bg_pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
 
-cat > "$work/loops.py" <<'PY'
-import os, sys, time
-kind, n = sys.argv[1], int(sys.argv[2])
-start = time.perf_counter()
-if kind == "open":
-    for _ in range(n):
-        os.close(os.open("/etc/hostname", os.O_RDONLY))
-elif kind == "exec":
-    for _ in range(n):
-        pid = os.fork()
-        if pid == 0:
-            os.execv("/bin/true", ["/bin/true"])
-        os.waitpid(pid, 0)
-print(time.perf_counter() - start)
-PY
-
 # One timed run of a loop; "$@" prefixes its command line.
 once() {
   local kind=$1 n=$2; shift 2
-  "$@" taskset -c 1 python3 "$work/loops.py" "$kind" "$n" 2>>"$work/record.log" | tail -1
+  "$@" taskset -c 1 python3 "$loops_py" "$kind" "$n" 2>>"$work/record.log" | tail -1
 }
 
 start_bystander_recording() {
