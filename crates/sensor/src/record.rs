@@ -11,7 +11,7 @@ use aya::maps::{Array, HashMap};
 use aya::{Ebpf, EbpfLoader};
 
 use crate::abi::{RECORD_CGROUPS_MAX, SYSCALL_MAX};
-use crate::sensor::{SensorError, attach_raw_tracepoints, map_error};
+use crate::sensor::{SensorError, attach_raw_tracepoints, map_error, typed};
 
 /// The compiled recorder; rebuilt by `bpf/build.sh`.
 static OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/record.bpf.o");
@@ -41,12 +41,7 @@ impl Recorder {
 
     /// Records process `tgid` and every process it starts from now on.
     pub fn follow_process(&mut self, tgid: u32) -> Result<(), SensorError> {
-        let mut tgids: HashMap<_, u32, u8> = self
-            .ebpf
-            .map_mut("record_tgids")
-            .ok_or(map_error("record_tgids", "missing"))?
-            .try_into()
-            .map_err(|e| map_error("record_tgids", e))?;
+        let mut tgids = typed::<HashMap<_, u32, u8>>(&mut self.ebpf, "record_tgids")?;
         tgids
             .insert(tgid, 1, 0)
             .map_err(|e| map_error("record_tgids", e))
@@ -65,12 +60,7 @@ impl Recorder {
                 ids.len()
             )));
         }
-        let mut cgroups: HashMap<_, u64, u8> = self
-            .ebpf
-            .map_mut("record_cgroups")
-            .ok_or(map_error("record_cgroups", "missing"))?
-            .try_into()
-            .map_err(|e| map_error("record_cgroups", e))?;
+        let mut cgroups = typed::<HashMap<_, u64, u8>>(&mut self.ebpf, "record_cgroups")?;
         for id in &ids {
             cgroups
                 .insert(id, 1, 0)

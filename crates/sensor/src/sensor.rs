@@ -237,12 +237,7 @@ impl Sensor {
         set_dns(&mut self.ebpf, filter.dns_answers)?;
         // After the trie changed: verdicts cached under the old filter are not taken again.
         invalidate_verdicts(&mut self.ebpf)?;
-        let mut table: Array<_, SyscallConf> = self
-            .ebpf
-            .map_mut("syscalls")
-            .ok_or(map_error("syscalls", "missing"))?
-            .try_into()
-            .map_err(|e| map_error("syscalls", e))?;
+        let mut table = typed::<Array<_, SyscallConf>>(&mut self.ebpf, "syscalls")?;
         for syscall in SYSCALLS {
             let conf = if filter.syscalls.contains(syscall.name) {
                 filter.conf(syscall)
@@ -389,11 +384,7 @@ fn prefix_key(prefix: &str) -> Key<[u8; PREFIX_MAX]> {
 /// Puts `paths` in the `path_prefixes` trie: new and changed entries first, stale ones after,
 /// so that a path wanted before and after passes throughout.
 fn set_paths(ebpf: &mut Ebpf, paths: &Paths) -> Result<(), SensorError> {
-    let mut trie: LpmTrie<_, [u8; PREFIX_MAX], u8> = ebpf
-        .map_mut("path_prefixes")
-        .ok_or(map_error("path_prefixes", "missing"))?
-        .try_into()
-        .map_err(|e| map_error("path_prefixes", e))?;
+    let mut trie = typed::<LpmTrie<_, [u8; PREFIX_MAX], u8>>(ebpf, "path_prefixes")?;
     let entries = paths.entries();
     let keys: BTreeSet<(u32, [u8; PREFIX_MAX])> = entries
         .keys()
@@ -432,11 +423,7 @@ fn invalidate_verdicts(ebpf: &mut Ebpf) -> Result<(), SensorError> {
 }
 
 fn configure(ebpf: &mut Ebpf, filter: &Filter) -> Result<(), SensorError> {
-    let mut table: Array<_, SyscallConf> = ebpf
-        .map_mut("syscalls")
-        .ok_or(map_error("syscalls", "missing"))?
-        .try_into()
-        .map_err(|e| map_error("syscalls", e))?;
+    let mut table = typed::<Array<_, SyscallConf>>(ebpf, "syscalls")?;
     for name in &filter.syscalls {
         let syscall =
             syscalls::by_name(name).ok_or_else(|| SensorError::UnknownSyscall((*name).into()))?;
@@ -448,11 +435,7 @@ fn configure(ebpf: &mut Ebpf, filter: &Filter) -> Result<(), SensorError> {
     set_paths(ebpf, &filter.paths)?;
     set_dns(ebpf, filter.dns_answers)?;
 
-    let mut comms: HashMap<_, [u8; 16], u8> = ebpf
-        .map_mut("ignored_comms")
-        .ok_or(map_error("ignored_comms", "missing"))?
-        .try_into()
-        .map_err(|e| map_error("ignored_comms", e))?;
+    let mut comms = typed::<HashMap<_, [u8; 16], u8>>(ebpf, "ignored_comms")?;
     for comm in &filter.ignored_comms {
         // The kernel keeps 15 bytes of a task name and a NUL.
         let mut key = [0u8; 16];
@@ -463,11 +446,7 @@ fn configure(ebpf: &mut Ebpf, filter: &Filter) -> Result<(), SensorError> {
             .map_err(|e| map_error("ignored_comms", e))?;
     }
 
-    let mut cgroups: HashMap<_, u64, u8> = ebpf
-        .map_mut("ignored_cgroups")
-        .ok_or(map_error("ignored_cgroups", "missing"))?
-        .try_into()
-        .map_err(|e| map_error("ignored_cgroups", e))?;
+    let mut cgroups = typed::<HashMap<_, u64, u8>>(ebpf, "ignored_cgroups")?;
     for id in &filter.ignored_cgroups {
         cgroups
             .insert(id, 1, 0)
