@@ -71,14 +71,14 @@ opens, then execs, forks, exits, connects, unlinks and sockets, in containers an
 On the agent's path, the typed view next to the JSON map the agent used to build for every event
 (rendered, then evaluated), and the first rule matched as Falco does; then the replay path of
 `haechi rules test`, flat JSON events (every matching rule). Measured on a shared two-core AMD
-EPYC virtual machine:
+EPYC virtual machine (CI, 2026-12-03):
 
 | Rules | Agent, typed view | with alerts | Agent, JSON map | Replay, evaluation |
 |---|---|---|---|---|
-| default (17 rules) | 2,420,000 events/s | 1,240,000 | 161,000 | 575,000 |
-| Falco stable (25 rules) | 1,360,000 events/s | 1,130,000 | 141,000 | 381,000 |
+| default (17 rules) | 3,850,000 events/s | 1,980,000 | 244,000 | 1,104,000 |
+| Falco stable (25 rules) | 2,210,000 events/s | 1,910,000 | 224,000 | 927,000 |
 
-Before the typed view and the specialized conditions, the same machine evaluated 184,000 events/s
+Before the typed view and the specialized conditions, a slower run evaluated 184,000 events/s
 with the default rules and 165,000 with Falco's on the agent's path (the JSON map), and 540,000
 and 432,000 replayed. About 15 % of the generated events raise an alert with the default rules;
 rendering the alert (text, time, output fields) is what halves that row's figure.
