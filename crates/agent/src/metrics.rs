@@ -1,5 +1,6 @@
-//! The agent's Prometheus metrics and the `/metrics` endpoint that serves them (OpenMetrics
-//! text, as the admission webhook serves its own).
+//! The agent's Prometheus metrics and the endpoint that serves them (`/metrics`, OpenMetrics
+//! text, as the admission webhook serves its own) with the kubelet's probes (`/healthz`,
+//! `/readyz`).
 //!
 //! Counters are updated where things happen (the pipeline, the dedup, each sink's task), so a
 //! scrape only encodes; the kernel's lost-event counter is read from the sensor's map on the
@@ -7,6 +8,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
@@ -109,6 +111,9 @@ pub struct Metrics {
     /// `haechi_gvisor_dropped_total`: points the sandboxes dropped (haechi or the socket fell
     /// behind), as their message headers report.
     pub gvisor_dropped: Counter,
+    /// Whether the sensor is attached and the rules are in force: `/readyz` answers 200 from
+    /// then on, 503 before.
+    ready: AtomicBool,
 }
 
 impl Default for Metrics {
@@ -223,11 +228,22 @@ impl Default for Metrics {
             gvisor_connections,
             gvisor_skipped,
             gvisor_dropped,
+            ready: AtomicBool::new(false),
         }
     }
 }
 
 impl Metrics {
+    /// Marks the agent ready: its sensor is attached and its rules are in force.
+    pub fn set_ready(&self) {
+        self.ready.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`Metrics::set_ready`] was called.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+
     /// The labels of sink `name`.
     pub fn sink(name: &str) -> SinkLabels {
         SinkLabels {
@@ -254,7 +270,10 @@ impl Metrics {
     }
 }
 
-/// Serves `GET /metrics` on `listener` until the task is dropped; one task per connection.
+/// Serves `GET /metrics`, `GET /healthz` and `GET /readyz` on `listener` until the task is
+/// dropped; one task per connection. `/healthz` answers whenever the runtime that runs the
+/// pipeline is responsive (a wedged pipeline fails the kubelet's liveness probe); `/readyz`
+/// once the sensor is attached.
 pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
     loop {
         let stream = match listener.accept().await {
@@ -280,21 +299,28 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
 }
 
 fn respond(metrics: &Metrics, request: &Request<Incoming>) -> Response<Full<Bytes>> {
-    let (status, body, content_type) = match (request.method(), request.uri().path()) {
-        (&Method::GET, "/metrics") => (
+    const TEXT: &str = "text/plain; charset=utf-8";
+    let path = request.uri().path();
+    let (status, body, content_type) = match path {
+        "/metrics" | "/healthz" | "/readyz" if request.method() != Method::GET => {
+            (StatusCode::METHOD_NOT_ALLOWED, "use GET\n".to_owned(), TEXT)
+        }
+        "/metrics" => (
             StatusCode::OK,
             metrics.encode(),
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         ),
-        (_, "/metrics") => (
-            StatusCode::METHOD_NOT_ALLOWED,
-            "use GET\n".to_owned(),
-            "text/plain",
+        "/healthz" => (StatusCode::OK, "ok\n".to_owned(), TEXT),
+        "/readyz" if metrics.is_ready() => (StatusCode::OK, "ok\n".to_owned(), TEXT),
+        "/readyz" => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the sensor is not attached yet\n".to_owned(),
+            TEXT,
         ),
         _ => (
             StatusCode::NOT_FOUND,
-            "only /metrics is served here\n".to_owned(),
-            "text/plain",
+            "served here: /metrics, /healthz, /readyz\n".to_owned(),
+            TEXT,
         ),
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));

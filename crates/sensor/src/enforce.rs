@@ -24,7 +24,7 @@ use crate::abi::{
     PolicyPathData, PrivilegeRules, SelectorConfig, SelectorMatch, SelectorPathData, TaskSelection,
     Verdict,
 };
-use crate::probe::CgroupLayout;
+use crate::probe::{self, CgroupLayout};
 use crate::sensor::{SensorError, map_error, register, typed};
 
 /// The compiled enforcement programs; rebuilt by `bpf/build.sh`.
@@ -148,8 +148,8 @@ fn pin_error(what: &str, path: &Path, err: impl std::fmt::Display) -> SensorErro
 /// The cgroup v2 hierarchy the socket programs attach to.
 pub fn cgroup2_root() -> Result<PathBuf, SensorError> {
     match CgroupLayout::detect() {
-        CgroupLayout::Unified => Ok("/sys/fs/cgroup".into()),
-        CgroupLayout::Hybrid => Ok("/sys/fs/cgroup/unified".into()),
+        CgroupLayout::Unified => Ok(probe::cgroup_mount()),
+        CgroupLayout::Hybrid => Ok(probe::cgroup_mount().join("unified")),
         CgroupLayout::Legacy => Err(SensorError::Pin(
             "network enforcement needs a cgroup v2 hierarchy (unified or hybrid); this host \
              mounts cgroup v1 only"

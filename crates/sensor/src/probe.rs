@@ -2,7 +2,7 @@
 //! pseudo-filesystems the sensor needs, mounted when missing.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use aya::maps::MapType;
 use aya::programs::ProgramType;
@@ -19,12 +19,25 @@ pub enum CgroupLayout {
     Legacy,
 }
 
+/// The environment variable naming where the host's cgroup file system is mounted, when not at
+/// /sys/fs/cgroup: in a container, /sys/fs/cgroup shows the container's own cgroup (a private
+/// cgroup namespace), so the agent's pod mounts the host's at another path and says so here.
+pub const CGROUP_MOUNT_ENV: &str = "HAECHI_CGROUP_MOUNT";
+
+/// Where the host's cgroup file system is mounted: `$HAECHI_CGROUP_MOUNT`, else /sys/fs/cgroup.
+pub fn cgroup_mount() -> PathBuf {
+    std::env::var_os(CGROUP_MOUNT_ENV)
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(|| PathBuf::from("/sys/fs/cgroup"), PathBuf::from)
+}
+
 impl CgroupLayout {
-    /// Reads the layout from /sys/fs/cgroup.
+    /// Reads the layout from the host's cgroup mount ([`cgroup_mount`]).
     pub fn detect() -> Self {
-        if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        let mount = cgroup_mount();
+        if mount.join("cgroup.controllers").exists() {
             CgroupLayout::Unified
-        } else if Path::new("/sys/fs/cgroup/unified/cgroup.controllers").exists() {
+        } else if mount.join("unified/cgroup.controllers").exists() {
             CgroupLayout::Hybrid
         } else {
             CgroupLayout::Legacy
@@ -34,7 +47,7 @@ impl CgroupLayout {
     /// Whether container cgroup paths are read from the v1 memory hierarchy: on v1 and hybrid
     /// hosts container engines name their cgroups there for certain.
     pub fn uses_v1_paths(self) -> bool {
-        self != CgroupLayout::Unified && Path::new("/sys/fs/cgroup/memory").exists()
+        self != CgroupLayout::Unified && cgroup_mount().join("memory").exists()
     }
 }
 

@@ -48,6 +48,10 @@ pub struct AgentArgs {
     /// Leave haechi's default rules out.
     #[arg(long)]
     no_default_rules: bool,
+    /// Reload the rules, as SIGHUP does, when a rules file's content changes (checked every
+    /// 2 s; for rules mounted from a ConfigMap).
+    #[arg(long)]
+    watch_config: bool,
     /// Syscalls to watch, comma-separated (default: the ones the rules need, or every one the
     /// sensor knows with --events).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
@@ -310,13 +314,19 @@ fn agent(args: AgentArgs) -> Result<(), String> {
         if !args.runsc_root.is_empty() {
             attach_sandboxes(&mut agent, &args, &gvisor_points).await?;
         }
+        metrics.set_ready();
         let (reload_tx, mut reloads) = tokio::sync::mpsc::unbounded_channel();
         // Listen before saying so: until then SIGHUP would end the process.
         let hangups =
             signal(SignalKind::hangup()).map_err(|e| format!("cannot listen for SIGHUP: {e}"))?;
-        tokio::spawn(reload_on_hangup(args, hangups, reload_tx));
+        let watching = if args.watch_config {
+            ", and so does a change to a rules file"
+        } else {
+            ""
+        };
+        tokio::spawn(reload_rules(args, hangups, reload_tx));
         let stop = super::shutdown_signal()?;
-        eprintln!("watching; Ctrl-C or SIGTERM stops, SIGHUP reloads the rules");
+        eprintln!("watching; Ctrl-C or SIGTERM stops, SIGHUP reloads the rules{watching}");
         let summary = agent
             .run(&mut out, stop, &mut reloads)
             .await
@@ -364,10 +374,30 @@ fn filter_for(args: &AgentArgs, rules: Option<&Ruleset>) -> Result<Filter, Strin
     })
 }
 
-/// Reloads the rules files on each SIGHUP; a file that no longer loads is reported and the
-/// rules in force stay.
-async fn reload_on_hangup(args: AgentArgs, mut hangups: Signal, reloads: UnboundedSender<Reload>) {
-    while hangups.recv().await.is_some() {
+/// Reloads the rules files on each SIGHUP and, with `--watch-config`, when their content
+/// changes (a ConfigMap update swaps the files under a mounted volume); a file that no longer
+/// loads is reported and the rules in force stay.
+async fn reload_rules(args: AgentArgs, mut hangups: Signal, reloads: UnboundedSender<Reload>) {
+    let mut poll = tokio::time::interval(CONFIG_POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut seen = fingerprint(&args.rules);
+    loop {
+        tokio::select! {
+            signal = hangups.recv() => {
+                if signal.is_none() {
+                    return;
+                }
+                seen = fingerprint(&args.rules);
+            }
+            _ = poll.tick(), if args.watch_config => {
+                let now = fingerprint(&args.rules);
+                if now == seen {
+                    continue;
+                }
+                seen = now;
+                eprintln!("a rules file changed: reloading the rules");
+            }
+        }
         let reload = load_rules(&args).and_then(|rules| {
             let filter = filter_for(&args, rules.as_ref())?;
             Ok(Reload { rules, filter })
@@ -382,6 +412,24 @@ async fn reload_on_hangup(args: AgentArgs, mut hangups: Signal, reloads: Unbound
             Err(message) => eprintln!("keeping the rules in force: {message}"),
         }
     }
+}
+
+/// How often `--watch-config` looks at the rules files.
+const CONFIG_POLL: Duration = Duration::from_secs(2);
+
+/// A hash of each file's content (`None` for one that cannot be read), to notice changes
+/// whatever the mechanism (rewrite, rename, a ConfigMap volume's symlink swap).
+fn fingerprint(files: &[PathBuf]) -> Vec<Option<u64>> {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    files
+        .iter()
+        .map(|path| {
+            let content = std::fs::read(path).ok()?;
+            let mut hasher = DefaultHasher::new();
+            content.hash(&mut hasher);
+            Some(hasher.finish())
+        })
+        .collect()
 }
 
 fn load_rules(args: &AgentArgs) -> Result<Option<Ruleset>, String> {

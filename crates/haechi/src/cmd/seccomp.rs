@@ -42,6 +42,9 @@ enum SeccompCommand {
     /// Run a command in a fresh OCI container with the profile applied, under runc or runsc
     /// (gVisor); exits with the command's status (needs root).
     Run(RunArgs),
+    /// Copy profiles into a node's seccomp directory (the kubelet's, for `Localhost` profiles),
+    /// each checked to parse first and written atomically; what the Helm chart's installer runs.
+    Install(InstallArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -119,6 +122,17 @@ struct CheckArgs {
     profile: PathBuf,
 }
 
+#[derive(Args)]
+struct InstallArgs {
+    /// The directory to write into, created if missing (e.g.
+    /// /var/lib/kubelet/seccomp/haechi).
+    #[arg(long, value_name = "DIR")]
+    to: PathBuf,
+    /// Profiles (OCI / Docker seccomp JSON), or directories whose `*.json` files are profiles.
+    #[arg(value_name = "PROFILE", required = true)]
+    profiles: Vec<PathBuf>,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum SeverityArg {
     Low,
@@ -158,6 +172,7 @@ pub fn run(args: SeccompArgs) -> ExitCode {
     let result = match args.command {
         SeccompCommand::Record(a) => record(&a, err),
         SeccompCommand::Merge(a) => merge_profiles(&a),
+        SeccompCommand::Install(a) => install_profiles(&a, err),
         SeccompCommand::Diff(a) => diff_profiles(&a, out),
         SeccompCommand::Check(a) => check_profile(&a, out),
         SeccompCommand::Run(a) => run_container(&a),
@@ -284,6 +299,42 @@ fn record(args: &RecordArgs, err: &mut dyn Write) -> Outcome {
              they are not in the profile",
             recording.unnamed, recording.arch
         );
+    }
+    Ok(0)
+}
+
+fn install_profiles(args: &InstallArgs, err: &mut dyn Write) -> Outcome {
+    let mut sources = Vec::new();
+    for path in &args.profiles {
+        if path.is_dir() {
+            let entries =
+                std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "json") && p.is_file())
+                .collect();
+            found.sort();
+            sources.extend(found);
+        } else {
+            sources.push(path.clone());
+        }
+    }
+    // Every profile is read and checked before any is written: a bad one installs nothing.
+    let mut profiles = Vec::new();
+    for path in &sources {
+        let name = path
+            .file_name()
+            .ok_or_else(|| format!("{}: not a file name", path.display()))?;
+        profiles.push((name.to_owned(), read(path)?));
+    }
+    std::fs::create_dir_all(&args.to).map_err(|e| format!("{}: {e}", args.to.display()))?;
+    for (name, profile) in &profiles {
+        let target = args.to.join(name);
+        let partial = args.to.join(format!(".{}.partial", name.to_string_lossy()));
+        std::fs::write(&partial, profile.to_json())
+            .and_then(|()| std::fs::rename(&partial, &target))
+            .map_err(|e| format!("{}: {e}", target.display()))?;
+        let _ = writeln!(err, "installed {}", target.display());
     }
     Ok(0)
 }
