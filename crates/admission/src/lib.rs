@@ -4,8 +4,10 @@
 //! them, haechi's own checks per mode, exemptions, mutation) and the mapping from findings to
 //! verdicts, warnings, audit records and JSON Patches. It has no check logic of its own: every
 //! check and every fix is the shared [`haechi_policy::Engine`]'s, so the webhook and
-//! `haechi scan` judge an object alike. The one thing it reads from the cluster is Namespace
-//! labels ([`namespaces`], through kube-rs), into [`policy::NamespaceLabels`].
+//! `haechi scan` judge an object alike. The server reads one thing from the cluster: Namespace
+//! labels ([`namespaces`], through kube-rs), into [`policy::NamespaceLabels`]. Apart from it,
+//! [`certs`] makes the serving certificate, and [`certs::cluster`] keeps it in a Secret and its
+//! CA in the webhook configurations (`haechi admit certs --secret`).
 #![deny(missing_docs)]
 
 pub mod certs;

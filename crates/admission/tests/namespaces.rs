@@ -10,24 +10,15 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine as _;
-use common::{Harness, eventually, warnings};
-use haechi_admission::certs;
-use haechi_admission::tls::CertStore;
+use common::apiserver::{self, Body, TOKEN, json_body, status};
+use common::{Harness, eventually, kube_client, warnings};
+use http_body_util::StreamBody;
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Bytes, Frame, Incoming};
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::{Value as Json, json};
 use tempfile::TempDir;
-use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use tokio_rustls::TlsAcceptor;
-
-const TOKEN: &str = "replay-token";
 
 /// What the stand-in has been asked, and the gate holding back its first list.
 #[derive(Default)]
@@ -41,14 +32,7 @@ impl Replay {
         self.requests.lock().unwrap().clone()
     }
 
-    async fn answer(&self, request: Request<Incoming>) -> Response<BoxBody<Bytes, Infallible>> {
-        let bearer = request
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok());
-        if bearer != Some(&format!("Bearer {TOKEN}")) {
-            return status(StatusCode::UNAUTHORIZED, "Unauthorized");
-        }
+    async fn answer(&self, request: Request<Incoming>) -> Response<Body> {
         let query = request.uri().query().unwrap_or("").to_string();
         let path = request.uri().path().to_string();
         let (lists, watches) = {
@@ -61,10 +45,8 @@ impl Replay {
             )
         };
         if path != "/api/v1/namespaces" {
-            return status(
-                StatusCode::NOT_FOUND,
-                "the server could not find the resource",
-            );
+            let message = "the server could not find the requested resource";
+            return status(StatusCode::NOT_FOUND, "NotFound", message, None);
         }
         if query.contains("watch=true") {
             if watches == 1 {
@@ -89,76 +71,16 @@ fn recorded(name: &str) -> String {
     std::fs::read_to_string(path).unwrap()
 }
 
-fn json_body(text: String) -> Response<BoxBody<Bytes, Infallible>> {
-    let mut response = Response::new(Full::new(Bytes::from(text)).boxed());
-    response
-        .headers_mut()
-        .insert("content-type", "application/json".parse().unwrap());
-    response
-}
-
-fn status(code: StatusCode, message: &str) -> Response<BoxBody<Bytes, Infallible>> {
-    let body = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-        "message": message, "reason": code.canonical_reason(), "code": code.as_u16()});
-    let mut response = json_body(body.to_string());
-    *response.status_mut() = code;
-    response
-}
-
-/// Starts the stand-in and writes a kubeconfig pointing at it into `dir`.
+/// Starts the stand-in replaying tests/apiserver/; returns it and a kubeconfig for it.
 async fn start_api_server(dir: &Path) -> (Arc<Replay>, std::path::PathBuf) {
-    let generated = certs::generate(&["localhost".to_string()]).unwrap();
-    let tls_dir = dir.join("apiserver");
-    generated.write(&tls_dir).unwrap();
-    let store =
-        Arc::new(CertStore::load(&tls_dir.join("tls.crt"), &tls_dir.join("tls.key")).unwrap());
-    let acceptor = TlsAcceptor::from(store.server_config().unwrap());
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
     let replay = Arc::new(Replay::default());
     let serving = replay.clone();
-    tokio::spawn(async move {
-        loop {
-            let (tcp, _) = listener.accept().await.unwrap();
-            let (acceptor, replay) = (acceptor.clone(), serving.clone());
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let service = service_fn(|request| {
-                    let replay = replay.clone();
-                    async move { Ok::<_, Infallible>(replay.answer(request).await) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(tls), service)
-                    .await;
-            });
-        }
-    });
-    let kubeconfig = dir.join("kubeconfig");
-    let ca = base64::engine::general_purpose::STANDARD.encode(&generated.ca_cert);
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\ncurrent-context: replay\n\
-             clusters:\n- name: replay\n  cluster:\n    server: https://localhost:{port}\n    \
-             certificate-authority-data: {ca}\n\
-             users:\n- name: haechi\n  user:\n    token: {TOKEN}\n\
-             contexts:\n- name: replay\n  context: {{cluster: replay, user: haechi}}\n"
-        ),
-    )
-    .unwrap();
+    let kubeconfig = apiserver::serve(dir, move |request| {
+        let replay = serving.clone();
+        async move { replay.answer(request).await }
+    })
+    .await;
     (replay, kubeconfig)
-}
-
-async fn client_for(kubeconfig: &Path) -> kube::Client {
-    let config = kube::Config::from_custom_kubeconfig(
-        Kubeconfig::read_from(kubeconfig).unwrap(),
-        &KubeConfigOptions::default(),
-    )
-    .await
-    .unwrap();
-    kube::Client::try_from(config).unwrap()
 }
 
 fn label(server: &Harness, namespace: &str, key: &str) -> Option<String> {
@@ -201,7 +123,7 @@ fn plain_pod(namespace: &str) -> Json {
 async fn namespace_labels_follow_the_cluster_through_watch_expiry_and_relist() {
     let dir = TempDir::new().unwrap();
     let (replay, kubeconfig) = start_api_server(dir.path()).await;
-    let client = client_for(&kubeconfig).await;
+    let client = kube_client(&kubeconfig).await;
     let server =
         Harness::start_prepared(None, |_| {}, |server| server.watch_namespaces(client)).await;
 
@@ -275,7 +197,7 @@ async fn a_refused_token_keeps_the_webhook_unready_and_serving() {
     let (replay, kubeconfig) = start_api_server(dir.path()).await;
     let text = std::fs::read_to_string(&kubeconfig).unwrap();
     std::fs::write(&kubeconfig, text.replace(TOKEN, "stolen-token")).unwrap();
-    let client = client_for(&kubeconfig).await;
+    let client = kube_client(&kubeconfig).await;
     let server =
         Harness::start_prepared(None, |_| {}, |server| server.watch_namespaces(client)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -1,9 +1,16 @@
-//! End-to-end tests of `haechi admit`: the real binary, real files, a real signal.
+//! End-to-end tests of `haechi admit`: the real binary, real files, a real signal, and the
+//! admission crate's Kubernetes API server stand-in reached through KUBECONFIG.
+
+#[path = "../../admission/tests/common/apiserver.rs"]
+mod apiserver;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use apiserver::Cluster;
 use base64::Engine as _;
 
 fn haechi() -> Command {
@@ -41,6 +48,101 @@ fn certs_writes_the_pair_and_prints_the_ca_bundle() {
     for file in ["tls.crt", "tls.key"] {
         assert!(out.join(file).is_file());
     }
+}
+
+/// `admit certs --secret` as the Helm hook Job runs it, against `cluster` through `kubeconfig`.
+fn certs_in_cluster(kubeconfig: &Path, validating: &str) -> Output {
+    haechi()
+        .env("KUBECONFIG", kubeconfig)
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .args([
+            "admit",
+            "certs",
+            "--service",
+            "haechi-webhook",
+            "--namespace",
+            "haechi-system",
+            "--secret",
+            "haechi-webhook-tls",
+            "--patch-validating",
+            validating,
+            "--patch-mutating",
+            "haechi",
+        ])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn certs_keeps_the_certificate_in_a_secret_and_its_ca_in_the_webhooks() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let cluster = Arc::new(Cluster::default());
+    let recorded = Path::new(env!("CARGO_MANIFEST_DIR")).join("../admission/tests/apiserver");
+    for file in [
+        "validatingwebhookconfiguration.json",
+        "mutatingwebhookconfiguration.json",
+    ] {
+        let text = std::fs::read_to_string(recorded.join(file)).unwrap();
+        cluster.insert(serde_json::from_str(&text).unwrap());
+    }
+    let kubeconfig = runtime.block_on(cluster.serve(dir.path()));
+
+    let first = certs_in_cluster(&kubeconfig, "haechi");
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{stderr}");
+    assert!(first.stdout.is_empty());
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{stderr}");
+    assert!(
+        lines[0].starts_with(
+            "created Secret haechi-system/haechi-webhook-tls: a new CA and certificate for \
+             haechi-webhook.haechi-system.svc, haechi-webhook.haechi-system.svc.cluster.local, \
+             haechi-webhook.haechi-system, haechi-webhook, valid until "
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        lines[1],
+        "set caBundle of 1 of 2 webhooks in ValidatingWebhookConfiguration haechi: \
+         validate.haechi.dev"
+    );
+    assert_eq!(
+        lines[2],
+        "set caBundle of 1 of 2 webhooks in MutatingWebhookConfiguration haechi: mutate.haechi.dev"
+    );
+    let secret = cluster
+        .get("/api/v1/namespaces/haechi-system/secrets/haechi-webhook-tls")
+        .unwrap();
+    let validating = cluster
+        .get("/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/haechi")
+        .unwrap();
+    assert_eq!(
+        validating["webhooks"][0]["clientConfig"]["caBundle"],
+        secret["data"]["ca.crt"]
+    );
+
+    let second = certs_in_cluster(&kubeconfig, "haechi");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "kept Secret haechi-system/haechi-webhook-tls: its certificate is good until "
+        ),
+        "{stderr}"
+    );
+
+    let typo = certs_in_cluster(&kubeconfig, "haechi-typo");
+    assert_eq!(typo.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&typo.stderr);
+    assert!(
+        stderr.ends_with(
+            "haechi admit: ValidatingWebhookConfiguration haechi-typo not found: \
+             --patch-validating and --patch-mutating name configurations to update, not to \
+             create; install it first\n"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -1,7 +1,10 @@
 //! What the webhook tests share: a real server on 127.0.0.1:0 with certificates from the certs
-//! module, a real HTTPS client trusting the generated CA, the recorded AdmissionReviews.
+//! module, a real HTTPS client trusting the generated CA, the recorded AdmissionReviews, and a
+//! Kubernetes API server stand-in ([`apiserver`]) with a kube-rs client for it.
 // Each test file uses its own subset.
 #![allow(dead_code)]
+
+pub mod apiserver;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,6 +16,7 @@ use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
+use kube::config::{KubeConfigOptions, Kubeconfig};
 use rustls::RootCertStore;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
@@ -202,4 +206,15 @@ pub async fn eventually<F: std::future::Future<Output = bool>>(mut condition: im
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("condition not met within 5 s");
+}
+
+/// A kube-rs client for the cluster `kubeconfig` names.
+pub async fn kube_client(kubeconfig: &Path) -> kube::Client {
+    let config = kube::Config::from_custom_kubeconfig(
+        Kubeconfig::read_from(kubeconfig).unwrap(),
+        &KubeConfigOptions::default(),
+    )
+    .await
+    .unwrap();
+    kube::Client::try_from(config).unwrap()
 }

@@ -2,10 +2,11 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Subcommand};
+use clap::{ArgGroup, Args, Subcommand};
+use haechi_admission::certs::cluster::{self, Configuration, EnsuredSecret, SecretAction};
 use haechi_admission::{Options, Server, certs, namespaces};
 
 /// Exit status for usage errors, unusable files and servers that cannot start.
@@ -21,7 +22,8 @@ pub struct AdmitArgs {
 enum AdmitCommand {
     /// Serve the validating (POST /validate) and mutating (POST /mutate) webhook over HTTPS.
     Serve(ServeArgs),
-    /// Create a CA and a serving certificate for the webhook Service; print the caBundle.
+    /// Create a CA and a serving certificate for the webhook Service: into files (printing the
+    /// caBundle), or into a Secret and the webhook configurations' caBundle.
     Certs(CertsArgs),
 }
 
@@ -47,16 +49,30 @@ struct ServeArgs {
 }
 
 #[derive(Args)]
+#[command(group(ArgGroup::new("destination").required(true).args(["out", "secret"])))]
 struct CertsArgs {
     /// Name of the webhook's Service.
     #[arg(long, value_name = "NAME")]
     service: String,
-    /// Namespace of the webhook's Service.
+    /// Namespace of the webhook's Service (and of --secret).
     #[arg(long, value_name = "NS")]
     namespace: String,
     /// Directory for ca.crt, tls.crt and tls.key (created if missing).
     #[arg(long, value_name = "DIR")]
-    out: PathBuf,
+    out: Option<PathBuf>,
+    /// kubernetes.io/tls Secret for tls.crt, tls.key and ca.crt, in the cluster (the pod's
+    /// service account or KUBECONFIG): kept while its certificate is good for 30 more days,
+    /// created or replaced otherwise.
+    #[arg(long, value_name = "NAME")]
+    secret: Option<String>,
+    /// ValidatingWebhookConfiguration whose webhooks calling the Service get the Secret's CA as
+    /// caBundle (repeatable).
+    #[arg(long, value_name = "NAME", conflicts_with = "out")]
+    patch_validating: Vec<String>,
+    /// MutatingWebhookConfiguration whose webhooks calling the Service get the Secret's CA as
+    /// caBundle (repeatable).
+    #[arg(long, value_name = "NAME", conflicts_with = "out")]
+    patch_mutating: Vec<String>,
 }
 
 pub fn run(args: AdmitArgs) -> ExitCode {
@@ -113,17 +129,87 @@ fn serve(args: ServeArgs) -> Result<(), String> {
 
 fn make_certs(args: CertsArgs) -> Result<(), String> {
     let names = certs::dns_names(&args.service, &args.namespace);
+    match (&args.out, &args.secret) {
+        (Some(dir), None) => write_certs(dir, &names),
+        (None, Some(secret)) => certs_in_cluster(&args, secret, &names),
+        _ => unreachable!("clap requires exactly one of --out and --secret"),
+    }
+}
+
+fn write_certs(dir: &Path, names: &[String]) -> Result<(), String> {
     let generated =
-        certs::generate(&names).map_err(|e| format!("cannot create certificates: {e}"))?;
+        certs::generate(names).map_err(|e| format!("cannot create certificates: {e}"))?;
     generated
-        .write(&args.out)
-        .map_err(|e| format!("cannot write to {}: {e}", args.out.display()))?;
+        .write(dir)
+        .map_err(|e| format!("cannot write to {}: {e}", dir.display()))?;
     eprintln!(
         "wrote {dir}/ca.crt, {dir}/tls.crt and {dir}/tls.key for {names}",
-        dir = args.out.display(),
+        dir = dir.display(),
         names = names.join(", ")
     );
     eprintln!("caBundle for the webhook configuration:");
     println!("{}", generated.ca_bundle());
     Ok(())
+}
+
+/// Keeps the certificate in the Secret, then puts its CA into the named configurations: one
+/// line to standard error for each.
+fn certs_in_cluster(args: &CertsArgs, secret: &str, names: &[String]) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async {
+        let client = namespaces::client_from_environment()
+            .await
+            .map_err(|e| e.to_string())?;
+        let ensured = cluster::ensure_secret(&client, &args.namespace, secret, names)
+            .await
+            .map_err(|e| e.to_string())?;
+        eprintln!("{}", secret_line(&ensured, &args.namespace, secret, names));
+        let configurations = (args.patch_validating.iter())
+            .map(|name| (Configuration::Validating, name))
+            .chain(
+                args.patch_mutating
+                    .iter()
+                    .map(|name| (Configuration::Mutating, name)),
+            );
+        for (configuration, name) in configurations {
+            let injected = cluster::inject_ca_bundle(
+                &client,
+                configuration,
+                name,
+                &args.service,
+                &args.namespace,
+                &ensured.ca_bundle,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            eprintln!(
+                "set caBundle of {} of {} webhooks in {} {name}: {}",
+                injected.patched.len(),
+                injected.webhooks,
+                configuration.kind(),
+                injected.patched.join(", ")
+            );
+        }
+        Ok(())
+    })
+}
+
+fn secret_line(ensured: &EnsuredSecret, namespace: &str, secret: &str, names: &[String]) -> String {
+    let until = ensured.not_after.date();
+    let fresh = format!(
+        "a new CA and certificate for {}, valid until {until}",
+        names.join(", ")
+    );
+    match &ensured.action {
+        SecretAction::Kept => {
+            format!("kept Secret {namespace}/{secret}: its certificate is good until {until}")
+        }
+        SecretAction::Created => format!("created Secret {namespace}/{secret}: {fresh}"),
+        SecretAction::Replaced(reason) => {
+            format!("replaced Secret {namespace}/{secret} ({reason}): {fresh}")
+        }
+    }
 }
