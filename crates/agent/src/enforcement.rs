@@ -258,20 +258,57 @@ impl Enforcement {
             .rule(record.rule)
             .map(|info| (info.policy.as_str(), info.rule.as_str()))
             .unwrap_or(("unknown", "unknown"));
+        let server_name = match record.kind {
+            abi::ENF_CONNECT | abi::ENF_SENDMSG => self.learned.name(&record.addr),
+            _ => None,
+        };
+        Enforced {
+            record,
+            policy,
+            rule,
+            // Only container cgroups are ever scoped: a record always comes from one.
+            container_id: self
+                .container_ids
+                .get(&record.cgroup_id)
+                .map_or("unknown", String::as_str),
+            container: self.decided.get(&record.cgroup_id),
+            server_name,
+        }
+        .alert(boot_to_epoch_ns, hostname)
+    }
+}
+
+/// One thing the kernel enforced, with what the agent knows of it: everything its alert says.
+pub struct Enforced<'a> {
+    /// The kernel's record.
+    pub record: &'a Record,
+    /// The policy whose rule decided (`unknown` when the tables no longer name it).
+    pub policy: &'a str,
+    /// That rule.
+    pub rule: &'a str,
+    /// The container's id (`unknown` when its cgroup was never seen).
+    pub container_id: &'a str,
+    /// What the container runtime said of the container, once it answered.
+    pub container: Option<&'a ContainerView>,
+    /// The name a DNS answer gave the address connected or sent to.
+    pub server_name: Option<&'a str>,
+}
+
+impl Enforced<'_> {
+    /// The alert, in Falco's shape (rule `policy/rule`), with the fields every alert of
+    /// Falco's carries ([`alert::SUGGESTED_FIELDS`], [`alert::TIME_FIELD`]) besides the
+    /// action's own.
+    pub fn alert(&self, boot_to_epoch_ns: u64, hostname: &str) -> Alert {
+        let record = self.record;
         let action = match record.action {
             abi::ACTION_KILL => "kill",
             abi::ACTION_DENY => "deny",
             _ => "alert",
         };
-        let container = self.decided.get(&record.cgroup_id);
         let comm = c_string(&record.comm);
         let path = c_string(&record.path);
         let (event_type, mut what) = describe(record, &path);
-        let learned_name = match record.kind {
-            abi::ENF_CONNECT | abi::ENF_SENDMSG => self.learned.name(&record.addr),
-            _ => None,
-        };
-        if let Some(name) = learned_name {
+        if let Some(name) = self.server_name {
             what = format!("{what} ({name})");
         }
         let done = match action {
@@ -279,40 +316,32 @@ impl Enforcement {
             "deny" => "refused",
             _ => "saw",
         };
-        // Only container cgroups are ever scoped: a record always comes from one.
-        let container_id = self
-            .container_ids
-            .get(&record.cgroup_id)
-            .map_or("unknown", String::as_str);
         let time_ns = i128::from(record.ts_ns) + i128::from(boot_to_epoch_ns);
         let output = format!(
-            "{}: {} haechi {done} {what} by {comm} (pid {}) in container {container_id} \
-             (policy {policy}, rule {rule}, action {action})",
+            "{}: {} haechi {done} {what} by {comm} (pid {}) in container {} \
+             (policy {}, rule {}, action {action})",
             alert::time_of_day(time_ns),
             priority(action).name(),
             record.tgid,
+            self.container_id,
+            self.policy,
+            self.rule,
         );
-        let mut fields = BTreeMap::new();
+        let mut fields = self.context_fields();
+        fields.insert(alert::TIME_FIELD.into(), alert::time_value(time_ns));
         fields.insert("haechi.action".into(), json!(action));
-        fields.insert("haechi.policy".into(), json!(policy));
-        fields.insert("haechi.rule".into(), json!(rule));
+        fields.insert("haechi.policy".into(), json!(self.policy));
+        fields.insert("haechi.rule".into(), json!(self.rule));
         fields.insert("evt.type".into(), json!(event_type));
         fields.insert("proc.pid".into(), json!(record.tgid));
         fields.insert("proc.name".into(), json!(comm));
         fields.insert("user.uid".into(), json!(record.uid));
-        fields.insert("container.id".into(), json!(container_id));
-        fields.insert(
-            "container.name".into(),
-            container
-                .and_then(|c| c.name.clone())
-                .map_or(Value::Null, Value::from),
-        );
         match record.kind {
             abi::ENF_CONNECT | abi::ENF_SENDMSG => {
                 fields.insert("fd.sip".into(), json!(address(&record.addr).to_string()));
                 fields.insert("fd.sport".into(), json!(record.port));
                 fields.insert("fd.l4proto".into(), json!(protocol(record.protocol)));
-                if let Some(name) = learned_name {
+                if let Some(name) = self.server_name {
                     fields.insert("fd.sip.name".into(), json!(name));
                 }
             }
@@ -326,11 +355,41 @@ impl Enforcement {
             output,
             output_fields: fields,
             priority: priority(action),
-            rule: format!("{policy}/{rule}"),
+            rule: format!("{}/{}", self.policy, self.rule),
             source: "syscall".into(),
             tags: vec!["haechi".into(), "enforcement".into(), action.into()],
             time: alert::rfc3339(time_ns),
         }
+    }
+
+    /// The container and its pod, as [`alert::SUGGESTED_FIELDS`] name them: `null` where the
+    /// runtime has not said.
+    fn context_fields(&self) -> BTreeMap<String, Value> {
+        let text = |value: Option<&String>| value.map_or(Value::Null, |v| json!(v));
+        let c = self.container;
+        BTreeMap::from([
+            ("container.id".into(), json!(self.container_id)),
+            (
+                "container.name".into(),
+                text(c.and_then(|c| c.name.as_ref())),
+            ),
+            (
+                "container.image.repository".into(),
+                text(c.and_then(|c| c.image_repository.as_ref())),
+            ),
+            (
+                "container.image.tag".into(),
+                text(c.and_then(|c| c.image_tag.as_ref())),
+            ),
+            (
+                "k8s.pod.name".into(),
+                text(c.and_then(|c| c.pod_name.as_ref())),
+            ),
+            (
+                "k8s.ns.name".into(),
+                text(c.and_then(|c| c.pod_namespace.as_ref())),
+            ),
+        ])
     }
 }
 

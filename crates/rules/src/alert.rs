@@ -74,9 +74,11 @@ impl Serialize for Priority {
 pub struct Alert {
     /// The host that saw the event.
     pub hostname: String,
-    /// `<time>: <Priority> <rendered output>`, as Falco prints it.
+    /// `<time>: <Priority> <rendered output>`, as Falco prints it (for a rule, its output
+    /// followed by [`SUGGESTED_FIELDS`] as `container_id=...`).
     pub output: String,
-    /// Every field the output names, with its value (`null` when the event lacks it).
+    /// Every field the output names, with its value (`null` when the event lacks it), and
+    /// [`TIME_FIELD`]: never empty, as Falcosidekick requires.
     pub output_fields: BTreeMap<String, serde_json::Value>,
     /// The rule's priority.
     pub priority: Priority,
@@ -128,13 +130,53 @@ pub fn time_of_day(ns: i128) -> String {
     }
 }
 
-/// This machine's host name (the kernel's), `localhost` when it cannot be read.
+/// The fields Falco's default configuration adds to every syscall alert, in order:
+/// `append_output: [{suggested_output: true}]` appends the fields the container plugin marks
+/// as suggested, so alerts carry their container and pod even when the rule's output names
+/// neither.
+pub const SUGGESTED_FIELDS: [&str; 6] = [
+    "container.id",
+    "container.name",
+    "container.image.repository",
+    "container.image.tag",
+    "k8s.pod.name",
+    "k8s.ns.name",
+];
+
+/// The `output_fields` key of the event's time. Falco starts every output with `%evt.time`,
+/// so every alert it writes has it.
+pub const TIME_FIELD: &str = "evt.time";
+
+/// The value of [`TIME_FIELD`]: nanoseconds since the epoch, as Falco writes it.
+pub fn time_value(ns: i128) -> serde_json::Value {
+    i64::try_from(ns).map_or(serde_json::Value::Null, serde_json::Value::from)
+}
+
+/// The environment variable that names the host in alerts (Falco's is `FALCO_HOSTNAME`). In a
+/// pod the kernel's host name is the pod's: the agent's pod sets it to the node's name
+/// (`spec.nodeName` through the downward API).
+pub const HOSTNAME_VAR: &str = "HAECHI_HOSTNAME";
+
+/// The host name alerts carry: [`HOSTNAME_VAR`] when set, else the kernel's.
 pub fn hostname() -> String {
+    hostname_from(std::env::var(HOSTNAME_VAR).ok().as_deref())
+}
+
+/// [`hostname`] given the variable's value: it wins when not blank; else the kernel's host
+/// name, `localhost` when that cannot be read.
+pub fn hostname_from(var: Option<&str>) -> String {
+    var.map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(str::to_owned)
+        .or_else(kernel_hostname)
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+fn kernel_hostname() -> Option<String> {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 #[cfg(test)]
@@ -146,6 +188,23 @@ mod tests {
         let ns = 1_700_000_000_123_456_789i128;
         assert_eq!(rfc3339(ns), "2023-11-14T22:13:20.123456789Z");
         assert_eq!(time_of_day(ns), "22:13:20.123456789");
+    }
+
+    #[test]
+    fn the_variable_names_the_host_unless_blank() {
+        assert_eq!(hostname_from(Some("node-7")), "node-7");
+        assert_eq!(hostname_from(Some(" node-7\n")), "node-7");
+        let kernel = kernel_hostname().unwrap_or_else(|| "localhost".to_owned());
+        assert_eq!(hostname_from(Some("  ")), kernel);
+        assert_eq!(hostname_from(None), kernel);
+    }
+
+    #[test]
+    fn times_are_nanoseconds_in_output_fields() {
+        assert_eq!(
+            time_value(1_700_000_000_123_456_789),
+            1_700_000_000_123_456_789u64
+        );
     }
 
     #[test]

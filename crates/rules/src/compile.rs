@@ -15,6 +15,7 @@ use globset::GlobBuilder;
 use memchr::memmem::Finder;
 use regex::Regex;
 
+use crate::alert::SUGGESTED_FIELDS;
 use crate::ast::{Check, Expr, FieldName, Op, Operand as AstOperand, Rhs, Transformer, Value};
 use crate::error::{Error, Loc};
 use crate::eval::{
@@ -163,7 +164,7 @@ impl<'d> Compiler<'d> {
         if def.source == "syscall" {
             scope.loc = def.loc.clone();
             // A folded YAML scalar (`output: >`) ends in a newline Falco does not print.
-            template = self.template(def.output.trim(), &mut scope);
+            template = self.template(&with_suggested_output(def.output.trim()), &mut scope);
         }
         for field in &scope.unknown {
             scope
@@ -878,6 +879,19 @@ impl<'d> Compiler<'d> {
         }
         Template { parts }
     }
+}
+
+/// `output` as Falco's default `append_output` leaves it: each of [`SUGGESTED_FIELDS`]
+/// appended the way Falco formats a suggested field (`container_id=%container.id`).
+fn with_suggested_output(output: &str) -> String {
+    let mut text = output.to_owned();
+    for field in SUGGESTED_FIELDS {
+        text.push(' ');
+        text.push_str(&field.replace('.', "_"));
+        text.push_str("=%");
+        text.push_str(field);
+    }
+    text
 }
 
 fn flatten(values: &[ExValue], out: &mut Vec<Value>) {

@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::alert::{Alert, Priority, rfc3339, time_of_day};
+use crate::alert::{Alert, Priority, TIME_FIELD, rfc3339, time_of_day, time_value};
 use crate::compile::{Compiler, event_types, specialize};
 use crate::error::{Error, Errors, Loc, Warning};
 use crate::eval::{Event, Key, Node, Val};
@@ -363,8 +363,9 @@ impl Ruleset {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos() as i128),
         };
-        let (text, output_fields): (String, BTreeMap<String, serde_json::Value>) =
+        let (text, mut output_fields): (String, BTreeMap<String, serde_json::Value>) =
             r.output.render(ev);
+        output_fields.insert(TIME_FIELD.to_owned(), time_value(ns));
         Alert {
             hostname: hostname.to_owned(),
             output: format!("{}: {} {}", time_of_day(ns), r.priority, text),

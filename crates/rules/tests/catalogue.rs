@@ -47,7 +47,15 @@ holds when any ancestor matches (`!=`: when none does); `fd.ip`, `fd.port` and `
 either end of a socket the same way.
 
 Outputs name fields as `%proc.name` or `%proc.aname[2]`; a missing one renders `<NA>` (`null` in
-`output_fields`). `%evt.time` renders as the time of day, UTC.
+`output_fields`). `%evt.time` renders as the time of day, UTC. As with Falco's default
+`append_output` (`suggested_output: true`, which appends the fields its container plugin
+suggests), every rule's output is followed by `container_id=%container.id
+container_name=%container.name container_image_repository=%container.image.repository
+container_image_tag=%container.image.tag k8s_pod_name=%k8s.pod.name k8s_ns_name=%k8s.ns.name`,
+so an alert says which container and pod it came from even when the rule's output names
+neither. `output_fields` holds each field the output names and, as Falco's always do,
+`evt.time` (nanoseconds since the epoch); `hostname` is `HAECHI_HOSTNAME` when set, else the
+kernel's host name.
 
 A field Falco has but haechi cannot evaluate (marked *unsupported* below, or in a class listed at
 the end), or a `source` other than `syscall`, leaves its rule out and is reported by name; the
@@ -81,7 +89,9 @@ EPYC virtual machine (CI, 2026-12-03):
 Before the typed view and the specialized conditions, a slower run evaluated 184,000 events/s
 with the default rules and 165,000 with Falco's on the agent's path (the JSON map), and 540,000
 and 432,000 replayed. About 15 % of the generated events raise an alert with the default rules;
-rendering the alert (text, time, output fields) is what halves that row's figure.
+rendering the alert (text, time, output fields) is what halves that row's figure. These runs
+predate the container and pod fields appended to every rule's output and `evt.time` in
+`output_fields`, which the *with alerts* column now also renders.
 
 ## Fields
 

@@ -285,7 +285,11 @@ fn append_and_override() {
     assert_eq!(rule.priority, Priority::Error);
     assert_eq!(rule.tags, ["one", "two"]);
     let ev = event(json!({"proc.name": "a"}));
-    assert!(set.alert(0, &ev, "h").output.ends_with("Error second a"));
+    assert!(
+        set.alert(0, &ev, "h")
+            .output
+            .contains(": Error second a container_id=")
+    );
 
     let replaced = load(&format!(
         "{yaml}\n- list: bins\n  items: [z]\n  override:\n    items: replace\n- rule: r\n  enabled: false\n"
@@ -365,17 +369,26 @@ fn alerts_have_falco_shape() {
     );
     let ev = event(
         json!({"evt.type": "execve", "evt.time": 1_700_000_000_123_456_789u64,
-        "proc.name": "bash", "user.uid": 0, "proc.aname[2]": "sshd"}),
+        "proc.name": "bash", "user.uid": 0, "proc.aname[2]": "sshd",
+        "container.id": "3ad7b26ded6d", "container.name": "web",
+        "k8s.ns.name": "shop", "k8s.pod.name": "web-1"}),
     );
     let rule = set.first_match(&ev).expect("fires");
     let alert = set.alert(rule, &ev, "node-1");
     let json = serde_json::to_value(&alert).unwrap();
+    // As Falco's default `append_output` does, the container plugin's suggested fields follow
+    // the rule's output, named or not; `evt.time` is always there.
     assert_eq!(
         json,
         json!({
             "hostname": "node-1",
-            "output": "22:13:20.123456789: Notice Shell bash (parent=<NA> gp=sshd at 22:13:20.123456789 uid=0).",
-            "output_fields": {"evt.time": 1_700_000_000_123_456_789u64, "proc.aname[2]": "sshd",
+            "output": "22:13:20.123456789: Notice Shell bash (parent=<NA> gp=sshd at 22:13:20.123456789 uid=0). \
+                container_id=3ad7b26ded6d container_name=web container_image_repository=<NA> \
+                container_image_tag=<NA> k8s_pod_name=web-1 k8s_ns_name=shop",
+            "output_fields": {"container.id": "3ad7b26ded6d",
+                "container.image.repository": null, "container.image.tag": null,
+                "container.name": "web", "evt.time": 1_700_000_000_123_456_789u64,
+                "k8s.ns.name": "shop", "k8s.pod.name": "web-1", "proc.aname[2]": "sshd",
                 "proc.name": "bash", "proc.pname": null, "user.uid": 0},
             "priority": "Notice",
             "rule": "Shell",

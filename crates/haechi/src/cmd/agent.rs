@@ -28,6 +28,9 @@ const EXIT_USAGE: u8 = 2;
 const GVISOR_QUEUE: usize = 8192;
 
 #[derive(Args)]
+#[command(after_help = "Environment:
+  HAECHI_HOSTNAME  The host name alerts carry (default: the kernel's); in a pod, set it
+                   to the node's name from the downward API's spec.nodeName")]
 pub struct AgentArgs {
     /// Print what the kernel offers the sensor and exit.
     #[arg(long)]
