@@ -3,7 +3,8 @@
 # through its DaemonSet's securityContext.
 #
 # The binary is built outside (deploy/image/build.sh runs `cargo build --release --locked` and
-# hands this file a context holding only it), so the image needs no toolchain and no shell.
+# hands this file a context holding only usr/bin/haechi, dated to the last commit so the layer is
+# reproducible), so the image needs no toolchain and no shell.
 # BASE is a build argument: users get Google's distroless cc (glibc, libgcc, CA certificates,
 # the `nonroot` user 65532); tests build on a base made locally with `docker import`
 # (deploy/image/build.sh --local-base), as this project's CI has no registry access.
@@ -21,7 +22,7 @@ LABEL org.opencontainers.image.title="haechi" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}"
 
-COPY haechi /usr/bin/haechi
+COPY . /
 USER 65532:65532
 ENTRYPOINT ["/usr/bin/haechi"]
 CMD ["--help"]

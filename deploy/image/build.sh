@@ -68,15 +68,24 @@ if $local_base; then
   base=haechi-base:local
 fi
 
-objcopy --strip-debug "$binary" "$context/haechi"
-chmod 0755 "$context/haechi"
-touch -d "@$epoch" "$context/haechi"
+# The context is the image's one layer as a tree (usr/bin/haechi), every entry dated to the last
+# commit, so the layer's tar, directories included, is the same on every build.
+mkdir -p "$context/layer/usr/bin"
+objcopy --strip-debug "$binary" "$context/layer/usr/bin/haechi"
+chmod 0755 "$context/layer/usr/bin/haechi"
+find "$context/layer" -exec touch -h -d "@$epoch" {} +
 
 build_args=(--build-arg "VERSION=$version" --build-arg "REVISION=$revision" --build-arg "CREATED=$created")
 [ -n "$base" ] && build_args+=(--build-arg "BASE=$base")
-DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0} docker build --quiet -f "$root/Dockerfile" "${build_args[@]}" -t "$tag" "$context" >/dev/null
+# The classic builder: it builds FROM a local image without asking a registry (BuildKit's
+# docker driver would resolve the base's metadata first). Its deprecation notice is dropped.
+if ! DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0} docker build --quiet -f "$root/Dockerfile" "${build_args[@]}" \
+    -t "$tag" "$context/layer" >/dev/null 2>"$context/build.log"; then
+  cat "$context/build.log" >&2
+  exit 1
+fi
 
 size=$(docker image inspect -f '{{.Size}}' "$tag")
-binary_size=$(stat -c %s "$context/haechi")
+binary_size=$(stat -c %s "$context/layer/usr/bin/haechi")
 echo "built $tag: $((size / 1024 / 1024)) MiB ($size bytes; the binary $((binary_size / 1024 / 1024)) MiB)"
 echo "layers: $(docker image inspect -f '{{range .RootFS.Layers}}{{.}} {{end}}' "$tag")"

@@ -65,11 +65,25 @@ fn image() -> &'static Image {
     static IMAGE: OnceLock<Image> = OnceLock::new();
     IMAGE.get_or_init(|| {
         let tag = "haechi:test".to_owned();
-        let built = run(Command::new("bash")
-            .arg(repo().join("deploy/image/build.sh"))
-            .args(["--local-base", "--tag", &tag, "--binary"])
-            .arg(env!("CARGO_BIN_EXE_haechi")));
-        eprintln!("{built}");
+        let build = || {
+            run(Command::new("bash")
+                .arg(repo().join("deploy/image/build.sh"))
+                .args(["--local-base", "--tag", &tag, "--binary"])
+                .arg(env!("CARGO_BIN_EXE_haechi")))
+        };
+        let layers = |out: &str| {
+            out.lines()
+                .find(|l| l.starts_with("layers: "))
+                .map(str::to_owned)
+        };
+        let (first, second) = (build(), build());
+        eprintln!("{second}");
+        assert!(layers(&first).is_some(), "{first}");
+        assert_eq!(
+            layers(&first),
+            layers(&second),
+            "two builds give the same layers"
+        );
         let inspect: Value =
             serde_json::from_str(&run(Command::new("docker").args(["image", "inspect", &tag])))
                 .unwrap();
@@ -546,7 +560,7 @@ fn sibling_image() -> &'static str {
         }
         std::fs::write(dir.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
         std::fs::write(dir.join("etc/shadow"), "root:*:19000:0:99999:7:::\n").unwrap();
-        let tar = Command::new("tar")
+        let mut tar = Command::new("tar")
             .arg("-C")
             .arg(dir)
             .args(["-c", "."])
@@ -555,7 +569,8 @@ fn sibling_image() -> &'static str {
             .unwrap();
         run(Command::new("docker")
             .args(["import", "-", &tag])
-            .stdin(tar.stdout.unwrap()));
+            .stdin(tar.stdout.take().unwrap()));
+        assert!(tar.wait().unwrap().success());
         tag
     })
 }
@@ -625,6 +640,7 @@ fn the_image_runs_as_the_charts_agent_daemonset_and_sees_its_sibling_containers(
     let _ = Command::new("docker").args(["rm", "-f", &name]).output();
     assert_eq!(found.len(), 2, "alerts on {short}: {found:#?}");
     for alert in found.values() {
+        eprintln!("{alert}");
         assert_eq!(
             alert["output_fields"]["container.name"],
             name.as_str(),

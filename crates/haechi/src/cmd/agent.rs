@@ -29,8 +29,11 @@ const GVISOR_QUEUE: usize = 8192;
 
 #[derive(Args)]
 #[command(after_help = "Environment:
-  HAECHI_HOSTNAME  The host name alerts carry (default: the kernel's); in a pod, set it
-                   to the node's name from the downward API's spec.nodeName")]
+  HAECHI_HOSTNAME      The host name alerts carry (default: the kernel's); in a pod, set it
+                       to the node's name from the downward API's spec.nodeName
+  HAECHI_CGROUP_MOUNT  Where the host's cgroup file system is mounted (default:
+                       /sys/fs/cgroup); in a pod, the host's mounted at another path, as the
+                       pod's own /sys/fs/cgroup shows only its private cgroup namespace")]
 pub struct AgentArgs {
     /// Print what the kernel offers the sensor and exit.
     #[arg(long)]
