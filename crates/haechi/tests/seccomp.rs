@@ -360,3 +360,53 @@ fn scan_reports_localhost_profiles_missing_from_the_seccomp_dir() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--seccomp-dir /nonexistent"));
 }
+
+#[test]
+fn install_checks_every_profile_then_writes_them_into_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let from = dir.path().join("configmap");
+    std::fs::create_dir(&from).unwrap();
+    let profile = r#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],
+        "syscalls":[{"names":["read","write","exit_group"],"action":"SCMP_ACT_ALLOW"}]}"#;
+    write(&from, "web.json", profile);
+    write(&from, "README", "not a profile, not installed");
+    let to = dir.path().join("kubelet/seccomp/haechi");
+    let out = haechi(&[
+        "seccomp",
+        "install",
+        "--to",
+        to.to_str().unwrap(),
+        from.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let installed: Vec<String> = std::fs::read_dir(&to)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(installed, ["web.json"]);
+    let written: Value =
+        serde_json::from_slice(&std::fs::read(to.join("web.json")).unwrap()).unwrap();
+    assert_eq!(written["syscalls"][0]["names"][2], "exit_group");
+
+    // One bad profile: nothing is written, and the message names it.
+    write(&from, "broken.json", "{\"defaultAction\": 5}");
+    write(&from, "web.json", &profile.replace("exit_group", "exit"));
+    let out = haechi(&[
+        "seccomp",
+        "install",
+        "--to",
+        to.to_str().unwrap(),
+        from.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("broken.json"),
+        "{}",
+        text(&out.stderr)
+    );
+    let kept: Value = serde_json::from_slice(&std::fs::read(to.join("web.json")).unwrap()).unwrap();
+    assert_eq!(
+        kept["syscalls"][0]["names"][2], "exit_group",
+        "the installed one stays"
+    );
+}
