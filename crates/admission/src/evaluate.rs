@@ -18,8 +18,10 @@ const EPHEMERAL_CONTAINERS: &str = "ephemeralcontainers";
 pub struct AuditRecord {
     /// The check.
     pub check: &'static str,
-    /// `<level>: <check>: <path>: <message>`.
+    /// `<level>: <check>: <path>: <message>`, or `<level>: <check>: and N more like it`.
     pub message: String,
+    /// How many violations the record stands for: 1, or N for the line that counts the rest.
+    pub violations: u64,
 }
 
 /// What reviewing one request produced.
@@ -146,6 +148,11 @@ fn describe(finding: &Finding) -> String {
     format!("{}: {}: {}", finding.check.id, v.path, v.message)
 }
 
+/// How many findings of one check a verdict, an audit annotation or the warnings name; the rest
+/// are counted in one more line. A workload with thousands of containers would otherwise give
+/// a message, an audit log and warnings as long as itself.
+pub const NAMED_PER_CHECK: usize = 5;
+
 /// The counted violations of one mode.
 #[derive(Clone)]
 struct ModeResult {
@@ -153,20 +160,85 @@ struct ModeResult {
     haechi: Vec<Finding>,
 }
 
+/// One line of a verdict, warning or audit record: a finding, or how many more of a check
+/// there were.
+enum Line<'a> {
+    Finding(&'a Finding),
+    More { check: &'static str, count: usize },
+}
+
+impl Line<'_> {
+    fn check(&self) -> &'static str {
+        match self {
+            Line::Finding(f) => f.check.id,
+            Line::More { check, .. } => check,
+        }
+    }
+
+    fn violations(&self) -> u64 {
+        match self {
+            Line::Finding(_) => 1,
+            Line::More { count, .. } => *count as u64,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Line::Finding(f) => describe(f),
+            Line::More { check, count } => format!("{check}: and {count} more like it"),
+        }
+    }
+}
+
 impl ModeResult {
     fn is_empty(&self) -> bool {
         self.pss.is_empty() && self.haechi.is_empty()
     }
 
-    /// `(policy, finding)` pairs, Pod Security ones first; the policy names the level as PSA
-    /// does (`PodSecurity "restricted:latest"`).
-    fn lines(&self, level: &LevelVersion) -> impl Iterator<Item = (String, &Finding)> + '_ {
+    /// `(policy, line)` pairs, Pod Security ones first; the policy names the level as PSA
+    /// does (`PodSecurity "restricted:latest"`). Each check names at most [`NAMED_PER_CHECK`]
+    /// findings and counts the rest in one line.
+    fn lines(&self, level: &LevelVersion) -> Vec<(String, Line<'_>)> {
         let pss = format!("PodSecurity \"{level}\"");
-        self.pss
-            .iter()
-            .map(move |f| (pss.clone(), f))
-            .chain(self.haechi.iter().map(|f| ("haechi checks".to_string(), f)))
+        let mut lines = bounded(&self.pss, &pss);
+        lines.extend(bounded(&self.haechi, "haechi checks"));
+        lines
     }
+}
+
+/// `findings` in order, at most [`NAMED_PER_CHECK`] per check, each check's rest counted in one
+/// line after its last named one.
+fn bounded<'a>(findings: &'a [Finding], policy: &str) -> Vec<(String, Line<'a>)> {
+    let mut per_check: Vec<(&'static str, usize)> = Vec::new();
+    let mut lines = Vec::new();
+    for finding in findings {
+        let id = finding.check.id;
+        let seen = match per_check.iter_mut().find(|(check, _)| *check == id) {
+            Some((_, n)) => n,
+            None => {
+                per_check.push((id, 0));
+                &mut per_check.last_mut().expect("just pushed").1
+            }
+        };
+        *seen += 1;
+        if *seen <= NAMED_PER_CHECK {
+            lines.push((policy.to_owned(), Line::Finding(finding)));
+        }
+    }
+    for (check, count) in per_check {
+        if count > NAMED_PER_CHECK {
+            let last = lines
+                .iter()
+                .rposition(|(_, line)| line.check() == check)
+                .map_or(lines.len(), |i| i + 1);
+            let more = Line::More {
+                check,
+                count: count - NAMED_PER_CHECK,
+            };
+            lines.insert(last, (policy.to_owned(), more));
+        }
+    }
+    lines
 }
 
 /// Runs one mode's checks on `subject`.
@@ -237,7 +309,7 @@ pub fn validate(
     if !enforce.is_empty() {
         let mut message = String::new();
         let mut heading = String::new();
-        for (prefix, finding) in enforce.lines(ns.level(Mode::Enforce)) {
+        for (prefix, line) in enforce.lines(ns.level(Mode::Enforce)) {
             if prefix != heading {
                 if !message.is_empty() {
                     message.push_str("; ");
@@ -247,14 +319,15 @@ pub fn validate(
             } else {
                 message.push_str(", ");
             }
-            message.push_str(&describe(finding));
+            message.push_str(&line.describe());
         }
         outcome.response = AdmissionResponse::deny(&request.uid, message);
     }
-    for (prefix, finding) in audit.lines(ns.level(Mode::Audit)) {
+    for (prefix, line) in audit.lines(ns.level(Mode::Audit)) {
         outcome.audit.push(AuditRecord {
-            check: finding.check.id,
-            message: format!("would violate {prefix}: {}", describe(finding)),
+            check: line.check(),
+            message: format!("would violate {prefix}: {}", line.describe()),
+            violations: line.violations(),
         });
     }
     if !outcome.audit.is_empty() {
@@ -268,7 +341,8 @@ pub fn validate(
     if outcome.response.allowed {
         outcome.response.warnings = warn
             .lines(ns.level(Mode::Warn))
-            .map(|(prefix, finding)| format!("would violate {prefix}: {}", describe(finding)))
+            .into_iter()
+            .map(|(prefix, line)| format!("would violate {prefix}: {}", line.describe()))
             .collect();
     }
     Ok(outcome)

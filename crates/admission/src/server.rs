@@ -92,12 +92,18 @@ pub enum StartError {
     },
 }
 
+/// Reviews with a body larger than this are judged one at a time (see [`handle`]); real
+/// workloads are far smaller (a Deployment with a few containers is a few KiB).
+const LARGE_REVIEW: usize = 256 << 10;
+
 /// What request handlers share.
 struct State {
     policy: PolicyFile,
     labels: NamespaceLabels,
     metrics: Metrics,
     options: Options,
+    /// The one permit a review larger than [`LARGE_REVIEW`] needs.
+    large_reviews: tokio::sync::Semaphore,
 }
 
 /// A bound server, ready to [`run`](Server::run).
@@ -131,6 +137,7 @@ impl Server {
                 labels: NamespaceLabels::default(),
                 metrics: Metrics::default(),
                 options,
+                large_reviews: tokio::sync::Semaphore::new(1),
             }),
             namespace_watcher: None,
         })
@@ -205,7 +212,7 @@ impl Server {
                 };
                 let service = service_fn(|request| {
                     let state = state.clone();
-                    async move { Ok::<_, Infallible>(handle(&state, request).await) }
+                    async move { Ok::<_, Infallible>(handle(state, request).await) }
                 });
                 let connection = http1::Builder::new()
                     .timer(TokioTimer::new())
@@ -293,7 +300,7 @@ impl Endpoint {
     }
 }
 
-async fn handle(state: &State, request: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(state: Arc<State>, request: Request<Incoming>) -> Response<Full<Bytes>> {
     let endpoint = match request.uri().path() {
         "/validate" => Endpoint::Validate,
         "/mutate" => Endpoint::Mutate,
@@ -331,7 +338,7 @@ async fn handle(state: &State, request: Request<Incoming>) -> Response<Full<Byte
         state.metrics.error(endpoint.name(), "method");
         return text(StatusCode::METHOD_NOT_ALLOWED, "use POST\n");
     }
-    let body = match read_body(state, request).await {
+    let body = match read_body(&state, request).await {
         Ok(body) => body,
         Err((status, reason, message)) => {
             state.metrics.error(endpoint.name(), reason);
@@ -339,14 +346,36 @@ async fn handle(state: &State, request: Request<Incoming>) -> Response<Full<Byte
         }
     };
     let started = Instant::now();
-    let result = review::parse(&body).and_then(|request| {
-        let policy = state.policy.current();
-        let outcome = match endpoint {
-            Endpoint::Validate => evaluate::validate(&policy, &state.labels, &request),
-            Endpoint::Mutate => evaluate::mutate(&policy, &state.labels, &request),
-        }?;
-        Ok((request, outcome))
-    });
+    // Reviews are judged on the blocking pool, so the runtime's threads keep accepting and
+    // reading; large ones one at a time, so however many arrive together, small reviews keep
+    // a core and stay within the API server's timeout.
+    let _large = if body.len() > LARGE_REVIEW {
+        Some(
+            state
+                .large_reviews
+                .acquire()
+                .await
+                .expect("the semaphore is never closed"),
+        )
+    } else {
+        None
+    };
+    let judge = state.clone();
+    let judged = tokio::task::spawn_blocking(move || {
+        review::parse(&body).and_then(|request| {
+            let policy = judge.policy.current();
+            let outcome = match endpoint {
+                Endpoint::Validate => evaluate::validate(&policy, &judge.labels, &request),
+                Endpoint::Mutate => evaluate::mutate(&policy, &judge.labels, &request),
+            }?;
+            Ok((request, outcome))
+        })
+    })
+    .await;
+    let Ok(result) = judged else {
+        state.metrics.error(endpoint.name(), "internal");
+        return text(StatusCode::INTERNAL_SERVER_ERROR, "the review failed\n");
+    };
     let (request, outcome) = match result {
         Ok(done) => done,
         Err(BadReview(message)) => {
@@ -355,7 +384,7 @@ async fn handle(state: &State, request: Request<Incoming>) -> Response<Full<Byte
             return text(StatusCode::BAD_REQUEST, format!("{message}\n"));
         }
     };
-    record(state, endpoint, &request, &outcome);
+    record(&state, endpoint, &request, &outcome);
     state
         .metrics
         .duration
@@ -453,7 +482,7 @@ fn record(state: &State, endpoint: Endpoint, request: &AdmissionRequest, outcome
             .metrics
             .audit_violations
             .get_or_create(&CheckLabels { check: audit.check })
-            .inc();
+            .inc_by(audit.violations);
     }
 }
 

@@ -549,3 +549,89 @@ async fn unstartable_server_says_why() {
         "{err}"
     );
 }
+
+/// A pod with `n` privileged containers, as one AdmissionReview.
+fn crowded_pod(n: usize) -> Json {
+    let mut review = fixture("pod-create-privileged.json");
+    let container = review["request"]["object"]["spec"]["containers"][0].clone();
+    let containers: Vec<Json> = (0..n)
+        .map(|i| {
+            let mut c = container.clone();
+            c["name"] = json!(format!("c{i}"));
+            c
+        })
+        .collect();
+    review["request"]["object"]["spec"]["containers"] = Json::Array(containers);
+    review
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_review_is_judged_with_bounded_messages_and_small_ones_keep_their_turn() {
+    let server = Harness::start(None).await;
+    // 16,000 privileged containers: one verdict line per check, not one per container.
+    let huge = crowded_pod(16_000);
+    let body = serde_json::to_vec(&huge).unwrap();
+    assert!(body.len() > 3 << 20, "{} bytes", body.len());
+    let response = server.review("/validate", &huge).await;
+    assert_eq!(response["allowed"], false);
+    let message = response["status"]["message"].as_str().unwrap();
+    assert_eq!(
+        message.matches("pss-privileged: spec.containers").count(),
+        5,
+        "{message}"
+    );
+    assert!(
+        message.contains("pss-privileged: and 15995 more like it"),
+        "{message}"
+    );
+    assert!(message.len() < 4096, "{} bytes", message.len());
+    let audit = response["auditAnnotations"]["audit-violations"]
+        .as_str()
+        .unwrap();
+    assert!(
+        audit.len() < 16 << 10,
+        "{} bytes of audit annotation",
+        audit.len()
+    );
+    // Every violation is still counted in the metrics.
+    let metrics = server.metrics().await;
+    assert!(
+        metrics.contains("haechi_admission_audit_violations_total{check=\"pss-privileged\"} 16000"),
+        "{}",
+        metrics
+            .lines()
+            .filter(|l| l.contains("audit_violations"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+
+    // Four large reviews in flight, then a small one: it is answered before the large ones are
+    // all done (they are judged one at a time, beside it).
+    let big = crowded_pod(4_000);
+    let mut bigs = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (review, client) = (big.clone(), server.connect().await);
+        bigs.spawn(async move {
+            let mut client = client;
+            client
+                .send(
+                    Method::POST,
+                    "/validate",
+                    serde_json::to_vec(&review).unwrap(),
+                )
+                .await
+        });
+    }
+    let small = server
+        .review("/validate", &fixture("pod-create-restricted.json"))
+        .await;
+    assert_eq!(small["allowed"], true);
+    assert!(
+        bigs.try_join_next().is_none(),
+        "the small review waited for every large one"
+    );
+    while let Some(done) = bigs.join_next().await {
+        assert_eq!(done.unwrap().0, StatusCode::OK);
+    }
+    server.stop().await;
+}
