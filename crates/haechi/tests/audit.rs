@@ -4,6 +4,7 @@
 use std::fs;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::{PermissionsExt, chown};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -293,4 +294,107 @@ fn probe_finds_a_real_etcd_without_tls() {
         .collect();
     assert_eq!(ids, ["probe/etcd-client", "probe/etcd-peer"]);
     assert_eq!(report["results"][0]["status"], "fail");
+}
+
+#[test]
+fn hostile_node_trees_end_with_a_verdict_or_a_problem() {
+    let Some(tree) = node("hardened", 0o600) else {
+        return;
+    };
+    let root = tree.path();
+    // Ten links to the PKI directory itself: each real file is still looked at once.
+    for i in 0..10 {
+        std::os::unix::fs::symlink(".", root.join(format!("etc/kubernetes/pki/loop{i}"))).unwrap();
+    }
+    // A FIFO and a device where manifests are read: neither is read.
+    let manifests = root.join("etc/kubernetes/manifests");
+    fs::remove_file(manifests.join("kube-scheduler.yaml")).unwrap();
+    let fifo =
+        std::ffi::CString::new(manifests.join("kube-scheduler.yaml").to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let zero = std::ffi::CString::new(manifests.join("zero.yaml").to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path; /dev/zero's device number.
+    assert_eq!(
+        unsafe { libc::mknod(zero.as_ptr(), libc::S_IFCHR | 0o600, libc::makedev(1, 5)) },
+        0
+    );
+    let output = haechi(&[
+        "audit",
+        "node",
+        "--root",
+        root.to_str().unwrap(),
+        "-f",
+        "json",
+    ]);
+    let report = json(&output);
+    let problems: Vec<&str> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems.iter().all(|p| p.contains("not a regular file")),
+        "{problems:?}"
+    );
+    assert_eq!(output.status.code(), Some(2), "problems exit 2");
+    let pki = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "1.1.19")
+        .unwrap();
+    assert_eq!(pki["status"], "pass");
+    let looked_at = pki["evidence"].as_array().unwrap().len();
+    assert!(
+        looked_at < 40,
+        "{looked_at} paths for a PKI directory of a few files"
+    );
+    let allowed = haechi(&[
+        "audit",
+        "node",
+        "--root",
+        root.to_str().unwrap(),
+        "--allow-problems",
+    ]);
+    assert_eq!(allowed.status.code(), Some(0), "{}", stdout(&allowed));
+
+    // A PKI directory its reader cannot list is a problem, and its items are not judged.
+    let Some(weak) = node("weak", 0o644) else {
+        return;
+    };
+    let root = weak.path();
+    fs::set_permissions(root, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(
+        root.join("etc/kubernetes/pki"),
+        fs::Permissions::from_mode(0o000),
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_haechi"))
+        .args([
+            "audit",
+            "node",
+            "--root",
+            root.to_str().unwrap(),
+            "-f",
+            "json",
+        ])
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    let report = json(&output);
+    assert_eq!(output.status.code(), Some(2));
+    let results = report["results"].as_array().unwrap();
+    for id in ["1.1.19", "1.1.20", "1.1.21"] {
+        assert!(
+            results.iter().all(|r| r["id"] != id),
+            "{id} judged from a directory that could not be read"
+        );
+    }
+    let problems = report["problems"].to_string();
+    assert!(problems.contains("/etc/kubernetes/pki"), "{problems}");
+    assert!(report["skipped"].to_string().contains("1.1.19-1.1.21"));
 }

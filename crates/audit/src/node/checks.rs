@@ -35,6 +35,19 @@ impl Audit {
         });
     }
 
+    /// Items that cannot be judged because what they look at could not be read: each reason is
+    /// a problem, and the items are skipped (a directory that cannot be listed is not empty).
+    fn not_judged(&mut self, items: &str, unread: Vec<String>) {
+        self.skip(
+            items,
+            format!(
+                "not judged: {}",
+                unread.first().cloned().unwrap_or_default()
+            ),
+        );
+        self.problems.extend(unread);
+    }
+
     /// Permission bits beyond `max` on any of `files` (absent files are left out).
     fn permissions(&mut self, item: &'static Item, files: &[String], max: u32, absent: Absent) {
         let mut evidence = Vec::new();
@@ -606,14 +619,19 @@ fn control_plane(audit: &mut Audit, components: &BTreeMap<&'static str, Componen
             audit.ownership(own, &one(component), "root:root", Absent::Warn);
         }
     }
-    let mut cni: Vec<String> = audit.fs.walk("/etc/cni/net.d");
-    cni.extend(audit.fs.walk("/var/lib/cni/networks"));
-    let cni: Vec<String> = cni
-        .into_iter()
-        .filter(|f| audit.fs.stat(f).is_ok_and(|s| !s.is_dir))
-        .collect();
-    audit.permissions(&F_1_1_9, &cni, 0o600, Absent::Pass);
-    audit.ownership(&F_1_1_10, &cni, "root:root", Absent::Pass);
+    let mut cni = audit.fs.walk("/etc/cni/net.d");
+    let networks = audit.fs.walk("/var/lib/cni/networks");
+    cni.paths.extend(networks.paths);
+    cni.unread.extend(networks.unread);
+    if cni.unread.is_empty() {
+        let files: Vec<String> = (cni.paths.into_iter())
+            .filter(|f| audit.fs.stat(f).is_ok_and(|s| !s.is_dir))
+            .collect();
+        audit.permissions(&F_1_1_9, &files, 0o600, Absent::Pass);
+        audit.ownership(&F_1_1_10, &files, "root:root", Absent::Pass);
+    } else {
+        audit.not_judged("1.1.9-1.1.10", cni.unread);
+    }
     if let Some(etcd) = etcd {
         let data_dir = component_value(etcd, "data-dir", Some("/var/lib/etcd"))
             .value
@@ -649,8 +667,11 @@ fn control_plane(audit: &mut Audit, components: &BTreeMap<&'static str, Componen
         audit.permissions(&F_1_1_17, &files, 0o600, Absent::Warn);
         audit.ownership(&F_1_1_18, &files, "root:root", Absent::Warn);
     }
-    let pki = audit.fs.walk("/etc/kubernetes/pki");
-    if audit.fs.exists("/etc/kubernetes/pki") {
+    let walk = audit.fs.walk("/etc/kubernetes/pki");
+    let pki = walk.paths;
+    if !walk.unread.is_empty() {
+        audit.not_judged("1.1.19-1.1.21", walk.unread);
+    } else if audit.fs.exists("/etc/kubernetes/pki") {
         audit.ownership(&F_1_1_19, &pki, "root:root", Absent::Warn);
         let crt: Vec<String> = pki
             .iter()

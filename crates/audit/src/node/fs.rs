@@ -2,14 +2,27 @@
 //! absolute symlinks resolve inside the root, and owners are named from the root's own
 //! /etc/passwd and /etc/group, as `stat` on the node would name them.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Largest configuration file read (kubeconfigs with embedded certificates are a few KiB).
 const MAX_FILE: u64 = 4 << 20;
+
+/// Most entries one directory walk lists (a node's PKI or CNI directory holds dozens).
+const MAX_WALK: usize = 100_000;
+
+/// What a directory walk found, and what it could not read.
+#[derive(Debug, Default)]
+pub(crate) struct Walk {
+    /// Every file and directory reached, each real one once, sorted.
+    pub paths: Vec<String>,
+    /// Directories that could not be listed, and why (`<path>: <reason>`); a walk that hit
+    /// [`MAX_WALK`] says so here too.
+    pub unread: Vec<String>,
+}
 
 /// Mode and owner of a file.
 #[derive(Debug, Clone)]
@@ -109,48 +122,82 @@ impl NodeFs {
         self.stat(node_path).is_ok()
     }
 
-    /// A text file; `NotFound` when absent, `InvalidData` when too large or not UTF-8.
+    /// A text file; `NotFound` when absent, `InvalidData` when too large, not UTF-8 or not a
+    /// regular file (a FIFO would block the read, a device never end it).
     pub(crate) fn read(&self, node_path: &str) -> io::Result<String> {
         let path = self.host(node_path)?;
-        let size = fs::metadata(&path)?.len();
-        if size > MAX_FILE {
+        let meta = fs::metadata(&path)?;
+        if !meta.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "not a regular file (a directory, FIFO, socket or device)",
+            ));
+        }
+        // The limit holds whatever size the file reports (procfs and sysfs report 0).
+        let mut bytes = Vec::new();
+        fs::File::open(&path)?
+            .take(MAX_FILE + 1)
+            .read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > MAX_FILE {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("larger than {MAX_FILE} bytes"),
             ));
         }
-        let bytes = fs::read(&path)?;
         String::from_utf8(bytes)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
     }
 
     /// The entries of a directory as node paths, sorted; empty when it does not exist.
     pub(crate) fn list(&self, node_dir: &str) -> Vec<String> {
-        let Ok(entries) = self.host(node_dir).and_then(fs::read_dir) else {
-            return Vec::new();
-        };
-        let mut names: Vec<String> = entries
+        self.read_dir(node_dir).unwrap_or_default()
+    }
+
+    fn read_dir(&self, node_dir: &str) -> io::Result<Vec<String>> {
+        let mut names: Vec<String> = fs::read_dir(self.host(node_dir)?)?
             .filter_map(|e| e.ok())
             .filter_map(|e| e.file_name().into_string().ok())
             .map(|name| format!("{}/{name}", node_dir.trim_end_matches('/')))
             .collect();
         names.sort();
-        names
+        Ok(names)
     }
 
-    /// Every file and directory under `node_dir`, itself included (depth-limited).
-    pub(crate) fn walk(&self, node_dir: &str) -> Vec<String> {
-        let mut out = Vec::new();
+    /// Every file and directory under `node_dir`, itself included (depth-limited). Each real
+    /// directory is entered once, however many links lead to it (`ln -s . a` loops and fans
+    /// out); a directory that cannot be listed is named in [`Walk::unread`], never taken as
+    /// empty.
+    pub(crate) fn walk(&self, node_dir: &str) -> Walk {
+        let mut walk = Walk::default();
+        let mut entered = HashSet::new();
         let mut stack = vec![(node_dir.trim_end_matches('/').to_string(), 0)];
         while let Some((path, depth)) = stack.pop() {
-            let is_dir = self.stat(&path).is_ok_and(|s| s.is_dir);
-            out.push(path.clone());
-            if is_dir && depth < 8 {
-                stack.extend(self.list(&path).into_iter().map(|p| (p, depth + 1)));
+            if walk.paths.len() >= MAX_WALK {
+                walk.unread.push(format!(
+                    "{node_dir}: more than {MAX_WALK} entries; the rest were not looked at"
+                ));
+                break;
+            }
+            let dir = match self.host(&path).and_then(fs::metadata) {
+                Ok(meta) => Some(meta).filter(|meta| meta.is_dir()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                Err(e) => {
+                    walk.unread.push(format!("{path}: {e}"));
+                    None
+                }
+            };
+            walk.paths.push(path.clone());
+            let Some(meta) = dir else { continue };
+            if depth >= 8 || !entered.insert((meta.dev(), meta.ino())) {
+                continue;
+            }
+            match self.read_dir(&path) {
+                Ok(entries) => stack.extend(entries.into_iter().map(|p| (p, depth + 1))),
+                Err(e) => walk.unread.push(format!("{path}: cannot list: {e}")),
             }
         }
-        out.sort();
-        out
+        walk.paths.sort();
+        walk
     }
 
     pub(crate) fn user(&self, uid: u32) -> String {

@@ -19,6 +19,8 @@ use super::scan::{ColorArg, FormatArg, parse_severity, stdout_result};
 const EXIT_FINDINGS: u8 = 1;
 /// Exit status for usage errors and unreadable input.
 const EXIT_USAGE: u8 = 2;
+/// Exit status when something could not be checked: the same as unusable input.
+const EXIT_PROBLEMS: u8 = 2;
 
 #[derive(Args)]
 pub struct AuditArgs {
@@ -48,6 +50,10 @@ struct OutputArgs {
     /// Colour in the table: auto (on a terminal), always or never.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
+    /// Exit 0 or 1 even when something could not be checked (a file that could not be read, a
+    /// directory that could not be listed); by default that exits 2, as the verdict is incomplete.
+    #[arg(long)]
+    allow_problems: bool,
 }
 
 #[derive(Args)]
@@ -131,7 +137,14 @@ pub fn run(args: AuditArgs) -> ExitCode {
             for problem in &report.problems {
                 eprintln!("haechi audit: {problem}");
             }
-            if output
+            if !report.problems.is_empty() && !output.allow_problems {
+                eprintln!(
+                    "haechi audit: {} problem(s): not everything was checked (--allow-problems \
+                     exits 0 or 1 anyway)",
+                    report.problems.len()
+                );
+                ExitCode::from(EXIT_PROBLEMS)
+            } else if output
                 .fail_on
                 .is_some_and(|s| report.has_failure_at_least(s))
             {
