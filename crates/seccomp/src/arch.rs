@@ -83,6 +83,49 @@ impl fmt::Display for Arch {
     }
 }
 
+/// Every architecture name libseccomp accepts (`SCMP_ARCH_*`), as profiles write them.
+pub const LIBSECCOMP_ARCHES: [&str; 23] = [
+    "SCMP_ARCH_NATIVE",
+    "SCMP_ARCH_X86",
+    "SCMP_ARCH_X86_64",
+    "SCMP_ARCH_X32",
+    "SCMP_ARCH_ARM",
+    "SCMP_ARCH_AARCH64",
+    "SCMP_ARCH_LOONGARCH64",
+    "SCMP_ARCH_M68K",
+    "SCMP_ARCH_MIPS",
+    "SCMP_ARCH_MIPS64",
+    "SCMP_ARCH_MIPS64N32",
+    "SCMP_ARCH_MIPSEL",
+    "SCMP_ARCH_MIPSEL64",
+    "SCMP_ARCH_MIPSEL64N32",
+    "SCMP_ARCH_PPC",
+    "SCMP_ARCH_PPC64",
+    "SCMP_ARCH_PPC64LE",
+    "SCMP_ARCH_S390",
+    "SCMP_ARCH_S390X",
+    "SCMP_ARCH_PARISC",
+    "SCMP_ARCH_PARISC64",
+    "SCMP_ARCH_RISCV64",
+    "SCMP_ARCH_SHEB",
+];
+
+/// Whether libseccomp knows architecture `name` (also `SCMP_ARCH_SH`, little-endian SuperH).
+pub fn is_known_arch(name: &str) -> bool {
+    LIBSECCOMP_ARCHES.contains(&name) || name == "SCMP_ARCH_SH"
+}
+
+/// 32-bit ARM's private syscalls (`__ARM_NR_*`, outside the generic table), which libseccomp
+/// names and Docker's default profile allows.
+const ARM_PRIVATE: [&str; 6] = [
+    "breakpoint",
+    "cacheflush",
+    "usr26",
+    "usr32",
+    "set_tls",
+    "get_tls",
+];
+
 /// Whether any architecture Linux supports has a syscall called `name` (profiles such as
 /// Docker's list 32-bit and other architectures' names too).
 pub fn is_known(name: &str) -> bool {
@@ -90,6 +133,7 @@ pub fn is_known(name: &str) -> bool {
         loongarch64, mips, mips64, powerpc, powerpc64, riscv32, riscv64, s390x, sparc, sparc64,
     };
     Arch::ALL.iter().any(|a| a.has(name))
+        || ARM_PRIVATE.contains(&name)
         || name.parse::<x86::Sysno>().is_ok()
         || name.parse::<arm::Sysno>().is_ok()
         || name.parse::<riscv64::Sysno>().is_ok()
@@ -117,6 +161,8 @@ mod tests {
         assert!(!Arch::Aarch64.has("open"), "arm64 has only openat");
         assert!(Arch::X86_64.has("open"));
         assert!(is_known("chown32") && is_known("s390_pci_mmio_read"));
+        assert!(is_known("breakpoint") && is_known("set_tls"), "ARM's private syscalls");
+        assert!(is_known_arch("SCMP_ARCH_X32") && !is_known_arch("SCMP_ARCH_Z80"));
         assert!(!is_known("opne"));
         assert!(Arch::X86_64.names().len() > 350);
     }

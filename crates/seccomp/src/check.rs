@@ -125,12 +125,19 @@ pub fn check(profile: &Profile) -> Report {
             ));
         }
     }
-    for name in &profile.architectures {
-        if !name.starts_with("SCMP_ARCH_") {
+    let named_arches = profile.architectures.iter().chain(
+        (profile.arch_map.iter())
+            .flat_map(|m| std::iter::once(&m.architecture).chain(&m.sub_architectures)),
+    );
+    for name in named_arches {
+        if !arch::is_known_arch(name) {
             findings.push(finding(
                 Severity::High,
                 "unknown-architecture",
-                format!("architecture {name} is not a libseccomp name (SCMP_ARCH_X86_64, ...)"),
+                format!(
+                    "architecture {name} is not one libseccomp knows (SCMP_ARCH_X86_64, \
+                     SCMP_ARCH_AARCH64, ...); runtimes refuse the profile"
+                ),
             ));
         }
     }
