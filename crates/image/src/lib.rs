@@ -12,8 +12,6 @@
 //! layer that replaces or deletes the file drops its packages too. That makes whiteouts exact
 //! and keeps memory proportional to the number of paths, not the image size.
 
-#![deny(missing_docs)]
-
 pub mod analyze;
 pub mod cvss;
 pub mod format;

@@ -17,8 +17,6 @@
 //!
 //! A field Falco has but haechi cannot evaluate makes its rule *unsupported*: reported by name
 //! with what it needs, left out, and the rest still loads; [`Options::strict`] makes it an error.
-#![deny(missing_docs)]
-
 pub mod alert;
 pub mod ast;
 mod compile;
