@@ -29,6 +29,7 @@ mod output;
 pub mod parse;
 mod paths;
 pub mod replay;
+mod rule;
 mod ruleset;
 
 /// haechi's default rules (`rules/haechi_rules.yaml`), embedded in the binary.
@@ -40,4 +41,5 @@ pub const DEFAULT_RULES_NAME: &str = "haechi_rules.yaml";
 pub use alert::{Alert, Priority};
 pub use error::{Error, Errors, Loc, Warning};
 pub use eval::{Event, Key, Val, json_val};
-pub use ruleset::{Loader, Options, Report, Rule, Ruleset, Unsupported};
+pub use rule::{Rule, Unsupported};
+pub use ruleset::{Loader, Options, Report, Ruleset};
