@@ -214,10 +214,12 @@ impl Problem {
 
     /// `file:line:column: message`, as much of it as is known.
     pub fn describe(&self) -> String {
-        match (self.location(), self.line, self.column) {
-            (Some(l), Some(_), Some(_)) => format!("{}: {}", l.display(), self.message),
-            (Some(l), _, _) => format!("{}: {}", l.file, self.message),
-            (None, _, _) => self.message.clone(),
+        match (self.file.as_str(), self.line, self.column) {
+            ("", ..) => self.message.clone(),
+            (file, Some(line), Some(column)) => {
+                format!("{file}:{line}:{column}: {}", self.message)
+            }
+            (file, ..) => format!("{file}: {}", self.message),
         }
     }
 }

@@ -3,9 +3,10 @@
 //! This crate owns the rules format (Falco's YAML `list`, `macro` and `rule` items with
 //! `append`/`override` and exceptions, [`Loader`]), the condition language ([`parse`]), the
 //! catalogue of fields a condition may name ([`fields`]), their compiled form and evaluation
-//! against events ([`Event`], [`Ruleset`]) and alerts in Falco's JSON shape ([`Alert`]). It does
-//! not produce events, watch the kernel or deliver alerts: the agent feeds it events and the
-//! binary prints what it returns.
+//! against events ([`Event`], [`Ruleset`]) and alerts in Falco's JSON shape ([`Alert`]), whose
+//! [`Priority`] stays Falco's and maps onto haechi's report scale only where a report rates
+//! alerts beside findings ([`Priority::severity`]). It does not produce events, watch the
+//! kernel or deliver alerts: the agent feeds it events and the binary prints what it returns.
 //!
 //! The design decision that shapes it: everything that depends on the rules is done once, at
 //! compile time. Macros and lists are expanded, field names resolved to [`Key`]s, values parsed to
