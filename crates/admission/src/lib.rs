@@ -8,8 +8,6 @@
 //! labels ([`namespaces`], through kube-rs), into [`policy::NamespaceLabels`]. Apart from it,
 //! [`certs`] makes the serving certificate, and [`certs::cluster`] keeps it in a Secret and its
 //! CA in the webhook configurations (`haechi admit certs --secret`).
-#![deny(missing_docs)]
-
 pub mod certs;
 pub mod evaluate;
 pub mod metrics;

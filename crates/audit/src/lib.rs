@@ -10,11 +10,9 @@
 //! in docs/audit.md. [`probe::probe`] talks to endpoints the user names with anonymous GETs and
 //! etcd read requests only; it never writes.
 //!
-//! Both produce one [`Report`], rendered by [`format`] in the formats and with the severities of
-//! `haechi scan` (the SARIF rules and table colours come from `haechi-scan`), so one pipeline
-//! consumes both.
-#![deny(missing_docs)]
-
+//! Both produce one [`Report`], which `haechi-report` writes in the formats and with the
+//! severities of every other haechi report ([`format`] maps it onto that crate's model), so one
+//! pipeline consumes them all.
 pub mod format;
 pub mod node;
 pub mod probe;

@@ -179,7 +179,7 @@ pub fn parse_record(json: &[u8]) -> Result<Option<Advisory>, String> {
             severity = Severity::from_score(v);
         } else if score.is_none()
             && s.kind == "Ubuntu"
-            && let Ok(named) = s.score.parse::<Severity>()
+            && let Ok(named) = Severity::parse_among(&s.score, &Severity::ADVISORY)
         {
             severity = severity.max(named);
         }
@@ -193,11 +193,8 @@ pub fn parse_record(json: &[u8]) -> Result<Option<Advisory>, String> {
                     .flat_map(|a| [&a.database_specific, &a.ecosystem_specific]),
             )
             .filter_map(|v| {
-                v.as_ref()?
-                    .get("severity")?
-                    .as_str()?
-                    .parse::<Severity>()
-                    .ok()
+                let named = v.as_ref()?.get("severity")?.as_str()?;
+                Severity::parse_among(named, &Severity::ADVISORY).ok()
             })
             .max();
         if let Some(named) = named {

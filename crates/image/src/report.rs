@@ -34,6 +34,7 @@ pub struct Vulnerability {
     /// Lowest fixed version above the installed one; `None` when no fix exists.
     pub fixed_version: Option<String>,
     /// Severity.
+    #[serde(with = "haechi_report::json::upper")]
     pub severity: Severity,
     /// CVSS v3 base score.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -20,6 +20,7 @@ pub struct Secret {
     /// What was found.
     pub title: &'static str,
     /// Severity (the same scale as vulnerabilities).
+    #[serde(with = "haechi_report::json::upper")]
     pub severity: crate::Severity,
     /// File (absolute path in the image).
     pub path: String,

@@ -1,182 +1,13 @@
 //! What a check is: its metadata, and the function that finds violations.
 
-use std::fmt;
-use std::str::FromStr;
-
 use haechi_manifest::Pos;
-use serde::{Deserialize, Serialize};
 
 use crate::fix::Fix;
 use crate::object::{Object, ObjectSet};
 use crate::options::Options;
 use crate::path::FieldPath;
-
-/// How bad a finding is. Ordered: `Info < Low < … < Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Worth knowing, not a weakness by itself.
-    Info,
-    /// A hardening gap.
-    Low,
-    /// A weakness an attacker can use after a first foothold.
-    Medium,
-    /// A weakness that gives an attacker more than the workload needs.
-    High,
-    /// A path to the node or the cluster.
-    Critical,
-}
-
-impl Severity {
-    /// Every severity, lowest first.
-    pub const ALL: [Severity; 5] = [
-        Severity::Info,
-        Severity::Low,
-        Severity::Medium,
-        Severity::High,
-        Severity::Critical,
-    ];
-
-    /// The lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Severity, String> {
-        Severity::ALL
-            .into_iter()
-            .find(|sev| sev.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                format!("unknown severity `{s}` (expected info, low, medium, high or critical)")
-            })
-    }
-}
-
-/// A level of the Pod Security Standards.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PssLevel {
-    /// Unrestricted.
-    Privileged,
-    /// Prevents known privilege escalations.
-    Baseline,
-    /// Current pod hardening best practice.
-    Restricted,
-}
-
-impl PssLevel {
-    /// The lowercase name, as Pod Security Admission labels spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PssLevel::Privileged => "privileged",
-            PssLevel::Baseline => "baseline",
-            PssLevel::Restricted => "restricted",
-        }
-    }
-}
-
-impl fmt::Display for PssLevel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for PssLevel {
-    type Err = String;
-    fn from_str(s: &str) -> Result<PssLevel, String> {
-        match s {
-            "privileged" => Ok(PssLevel::Privileged),
-            "baseline" => Ok(PssLevel::Baseline),
-            "restricted" => Ok(PssLevel::Restricted),
-            _ => Err(format!(
-                "unknown Pod Security level `{s}` (expected privileged, baseline or restricted)"
-            )),
-        }
-    }
-}
-
-/// A version of the Pod Security Standards, as Pod Security Admission's `-version` labels name
-/// them: `v1.N` or `latest`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PssVersion {
-    minor: u16,
-}
-
-impl PssVersion {
-    /// The newest version haechi implements; `latest` means this.
-    pub const LATEST: PssVersion = PssVersion { minor: 37 };
-
-    /// Version `v1.minor`.
-    pub const fn v1(minor: u16) -> PssVersion {
-        PssVersion { minor }
-    }
-
-    /// The minor version: 0 for v1.0.
-    pub fn minor(self) -> u16 {
-        self.minor
-    }
-
-    /// Whether this version is `v1.minor` or newer.
-    pub fn at_least(self, minor: u16) -> bool {
-        self.minor >= minor
-    }
-}
-
-impl Default for PssVersion {
-    fn default() -> PssVersion {
-        PssVersion::LATEST
-    }
-}
-
-impl fmt::Display for PssVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "v1.{}", self.minor)
-    }
-}
-
-impl FromStr for PssVersion {
-    type Err = String;
-    /// Parses `latest`, `v1.N` or `1.N`. Versions newer than haechi knows evaluate as
-    /// [`PssVersion::LATEST`], as Pod Security Admission does.
-    fn from_str(s: &str) -> Result<PssVersion, String> {
-        if s == "latest" {
-            return Ok(PssVersion::LATEST);
-        }
-        let minor = s
-            .strip_prefix('v')
-            .unwrap_or(s)
-            .strip_prefix("1.")
-            .and_then(|m| m.parse::<u16>().ok())
-            .ok_or_else(|| {
-                format!("invalid Pod Security version `{s}` (expected `latest` or `v1.N`)")
-            })?;
-        Ok(PssVersion::v1(minor.min(PssVersion::LATEST.minor)))
-    }
-}
-
-/// A published guideline a check implements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Reference {
-    /// Short name: `PSS`, `NSA/CISA`, `CIS 5.2.2`, `MITRE T1611`, …
-    pub name: &'static str,
-    /// Where to read it.
-    pub url: &'static str,
-}
+pub use crate::standards::PssLevel;
+pub use haechi_report::{Reference, Severity};
 
 /// What describes a check; the same for every finding it raises.
 #[derive(Debug, Clone, Copy)]
@@ -228,13 +59,25 @@ pub enum Rule {
     Set(fn(&ObjectSet<'_>, &Options, &mut Vec<SetViolation>)),
 }
 
-/// A check: metadata and rule.
+/// A check: metadata, the kinds it reads and rule.
 #[derive(Clone, Copy)]
 pub struct Check {
     /// What it is.
     pub meta: CheckMeta,
+    /// The object kinds it can apply to ([`crate::kinds`]); the engine runs an object rule only
+    /// on these, and reports name it as not applicable to any other.
+    pub kinds: &'static [&'static str],
     /// What it does.
     pub rule: Rule,
+}
+
+impl std::fmt::Debug for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Check")
+            .field("meta", &self.meta)
+            .field("kinds", &self.kinds)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What an object-level check sees.

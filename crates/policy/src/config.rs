@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobMatcher};
 use serde::Deserialize;
 
-use crate::check::{PssVersion, Severity};
+use crate::check::Severity;
 use crate::object::Object;
 use crate::options::{Options, Untrusted};
+use crate::standards::PssVersion;
 
 /// A configuration that could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -216,7 +217,10 @@ impl Config {
         for (id, sev) in &raw.checks.severity {
             let field = format!("checks.severity.{id}");
             let id = check_id(field.clone(), id)?;
-            severities.insert(id, sev.parse().map_err(|m| invalid(field, m))?);
+            severities.insert(
+                id,
+                Severity::parse_among(sev, &Severity::RATED).map_err(|m| invalid(field, m))?,
+            );
         }
         let glob = |field: String, pattern: Option<String>| {
             pattern

@@ -112,6 +112,9 @@ impl Engine {
                 options: &self.config.options,
             };
             for check in &self.checks {
+                if !check.kinds.contains(&object.kind) {
+                    continue;
+                }
                 if let Rule::Object(rule) = check.rule {
                     rule(&ctx, &mut violations);
                     for violation in violations.drain(..) {

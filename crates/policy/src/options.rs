@@ -1,7 +1,7 @@
 //! Settings that change what checks expect, shared by `haechi scan` and `haechi admit`.
 
-use crate::check::PssVersion;
 use crate::object::{Object, ObjectSet};
+use crate::standards::PssVersion;
 
 /// What the checks need to know beyond the object itself.
 #[derive(Debug, Clone)]

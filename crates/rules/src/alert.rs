@@ -42,6 +42,20 @@ impl Priority {
         })
     }
 
+    /// The priority on haechi's report scale, for a report that rates alerts beside findings:
+    /// emergency, alert and critical are critical; error high; warning medium; notice low;
+    /// informational and debug info. Alerts themselves keep Falco's name.
+    pub fn severity(self) -> haechi_report::Severity {
+        use haechi_report::Severity;
+        match self {
+            Priority::Emergency | Priority::Alert | Priority::Critical => Severity::Critical,
+            Priority::Error => Severity::High,
+            Priority::Warning => Severity::Medium,
+            Priority::Notice => Severity::Low,
+            Priority::Informational | Priority::Debug => Severity::Info,
+        }
+    }
+
     /// Falco's capitalised name, as it appears in alerts.
     pub fn name(self) -> &'static str {
         match self {
@@ -182,6 +196,16 @@ fn kernel_hostname() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn priorities_map_onto_the_report_scale() {
+        use haechi_report::Severity;
+        assert_eq!(Priority::Emergency.severity(), Severity::Critical);
+        assert_eq!(Priority::Error.severity(), Severity::High);
+        assert_eq!(Priority::Warning.severity(), Severity::Medium);
+        assert_eq!(Priority::Notice.severity(), Severity::Low);
+        assert_eq!(Priority::Debug.severity(), Severity::Info);
+    }
 
     #[test]
     fn times_render_like_falco() {

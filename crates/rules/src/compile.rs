@@ -27,7 +27,7 @@ use crate::hash::StrSet;
 use crate::load::{Definitions, ExValue, ExceptionDef, ListDef, RuleDef};
 use crate::output::{self, Part, Piece, Template};
 use crate::parse::{ParseError, parse_condition, parse_field_prefix, unquote_item};
-use crate::ruleset::{Rule, Unsupported};
+use crate::rule::{Rule, Unsupported};
 
 /// How many ancestors `proc.aname` without an index looks at.
 const MAX_ANCESTORS: usize = 16;

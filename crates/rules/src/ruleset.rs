@@ -5,13 +5,13 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::alert::{Alert, Priority, TIME_FIELD, rfc3339, time_of_day, time_value};
+use crate::alert::{Alert, TIME_FIELD, rfc3339, time_of_day, time_value};
 use crate::compile::{Compiler, event_types, specialize};
 use crate::error::{Error, Errors, Loc, Warning};
 use crate::eval::{Event, Key, Node, Val};
 use crate::hash::StrMap;
 use crate::load::Definitions;
-use crate::output::Template;
+use crate::rule::{Rule, Unsupported};
 
 /// How to treat what haechi cannot evaluate.
 #[derive(Debug, Clone, Copy, Default)]
@@ -170,38 +170,6 @@ fn index(rules: &[Rule], evt_type: &Key) -> (TypeIndex, Box<[Candidate]>) {
         })
         .collect();
     (by_type, any)
-}
-
-/// A compiled rule.
-#[derive(Debug, Clone)]
-pub struct Rule {
-    /// Its name.
-    pub name: String,
-    /// Its description.
-    pub desc: String,
-    /// Its priority.
-    pub priority: Priority,
-    /// Its tags.
-    pub tags: Vec<String>,
-    /// Its event source.
-    pub source: String,
-    /// Whether it is evaluated.
-    pub enabled: bool,
-    /// Where it is defined.
-    pub loc: Loc,
-    pub(crate) cond: Node,
-    pub(crate) output: Template,
-}
-
-/// A rule left out because it needs what haechi cannot evaluate yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unsupported {
-    /// The rule's name.
-    pub rule: String,
-    /// Where it is defined.
-    pub loc: Loc,
-    /// What it needs, one entry per field, operator or source.
-    pub constructs: Vec<String>,
 }
 
 /// What a load produced.

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::collections::BTreeMap;
 
 use haechi_manifest::{Limits, Node, parse_documents_at};
-use serde::Serialize;
+use haechi_policy::kinds::is_checked;
+pub use haechi_report::Problem;
 
 /// Where manifests come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,23 +49,6 @@ pub struct SourceObject {
     pub file: String,
     /// The object.
     pub node: Node,
-}
-
-/// Something in the input that could not be scanned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    /// The file.
-    pub file: String,
-    /// 1-based line, when known.
-    pub line: Option<u32>,
-    /// 1-based column, when known.
-    pub column: Option<u32>,
-    /// What is wrong and, where it helps, what to do.
-    pub message: String,
-    /// Whether the input could not be read at all (a missing path, no permission): the scan
-    /// then exits with status 2. Unparseable documents and skipped files are not fatal.
-    #[serde(skip)]
-    pub fatal: bool,
 }
 
 /// The result of reading the inputs.
@@ -253,28 +237,6 @@ fn read_bytes(name: &str, bytes: Vec<u8>, options: &LoadOptions, loaded: &mut Lo
     }
 }
 
-/// Kinds haechi checks; every other kind is counted and skipped.
-pub const CHECKED_KINDS: &[&str] = &[
-    "Pod",
-    "Deployment",
-    "ReplicaSet",
-    "ReplicationController",
-    "StatefulSet",
-    "DaemonSet",
-    "Job",
-    "CronJob",
-    "PodTemplate",
-    "Rollout",
-    "Namespace",
-    "ServiceAccount",
-    "Role",
-    "ClusterRole",
-    "RoleBinding",
-    "ClusterRoleBinding",
-    "NetworkPolicy",
-    "Service",
-];
-
 /// Cuts a YAML stream at its document markers, returning each document with its first line.
 /// A line that starts with `---` or `...` followed by a space or the line end is a marker
 /// wherever it appears: YAML forbids such lines as content, even inside block scalars.
@@ -325,8 +287,7 @@ fn unchecked_kind(document: &str) -> Option<&str> {
     }
     let kind = kind?;
     let simple = !kind.is_empty() && kind.bytes().all(|b| b.is_ascii_alphanumeric());
-    (simple && has_api_version && !kind.ends_with("List") && !CHECKED_KINDS.contains(&kind))
-        .then_some(kind)
+    (simple && has_api_version && !kind.ends_with("List") && !is_checked(kind)).then_some(kind)
 }
 
 /// Adds a document: an object, the items of a `kind: List`, or nothing.

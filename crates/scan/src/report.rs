@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 
 use haechi_policy::fix::Fix;
-use haechi_policy::{CheckMeta, Engine, Object, ObjectRef, ObjectSet, PssLevel, Severity};
+use haechi_policy::kinds::is_checked;
+use haechi_policy::{Check, Engine, Object, ObjectRef, ObjectSet, PssLevel, Severity};
 use serde::Serialize;
 
-use crate::load::{CHECKED_KINDS, Loaded, Problem};
+use crate::load::{Loaded, Problem};
 
 /// One finding, with everything a reader needs.
 #[derive(Debug, Clone, Serialize)]
@@ -84,7 +85,7 @@ pub struct Summary {
 pub struct Report {
     /// The checks that ran (for SARIF rules and JUnit test cases).
     #[serde(skip)]
-    pub checks: Vec<&'static CheckMeta>,
+    pub checks: Vec<&'static Check>,
     /// Findings, ignored ones included only when asked for.
     pub findings: Vec<ReportFinding>,
     /// Every checked object with its score.
@@ -124,7 +125,7 @@ fn weight(severity: Severity) -> u32 {
         Severity::High => 20,
         Severity::Medium => 10,
         Severity::Low => 4,
-        Severity::Info => 0,
+        Severity::Info | Severity::Unknown => 0,
     }
 }
 
@@ -143,7 +144,7 @@ pub fn build_report(engine: &Engine, loaded: &Loaded, show_ignored: bool) -> Rep
         let Some(object) = Object::new(&source.node) else {
             continue;
         };
-        if CHECKED_KINDS.contains(&object.kind) {
+        if is_checked(object.kind) {
             checked.push(source);
             objects.push(object);
         } else {
@@ -199,7 +200,7 @@ pub fn build_report(engine: &Engine, loaded: &Loaded, show_ignored: bool) -> Rep
         });
     }
     Report {
-        checks: engine.checks().iter().map(|c| &c.meta).collect(),
+        checks: engine.checks().to_vec(),
         findings,
         objects: object_reports,
         problems: loaded.problems.clone(),

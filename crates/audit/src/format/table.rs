@@ -4,7 +4,8 @@
 use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Effects, Style};
-use haechi_scan::format::{Painter, severity_style};
+use haechi_report::Severity;
+use haechi_report::table::{BOLD, DIM, Painter, severity_style};
 
 use crate::report::{Report, Status};
 
@@ -19,10 +20,8 @@ fn status_style(status: Status) -> Style {
         .effects(Effects::BOLD)
 }
 
-pub(super) fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
-    let p = Painter::new(color);
-    let bold = Style::new().effects(Effects::BOLD);
-    let dim = Style::new().effects(Effects::DIMMED);
+pub(super) fn render(report: &Report, p: Painter, out: &mut dyn Write) -> io::Result<()> {
+    let (bold, dim) = (BOLD, DIM);
     writeln!(
         out,
         "{} on {}",
@@ -101,7 +100,7 @@ pub(super) fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::R
     }
     let s = &report.summary;
     let count = |status| s.status.get(&status).copied().unwrap_or(0);
-    let failures = p.severity_counts(&s.failures);
+    let failures = p.severity_counts(&s.failures, &Severity::RATED);
     writeln!(out)?;
     writeln!(
         out,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use haechi_audit::probe::{Options, Service, parse_port_override};
-use haechi_audit::{Report, format, node, probe};
+use haechi_audit::{Report, node, probe};
 use haechi_policy::Severity;
 
 use super::scan::{ColorArg, FormatArg, parse_severity, stdout_result};
@@ -185,14 +185,14 @@ fn write(report: &Report, output: &OutputArgs) -> Result<(), String> {
         Some(path) => fs::File::create(path)
             .and_then(|file| {
                 let mut out = io::BufWriter::new(file);
-                format::render(report, format, color, &mut out)?;
+                haechi_report::render(report, format, color, &mut out)?;
                 out.flush()
             })
             .map_err(|e| format!("cannot write {}: {e}", path.display())),
         None => {
             let mut out = io::BufWriter::new(io::stdout().lock());
             stdout_result(
-                format::render(report, format, color, &mut out).and_then(|()| out.flush()),
+                haechi_report::render(report, format, color, &mut out).and_then(|()| out.flush()),
             )
         }
     }

@@ -7,11 +7,12 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Subcommand, ValueEnum};
-use haechi_image::format::{self, Format};
+use haechi_image::format;
 use haechi_image::fs::WalkOptions;
 use haechi_image::osv::Database;
 use haechi_image::report::{IgnoreFile, MatchOptions, Report};
 use haechi_image::{Image, Inventory, Severity};
+use haechi_report::{Format, render};
 
 /// Exit status when a finding at or above `--fail-on` exists.
 const EXIT_FINDINGS: u8 = 1;
@@ -127,7 +128,7 @@ enum DbCommand {
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
-    s.parse()
+    Severity::parse_among(s, &Severity::ADVISORY)
 }
 
 pub fn run(args: ImageArgs) -> ExitCode {
@@ -213,7 +214,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         ScanFormat::Sarif => Format::Sarif,
     };
     write_output(args.output.as_deref(), |out| {
-        format::render(&report, format, out)
+        render(&report, format, false, out)
     })?;
     for problem in &report.problems {
         eprintln!("haechi image: {problem}");

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use haechi_policy::{Config, Engine, Object, PssVersion, Severity, checks};
-use haechi_scan::format::{self, Format};
+use haechi_report::{Format, render};
 use haechi_scan::{Input, LoadOptions, build_report, load};
 
 /// Exit status when a finding at or above `--fail-on` exists.
@@ -100,7 +100,7 @@ impl ColorArg {
 }
 
 pub(crate) fn parse_severity(s: &str) -> Result<Severity, String> {
-    s.parse()
+    Severity::parse_among(s, &Severity::RATED)
 }
 
 fn parse_pss_version(s: &str) -> Result<PssVersion, String> {
@@ -155,7 +155,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     if args.fix {
         write_fixes(&engine, &loaded, args.fix_dir.as_deref())?;
         for problem in &loaded.problems {
-            eprintln!("haechi scan: {}", describe_problem(problem));
+            eprintln!("haechi scan: {}", problem.describe());
         }
         return Ok(exit_for_problems(&loaded.problems));
     }
@@ -166,20 +166,18 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         Some(path) => fs::File::create(path)
             .and_then(|file| {
                 let mut out = io::BufWriter::new(file);
-                format::render(&report, format, color, &mut out)?;
+                render(&report, format, color, &mut out)?;
                 out.flush()
             })
             .map_err(|e| format!("cannot write {}: {e}", path.display())),
         None => {
             let mut out = io::BufWriter::new(io::stdout().lock());
-            stdout_result(
-                format::render(&report, format, color, &mut out).and_then(|()| out.flush()),
-            )
+            stdout_result(render(&report, format, color, &mut out).and_then(|()| out.flush()))
         }
     };
     rendered?;
     for problem in &report.problems {
-        eprintln!("haechi scan: {}", describe_problem(problem));
+        eprintln!("haechi scan: {}", problem.describe());
     }
     if report.has_fatal_problem() {
         return Ok(ExitCode::from(EXIT_USAGE));
@@ -194,13 +192,6 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     std::mem::forget(report);
     std::mem::forget(loaded);
     Ok(status)
-}
-
-fn describe_problem(p: &haechi_scan::Problem) -> String {
-    match (p.line, p.column) {
-        (Some(l), Some(c)) => format!("{}:{l}:{c}: {}", p.file, p.message),
-        _ => format!("{}: {}", p.file, p.message),
-    }
 }
 
 fn exit_for_problems(problems: &[haechi_scan::Problem]) -> ExitCode {

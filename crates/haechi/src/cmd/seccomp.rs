@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand, ValueEnum};
+use haechi_report::render;
+use haechi_seccomp::format::Checked;
 use haechi_seccomp::record::{RUNTIME_COMMENT, RUNTIME_SYSCALLS};
 use haechi_seccomp::{
     Arch, Profile, RunOptions, Runtime, Severity, SpoProfile, check, container_cgroup, diff,
@@ -118,6 +120,9 @@ struct CheckArgs {
     /// Exit with status 1 on a finding at or above this severity.
     #[arg(long, value_enum, default_value_t = SeverityArg::High)]
     fail_on: SeverityArg,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = super::scan::FormatArg::Table)]
+    format: super::scan::FormatArg,
     /// The profile.
     profile: PathBuf,
 }
@@ -363,8 +368,9 @@ fn diff_profiles(args: &DiffArgs, out: &mut dyn Write) -> Outcome {
 
 fn check_profile(args: &CheckArgs, out: &mut dyn Write) -> Outcome {
     let profile = read(&args.profile)?;
-    let report = check(&profile);
-    let _ = write!(out, "{}\n{report}", args.profile.display());
+    let checked = Checked::new(args.profile.display().to_string(), check(&profile));
+    super::scan::stdout_result(render(&checked, args.format.format(), false, out))?;
+    let report = &checked.report;
     let threshold = match args.fail_on {
         SeverityArg::Low => Severity::Low,
         SeverityArg::Medium => Severity::Medium,

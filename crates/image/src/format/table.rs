@@ -2,47 +2,24 @@
 
 use std::io::{self, Write};
 
+use haechi_report::table::columns;
+
 use crate::Severity;
 use crate::report::Report;
 
-fn widths(rows: &[Vec<String>]) -> Vec<usize> {
-    let mut w = vec![0; rows.first().map_or(0, Vec::len)];
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            w[i] = w[i].max(cell.chars().count());
-        }
-    }
-    w
-}
-
-fn print_rows(rows: &[Vec<String>], out: &mut dyn Write) -> io::Result<()> {
-    let w = widths(rows);
-    for row in rows {
-        let last = row.len() - 1;
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i == last {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<width$}  ", width = w[i]));
-            }
-        }
-        writeln!(out, "{}", line.trim_end())?;
-    }
-    Ok(())
-}
-
 fn counts(severities: impl Iterator<Item = Severity>) -> String {
-    let mut n = [0usize; 5];
+    let mut n = std::collections::BTreeMap::new();
     let mut total = 0;
     for s in severities {
-        n[s as usize] += 1;
+        *n.entry(s).or_insert(0usize) += 1;
         total += 1;
     }
-    format!(
-        "{total} (CRITICAL: {}, HIGH: {}, MEDIUM: {}, LOW: {}, UNKNOWN: {})",
-        n[4], n[3], n[2], n[1], n[0]
-    )
+    let each: Vec<String> = Severity::ADVISORY
+        .iter()
+        .rev()
+        .map(|s| format!("{}: {}", s.as_upper(), n.get(s).copied().unwrap_or(0)))
+        .collect();
+    format!("{total} ({})", each.join(", "))
 }
 
 pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
@@ -80,7 +57,7 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         for v in &report.vulnerabilities {
             let title: String = v.title.as_deref().unwrap_or("").chars().take(60).collect();
             rows.push(vec![
-                v.severity.as_str().into(),
+                v.severity.as_upper().into(),
                 v.id.clone(),
                 v.package.clone(),
                 v.installed_version.clone(),
@@ -91,7 +68,7 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             ]);
         }
         writeln!(out)?;
-        print_rows(&rows, out)?;
+        columns(&rows, out)?;
     }
     if !report.ignored_vulnerabilities.is_empty() {
         writeln!(out, "\nIgnored vulnerabilities:")?;
@@ -112,7 +89,7 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         ];
         for s in &report.secrets {
             rows.push(vec![
-                s.severity.as_str().into(),
+                s.severity.as_upper().into(),
                 s.rule.into(),
                 s.layer.to_string(),
                 format!("{}:{}", s.path, s.line),
@@ -120,7 +97,7 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             ]);
         }
         writeln!(out)?;
-        print_rows(&rows, out)?;
+        columns(&rows, out)?;
     }
     for m in &report.misconfigurations {
         writeln!(out, "\nImage config: {}: {}", m.id, m.message)?;

@@ -17,6 +17,7 @@ use haechi_manifest::Node;
 
 use crate::check::{Check, CheckMeta, Context, Rule, SetViolation, Severity, Violation};
 use crate::checks::refs::{NSA_CISA, cis, mitre};
+use crate::kinds::WORKLOADS;
 use crate::object::{Object, ObjectSet};
 use crate::options::Options;
 use crate::path::FieldPath;
@@ -40,6 +41,7 @@ const DEFAULT_DENY: Check = Check {
                       needs (DNS included) with further policies.",
         references: &[NSA_CISA, cis!("5.3.2"), mitre!("T1046", "T1046")],
     },
+    kinds: WORKLOADS,
     rule: Rule::Set(default_deny),
 };
 
@@ -55,6 +57,7 @@ const ALLOW_ALL_INGRESS: Check = Check {
                       that may connect.",
         references: &[NSA_CISA, cis!("5.3.2")],
     },
+    kinds: &["NetworkPolicy"],
     rule: Rule::Object(allow_all_ingress),
 };
 
@@ -72,6 +75,7 @@ const ALLOW_ALL_EGRESS: Check = Check {
                       ipBlocks.",
         references: &[NSA_CISA, cis!("5.3.2"), mitre!("T1041", "T1041")],
     },
+    kinds: &["NetworkPolicy"],
     rule: Rule::Object(allow_all_egress),
 };
 

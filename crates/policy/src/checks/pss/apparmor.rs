@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::check::{Check, CheckMeta, Context, PssLevel, Rule, Severity, Violation};
 use crate::checks::refs::{NSA_CISA, PSS, mitre};
 use crate::fix;
+use crate::kinds::WORKLOADS;
 use crate::path::FieldPath;
 
 const ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
@@ -23,6 +24,7 @@ pub const CHECK: Check = Check {
                       with a profile); on older clusters the annotation value `runtime/default`.",
         references: &[PSS, NSA_CISA, mitre!("T1562.001", "T1562/001")],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(run),
 };
 

@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::check::{Check, CheckMeta, Context, PssLevel, Rule, Severity, Violation};
 use crate::checks::refs::{MITRE_ESCAPE_TO_HOST, NSA_CISA, PSS, cis};
 use crate::fix;
+use crate::kinds::WORKLOADS;
 
 /// Capabilities the baseline level allows to add.
 const BASELINE_ALLOWED: &[&str] = &[
@@ -38,6 +39,7 @@ pub const BASELINE: Check = Check {
                       from `securityContext.capabilities.add`.",
         references: &[PSS, NSA_CISA, cis!("5.2.9"), MITRE_ESCAPE_TO_HOST],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(baseline),
 };
 
@@ -53,6 +55,7 @@ pub const RESTRICTED: Check = Check {
                       when the container binds a port below 1024.",
         references: &[PSS, NSA_CISA, cis!("5.2.10")],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(restricted),
 };
 

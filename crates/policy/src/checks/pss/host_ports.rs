@@ -3,6 +3,7 @@
 use crate::check::{Check, CheckMeta, Context, PssLevel, Rule, Severity, Violation};
 use crate::checks::refs::{NSA_CISA, PSS, cis};
 use crate::fix;
+use crate::kinds::WORKLOADS;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -15,6 +16,7 @@ pub const CHECK: Check = Check {
         remediation: "Remove `hostPort` and expose the port through a Service.",
         references: &[PSS, NSA_CISA, cis!("5.2.13")],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(run),
 };
 

@@ -4,6 +4,7 @@
 use crate::check::{Check, CheckMeta, Context, PssLevel, Rule, Severity, Violation};
 use crate::checks::refs::{PSS, mitre};
 use crate::fix;
+use crate::kinds::WORKLOADS;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -17,6 +18,7 @@ pub const CHECK: Check = Check {
                       default to the pod's IP.",
         references: &[PSS, mitre!("T1090", "T1090")],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(run),
 };
 

@@ -21,9 +21,10 @@ mod sysctls;
 mod volume_types;
 mod windows_host_process;
 
-use crate::check::{Check, Context, PssLevel, PssVersion, Rule, Violation};
+use crate::check::{Check, Context, PssLevel, Rule, Violation};
 use crate::object::{Object, ObjectSet};
 use crate::options::Options;
+use crate::standards::PssVersion;
 
 /// The PSS checks, baseline first.
 pub static CHECKS: &[Check] = &[

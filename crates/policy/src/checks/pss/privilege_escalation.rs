@@ -7,6 +7,7 @@ use crate::check::{Check, CheckMeta, Context, PssLevel, Rule, Severity, Violatio
 use crate::checks::normalise_capability;
 use crate::checks::refs::{NSA_CISA, PSS, cis, mitre};
 use crate::fix;
+use crate::kinds::WORKLOADS;
 use crate::object::Container;
 
 pub const CHECK: Check = Check {
@@ -20,6 +21,7 @@ pub const CHECK: Check = Check {
         remediation: "Set `securityContext.allowPrivilegeEscalation: false` on every container.",
         references: &[PSS, NSA_CISA, cis!("5.2.6"), mitre!("T1548", "T1548")],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(run),
 };
 

@@ -5,6 +5,7 @@ use serde_json::json;
 use crate::check::{Check, CheckMeta, Context, PssLevel, Rule, Severity, Violation};
 use crate::checks::refs::{MITRE_ESCAPE_TO_HOST, NSA_CISA, PSS, cis};
 use crate::fix;
+use crate::kinds::WORKLOADS;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -17,6 +18,7 @@ pub const CHECK: Check = Check {
         remediation: "Remove `securityContext.privileged` or set it to false.",
         references: &[PSS, NSA_CISA, cis!("5.2.2"), MITRE_ESCAPE_TO_HOST],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(run),
 };
 

@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::check::{Check, CheckMeta, Context, PssLevel, Rule, Severity, Violation};
 use crate::checks::refs::{MITRE_ESCAPE_TO_HOST, PSS};
 use crate::fix;
+use crate::kinds::WORKLOADS;
 
 pub const BASELINE: Check = Check {
     meta: CheckMeta {
@@ -19,6 +20,7 @@ pub const BASELINE: Check = Check {
         remediation: "Remove `securityContext.procMount` or set it to `Default`.",
         references: &[PSS, MITRE_ESCAPE_TO_HOST],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(baseline),
 };
 
@@ -32,6 +34,7 @@ pub const RESTRICTED: Check = Check {
         remediation: "Remove `securityContext.procMount` or set it to `Default`.",
         references: &[PSS],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(restricted),
 };
 

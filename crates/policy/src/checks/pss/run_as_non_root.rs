@@ -6,6 +6,7 @@ use serde_json::json;
 use crate::check::{Check, CheckMeta, Context, PssLevel, Rule, Severity, Violation};
 use crate::checks::refs::{NSA_CISA, PSS, cis};
 use crate::fix;
+use crate::kinds::WORKLOADS;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -19,6 +20,7 @@ pub const CHECK: Check = Check {
                       if the image has no non-root USER).",
         references: &[PSS, NSA_CISA, cis!("5.2.7")],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(run),
 };
 

@@ -6,6 +6,7 @@ use serde_json::json;
 use crate::check::{Check, CheckMeta, Context, PssLevel, Rule, Severity, Violation};
 use crate::checks::refs::{NSA_CISA, PSS, cis};
 use crate::fix;
+use crate::kinds::WORKLOADS;
 use crate::path::FieldPath;
 
 /// The uid a fix gives: the conventional "nonroot" user of distroless images.
@@ -21,6 +22,7 @@ pub const CHECK: Check = Check {
         remediation: "Set `runAsUser` to a non-zero uid (or remove it and set `runAsNonRoot: true`).",
         references: &[PSS, NSA_CISA, cis!("5.2.7")],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(run),
 };
 

@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::check::{Check, CheckMeta, Context, PssLevel, Rule, Severity, Violation};
 use crate::checks::refs::{NSA_CISA, PSS, cis, mitre};
 use crate::fix;
+use crate::kinds::WORKLOADS;
 use crate::path::FieldPath;
 
 pub const BASELINE: Check = Check {
@@ -22,6 +23,7 @@ pub const BASELINE: Check = Check {
         remediation: "Set `securityContext.seccompProfile.type` to `RuntimeDefault` or `Localhost`.",
         references: &[PSS, NSA_CISA, cis!("5.7.2"), mitre!("T1068", "T1068")],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(baseline),
 };
 
@@ -37,6 +39,7 @@ pub const RESTRICTED: Check = Check {
                       container), or `Localhost` with a recorded profile (`haechi seccomp record`).",
         references: &[PSS, NSA_CISA, cis!("5.7.2")],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(restricted),
 };
 

@@ -5,6 +5,7 @@
 use crate::check::{Check, CheckMeta, Context, PssLevel, Rule, Severity, Violation};
 use crate::checks::refs::{NSA_CISA, PSS};
 use crate::fix;
+use crate::kinds::WORKLOADS;
 use crate::path::FieldPath;
 
 const ALLOWED_TYPES: &[&str] = &["", "container_t", "container_init_t", "container_kvm_t"];
@@ -21,6 +22,7 @@ pub const CHECK: Check = Check {
                       container_init_t or container_kvm_t as `.type`.",
         references: &[PSS, NSA_CISA],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(run),
 };
 

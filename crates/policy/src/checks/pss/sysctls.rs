@@ -5,6 +5,7 @@
 use crate::check::{Check, CheckMeta, Context, PssLevel, Rule, Severity, Violation};
 use crate::checks::refs::{NSA_CISA, PSS, cis};
 use crate::fix;
+use crate::kinds::WORKLOADS;
 
 /// Safe sysctls and the version that allowed them.
 const SAFE: &[(&str, u16)] = &[
@@ -36,6 +37,7 @@ pub const CHECK: Check = Check {
                       and schedule the workload there.",
         references: &[PSS, NSA_CISA, cis!("5.2.1")],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(run),
 };
 

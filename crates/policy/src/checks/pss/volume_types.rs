@@ -6,6 +6,7 @@ use serde_json::json;
 use crate::check::{Check, CheckMeta, Context, PssLevel, Rule, Severity, Violation};
 use crate::checks::refs::{NSA_CISA, PSS};
 use crate::fix;
+use crate::kinds::WORKLOADS;
 
 const ALLOWED: &[&str] = &[
     "configMap",
@@ -30,6 +31,7 @@ pub const CHECK: Check = Check {
                       projected or secret volumes; reach other storage through a PersistentVolumeClaim.",
         references: &[PSS, NSA_CISA],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(run),
 };
 

@@ -6,6 +6,7 @@ use serde_json::json;
 use crate::check::{Check, CheckMeta, Context, PssLevel, Rule, Severity, Violation};
 use crate::checks::refs::{MITRE_ESCAPE_TO_HOST, PSS};
 use crate::fix;
+use crate::kinds::WORKLOADS;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -18,6 +19,7 @@ pub const CHECK: Check = Check {
         remediation: "Remove `securityContext.windowsOptions.hostProcess` or set it to false.",
         references: &[PSS, MITRE_ESCAPE_TO_HOST],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(run),
 };
 

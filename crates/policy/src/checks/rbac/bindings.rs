@@ -4,6 +4,7 @@ use haechi_manifest::Node;
 
 use crate::check::{Check, CheckMeta, Context, Rule, Severity, Violation};
 use crate::checks::refs::{NSA_CISA, cis, mitre};
+use crate::kinds::BINDINGS;
 use crate::path::FieldPath;
 
 use super::is_rbac;
@@ -20,6 +21,7 @@ pub const CLUSTER_ADMIN: Check = Check {
                       for break-glass human access.",
         references: &[NSA_CISA, cis!("5.1.1"), mitre!("T1078", "T1078")],
     },
+    kinds: BINDINGS,
     rule: Rule::Object(cluster_admin),
 };
 
@@ -35,6 +37,7 @@ pub const ANONYMOUS: Check = Check {
                       need it.",
         references: &[NSA_CISA, cis!("5.1.1"), mitre!("T1078.001", "T1078/001")],
     },
+    kinds: BINDINGS,
     rule: Rule::Object(anonymous),
 };
 

@@ -2,6 +2,7 @@
 
 use crate::check::{Check, CheckMeta, Context, Rule, Severity, Violation};
 use crate::checks::refs::{NSA_CISA, cis, mitre};
+use crate::kinds::ROLES;
 use crate::object::Object;
 use crate::path::FieldPath;
 
@@ -19,6 +20,7 @@ pub const WILDCARD: Check = Check {
         remediation: "List the verbs and resources the subject needs explicitly.",
         references: &[NSA_CISA, cis!("5.1.3"), mitre!("T1078", "T1078")],
     },
+    kinds: ROLES,
     rule: Rule::Object(wildcard),
 };
 
@@ -35,6 +37,7 @@ pub const ESCALATION: Check = Check {
                       only to cluster administrators.",
         references: &[NSA_CISA, cis!("5.1.8"), mitre!("T1078", "T1078")],
     },
+    kinds: ROLES,
     rule: Rule::Object(escalation),
 };
 
@@ -53,6 +56,7 @@ pub const SECRETS: Check = Check {
                       list and watch.",
         references: &[NSA_CISA, cis!("5.1.2"), mitre!("T1552.007", "T1552/007")],
     },
+    kinds: ROLES,
     rule: Rule::Object(secrets),
 };
 
@@ -70,6 +74,7 @@ pub const POD_EXEC: Check = Check {
                       debugging instead of standing grants.",
         references: &[NSA_CISA, mitre!("T1609", "T1609")],
     },
+    kinds: ROLES,
     rule: Rule::Object(pod_exec),
 };
 
@@ -85,6 +90,7 @@ pub const NODES_PROXY: Check = Check {
                       instead.",
         references: &[NSA_CISA, mitre!("T1609", "T1609")],
     },
+    kinds: ROLES,
     rule: Rule::Object(nodes_proxy),
 };
 
@@ -102,6 +108,7 @@ pub const KUBE_SYSTEM_WORKLOADS: Check = Check {
                       kube-system; deploy add-ons from a namespace of their own.",
         references: &[NSA_CISA, cis!("5.1.4"), mitre!("T1610", "T1610")],
     },
+    kinds: &["Role", "RoleBinding"],
     rule: Rule::Object(kube_system_workloads),
 };
 

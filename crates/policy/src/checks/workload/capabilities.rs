@@ -7,6 +7,7 @@ use crate::check::{Check, CheckMeta, Context, Rule, Severity, Violation};
 use crate::checks::normalise_capability;
 use crate::checks::refs::{MITRE_ESCAPE_TO_HOST, NSA_CISA, cis, mitre};
 use crate::fix;
+use crate::kinds::WORKLOADS;
 use crate::object::Container;
 
 /// Capabilities that hand a container the kernel or the node.
@@ -37,6 +38,7 @@ pub const DANGEROUS: Check = Check {
                       narrow one the program needs (e.g. NET_BIND_SERVICE) instead.",
         references: &[NSA_CISA, cis!("5.2.9"), MITRE_ESCAPE_TO_HOST],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(dangerous),
 };
 
@@ -53,6 +55,7 @@ pub const NET_RAW: Check = Check {
                       it back.",
         references: &[NSA_CISA, cis!("5.2.8"), mitre!("T1557", "T1557")],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(net_raw),
 };
 

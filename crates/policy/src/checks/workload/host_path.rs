@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::check::{Check, CheckMeta, Context, Rule, Severity, Violation};
 use crate::checks::refs::{MITRE_ESCAPE_TO_HOST, NSA_CISA, cis};
 use crate::fix;
+use crate::kinds::WORKLOADS;
 
 /// Container runtime API sockets: whoever reaches one starts privileged containers on the node.
 const RUNTIME_SOCKETS: &[&str] = &[
@@ -57,6 +58,7 @@ pub const CHECK: Check = Check {
                       by name with a reason (`.haechi.yaml` exemptions).",
         references: &[NSA_CISA, cis!("5.2.12"), MITRE_ESCAPE_TO_HOST],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(run),
 };
 

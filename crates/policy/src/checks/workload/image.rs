@@ -5,6 +5,7 @@ use serde_json::json;
 use crate::check::{Check, CheckMeta, Context, Rule, Severity, Violation};
 use crate::checks::refs::{NSA_CISA, cis, mitre};
 use crate::fix;
+use crate::kinds::WORKLOADS;
 use crate::object::Container;
 
 pub const TAG: Check = Check {
@@ -19,6 +20,7 @@ pub const TAG: Check = Check {
         remediation: "Name a version tag, better a digest: `image: repo/app:1.4.2@sha256:…`.",
         references: &[NSA_CISA, mitre!("T1525", "T1525")],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(tag),
 };
 
@@ -35,6 +37,7 @@ pub const DIGEST: Check = Check {
                       digest` print it).",
         references: &[NSA_CISA, cis!("5.5.1"), mitre!("T1525", "T1525")],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(digest),
 };
 
@@ -50,6 +53,7 @@ pub const PULL_POLICY: Check = Check {
         remediation: "Set `imagePullPolicy: Always`, or pin the image by digest.",
         references: &[NSA_CISA, mitre!("T1525", "T1525")],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(pull_policy),
 };
 

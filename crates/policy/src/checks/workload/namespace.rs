@@ -5,6 +5,7 @@ use serde_json::json;
 use crate::check::{Check, CheckMeta, Context, Rule, Severity, Violation};
 use crate::checks::refs::{NSA_CISA, PSS, cis};
 use crate::fix;
+use crate::kinds::NAMESPACED;
 use crate::path::FieldPath;
 
 pub const DEFAULT_NAMESPACE: Check = Check {
@@ -21,6 +22,7 @@ pub const DEFAULT_NAMESPACE: Check = Check {
         remediation: "Put the object in a namespace of its own application.",
         references: &[NSA_CISA, cis!("5.7.4")],
     },
+    kinds: NAMESPACED,
     rule: Rule::Object(default_namespace),
 };
 
@@ -38,27 +40,9 @@ pub const PSS_LABEL: Check = Check {
                       the level that breaks no common workload.",
         references: &[PSS, NSA_CISA, cis!("5.2.1")],
     },
+    kinds: &["Namespace"],
     rule: Rule::Object(pss_label),
 };
-
-/// Kinds that live in a namespace and that haechi checks.
-const NAMESPACED: &[&str] = &[
-    "Pod",
-    "Deployment",
-    "ReplicaSet",
-    "ReplicationController",
-    "StatefulSet",
-    "DaemonSet",
-    "Job",
-    "CronJob",
-    "PodTemplate",
-    "Rollout",
-    "ServiceAccount",
-    "Role",
-    "RoleBinding",
-    "NetworkPolicy",
-    "Service",
-];
 
 const ENFORCE_LABEL: &str = "pod-security.kubernetes.io/enforce";
 

@@ -2,6 +2,7 @@
 
 use crate::check::{Check, CheckMeta, Context, Rule, Severity, Violation};
 use crate::checks::refs::NSA_CISA;
+use crate::kinds::WORKLOADS;
 use crate::object::ContainerKind;
 
 pub const LIVENESS: Check = Check {
@@ -16,6 +17,7 @@ pub const LIVENESS: Check = Check {
                       program is stuck.",
         references: &[NSA_CISA],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(liveness),
 };
 
@@ -31,6 +33,7 @@ pub const READINESS: Check = Check {
                       requests.",
         references: &[NSA_CISA],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(readiness),
 };
 

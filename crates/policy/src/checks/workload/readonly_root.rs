@@ -5,6 +5,7 @@ use serde_json::json;
 use crate::check::{Check, CheckMeta, Context, Rule, Severity, Violation};
 use crate::checks::refs::{NSA_CISA, cis};
 use crate::fix::{self, Fix};
+use crate::kinds::WORKLOADS;
 use crate::object::{Container, ContainerKind, PodTemplate};
 
 pub const CHECK: Check = Check {
@@ -20,6 +21,7 @@ pub const CHECK: Check = Check {
                       /var/cache/nginx (the paths are configurable: `writablePaths`).",
         references: &[NSA_CISA, cis!("5.7.3")],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(run),
 };
 

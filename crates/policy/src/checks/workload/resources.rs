@@ -5,6 +5,7 @@ use serde_json::json;
 use crate::check::{Check, CheckMeta, Context, Rule, Severity, Violation};
 use crate::checks::refs::{NSA_CISA, mitre};
 use crate::fix;
+use crate::kinds::WORKLOADS;
 use crate::object::{Container, ContainerKind};
 
 pub const REQUESTS: Check = Check {
@@ -19,6 +20,7 @@ pub const REQUESTS: Check = Check {
                       program needs at steady state.",
         references: &[NSA_CISA],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(requests),
 };
 
@@ -35,6 +37,7 @@ pub const LIMITS: Check = Check {
                       with a LimitRange in the namespace).",
         references: &[NSA_CISA, mitre!("T1496", "T1496")],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(limits),
 };
 

@@ -5,6 +5,7 @@ use serde_json::json;
 use crate::check::{Check, CheckMeta, Context, Rule, Severity, Violation};
 use crate::checks::refs::{MITRE_ESCAPE_TO_HOST, NSA_CISA};
 use crate::fix;
+use crate::kinds::WORKLOADS;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -22,6 +23,7 @@ pub const CHECK: Check = Check {
                       (handler runsc) in deploy/gvisor/runtimeclass.yaml.",
         references: &[NSA_CISA, MITRE_ESCAPE_TO_HOST],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(run),
 };
 

@@ -5,6 +5,7 @@
 
 use crate::check::{Check, CheckMeta, Context, Rule, Severity, Violation};
 use crate::checks::refs::PSS;
+use crate::kinds::WORKLOADS;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -21,6 +22,7 @@ pub const CHECK: Check = Check {
                       `haechi seccomp record`.",
         references: &[PSS],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(run),
 };
 

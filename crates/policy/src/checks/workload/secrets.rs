@@ -3,6 +3,7 @@
 
 use crate::check::{Check, CheckMeta, Context, Rule, Severity, Violation};
 use crate::checks::refs::{NSA_CISA, cis, mitre};
+use crate::kinds::WORKLOADS;
 use crate::object::Container;
 use crate::path::FieldPath;
 
@@ -21,6 +22,7 @@ pub const LITERAL: Check = Check {
                       a file; rotate the exposed credential.",
         references: &[NSA_CISA, cis!("5.4.1"), mitre!("T1552.001", "T1552/001")],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(literal),
 };
 
@@ -37,6 +39,7 @@ pub const REFERENCE: Check = Check {
                       `env[].valueFrom.secretKeyRef` or `envFrom[].secretRef`.",
         references: &[NSA_CISA, cis!("5.4.1"), mitre!("T1552.007", "T1552/007")],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(reference),
 };
 

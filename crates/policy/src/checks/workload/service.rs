@@ -18,6 +18,7 @@ pub const EXTERNAL_IPS: Check = Check {
                       Ingress instead.",
         references: &[NSA_CISA, mitre!("T1557", "T1557")],
     },
+    kinds: &["Service"],
     rule: Rule::Object(external_ips),
 };
 
@@ -32,6 +33,7 @@ pub const NODE_PORT: Check = Check {
         remediation: "Use a ClusterIP Service behind an Ingress or Gateway, or a LoadBalancer.",
         references: &[NSA_CISA],
     },
+    kinds: &["Service"],
     rule: Rule::Object(node_port),
 };
 

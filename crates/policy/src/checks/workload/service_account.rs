@@ -5,6 +5,7 @@ use serde_json::json;
 use crate::check::{Check, CheckMeta, Context, Rule, Severity, Violation};
 use crate::checks::refs::{NSA_CISA, cis, mitre};
 use crate::fix;
+use crate::kinds::WORKLOADS;
 use crate::path::FieldPath;
 
 pub const POD_AUTOMOUNT: Check = Check {
@@ -21,6 +22,7 @@ pub const POD_AUTOMOUNT: Check = Check {
                       ServiceAccount) unless the program calls the Kubernetes API.",
         references: &[NSA_CISA, cis!("5.1.6"), mitre!("T1552.007", "T1552/007")],
     },
+    kinds: WORKLOADS,
     rule: Rule::Object(pod_automount),
 };
 
@@ -36,6 +38,7 @@ pub const SERVICE_ACCOUNT_AUTOMOUNT: Check = Check {
                       per pod where the API is needed.",
         references: &[NSA_CISA, cis!("5.1.6"), mitre!("T1552.007", "T1552/007")],
     },
+    kinds: &["ServiceAccount"],
     rule: Rule::Object(service_account),
 };
 
