@@ -350,12 +350,31 @@ fn webhook_certificates_come_from_cert_manager_when_the_cluster_has_it() {
         injected["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
         "haechi-system/haechi-webhook"
     );
-    // The release's namespace is always left out, with the configured ones.
-    let selector = &injected["webhooks"][0]["namespaceSelector"]["matchExpressions"][0];
-    assert_eq!(
-        selector["values"],
-        serde_json::json!(["haechi-system", "kube-system"])
-    );
+    // Both webhooks leave out the release's namespace, with the configured ones, speak v1 and
+    // answer within the API server's 10 s.
+    for kind in [
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+    ] {
+        let configuration = auto_with.iter().find(|d| d["kind"] == kind).unwrap();
+        for hook in configuration["webhooks"].as_array().unwrap() {
+            let excluded = &hook["namespaceSelector"]["matchExpressions"][0];
+            assert_eq!(excluded["key"], "kubernetes.io/metadata.name");
+            assert_eq!(excluded["operator"], "NotIn");
+            assert_eq!(
+                excluded["values"],
+                serde_json::json!(["haechi-system", "kube-system"])
+            );
+            assert_eq!(hook["admissionReviewVersions"], serde_json::json!(["v1"]));
+            assert!(hook["timeoutSeconds"].as_u64().unwrap() <= 10);
+        }
+    }
+    let deployment = auto_with
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .unwrap();
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    assert!(kinds(&auto_with).contains("PodDisruptionBudget"));
 }
 
 /// The values table of docs/install.md, from the `# --` comments of values.yaml.

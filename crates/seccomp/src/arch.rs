@@ -161,7 +161,10 @@ mod tests {
         assert!(!Arch::Aarch64.has("open"), "arm64 has only openat");
         assert!(Arch::X86_64.has("open"));
         assert!(is_known("chown32") && is_known("s390_pci_mmio_read"));
-        assert!(is_known("breakpoint") && is_known("set_tls"), "ARM's private syscalls");
+        assert!(
+            is_known("breakpoint") && is_known("set_tls"),
+            "ARM's private syscalls"
+        );
         assert!(is_known_arch("SCMP_ARCH_X32") && !is_known_arch("SCMP_ARCH_Z80"));
         assert!(!is_known("opne"));
         assert!(Arch::X86_64.names().len() > 350);
