@@ -287,7 +287,8 @@ fn merge_writes_the_union_and_diff_exits_one_on_a_difference() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stdout),
-        "x86_64: 1 in both, 1 only in the first, 1 only in the second\n- write\n+ openat\n"
+        "x86_64: 1 in both, 1 only in the first, 1 only in the second, 0 under other argument \
+         conditions\n- write\n+ openat\n"
     );
     assert_eq!(haechi(&["seccomp", "diff", &a, &a]).status.code(), Some(0));
 
@@ -308,6 +309,29 @@ fn merge_writes_the_union_and_diff_exits_one_on_a_difference() {
     assert_eq!(object["kind"], "SeccompProfile");
     assert_eq!(object["metadata"]["namespace"], "shop");
     assert_eq!(object["spec"]["syscalls"][0]["names"][2], "write");
+    assert_eq!(
+        object["apiVersion"], "security-profiles-operator.x-k8s.io/v1",
+        "the version the operator stores"
+    );
+    // What `--format spo` writes, `check` and `diff` read back.
+    let spo = write(dir.path(), "web.yaml", &text(&out.stdout));
+    let out = haechi(&["seccomp", "check", &spo]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let merged = write(
+        dir.path(),
+        "merged.json",
+        &text(&haechi(&["seccomp", "merge", &a, &b]).stdout),
+    );
+    assert_eq!(
+        haechi(&["seccomp", "diff", &spo, &merged]).status.code(),
+        Some(0)
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::arch::{self, Arch};
-use crate::profile::{ACTIONS, EPERM, Profile, Rule};
+use crate::profile::{ACTIONS, Allowance, ArgCondition, Condition, EPERM, Profile, Rule};
 
 /// Docker Engine's default profile, vendored unchanged (see `data/SOURCE`).
 const DOCKER_DEFAULT: &str = include_str!("../data/docker-default.json");
@@ -216,9 +216,12 @@ impl fmt::Display for Report {
 }
 
 /// The union of allow-list profiles: every syscall any of them allows on each architecture
-/// they name, as one plain profile.
+/// they name, as one plain profile. A syscall one of them allows only under argument
+/// conditions stays conditional (unless another allows it always), and every architecture
+/// they list is kept, sub-architectures (`SCMP_ARCH_X86`, `SCMP_ARCH_X32`) included.
 pub fn merge(profiles: &[(String, Profile)]) -> Result<Profile, crate::Error> {
-    let mut by_arch: BTreeMap<Arch, BTreeSet<String>> = BTreeMap::new();
+    let mut allowed: BTreeMap<&'static str, Allowance> = BTreeMap::new();
+    let mut architectures: Vec<String> = Vec::new();
     for (origin, profile) in profiles {
         if !profile.is_allow_list() {
             return Err(crate::Error::Convert(format!(
@@ -230,16 +233,58 @@ pub fn merge(profiles: &[(String, Profile)]) -> Result<Profile, crate::Error> {
         if arches.is_empty() {
             arches.extend(Arch::native());
         }
+        let mut names = profile.architecture_names();
+        if names.is_empty() {
+            names.extend(arches.iter().map(|a| a.scmp().to_owned()));
+        }
+        for name in names {
+            if !architectures.contains(&name) {
+                architectures.push(name);
+            }
+        }
         for arch in arches {
-            by_arch
-                .entry(arch)
-                .or_default()
-                .extend(profile.allowed(arch).into_iter().map(String::from));
+            for (name, allowance) in profile.allowances(arch) {
+                allowed
+                    .entry(name)
+                    .or_insert_with(|| Allowance::When(BTreeSet::new()))
+                    .union(&allowance);
+            }
         }
     }
-    let names: BTreeSet<String> = by_arch.values().flatten().cloned().collect();
-    let arches: Vec<Arch> = by_arch.keys().copied().collect();
-    Ok(Profile::allow_list(&arches, &names, None))
+    let always: Vec<String> = (allowed.iter())
+        .filter(|(_, a)| **a == Allowance::Always)
+        .map(|(n, _)| (*n).to_owned())
+        .collect();
+    // Conditional allows: one rule per condition, with every syscall that shares it.
+    let mut conditional: BTreeMap<&Condition, Vec<String>> = BTreeMap::new();
+    for (name, allowance) in &allowed {
+        if let Allowance::When(conditions) = allowance {
+            for condition in conditions {
+                conditional
+                    .entry(condition)
+                    .or_default()
+                    .push((*name).to_owned());
+            }
+        }
+    }
+    let mut syscalls = vec![Rule {
+        names: always,
+        action: "SCMP_ACT_ALLOW".into(),
+        ..Rule::default()
+    }];
+    syscalls.extend(conditional.into_iter().map(|(condition, names)| Rule {
+        names,
+        action: "SCMP_ACT_ALLOW".into(),
+        args: condition.iter().map(ArgCondition::arg).collect(),
+        ..Rule::default()
+    }));
+    Ok(Profile {
+        default_action: "SCMP_ACT_ERRNO".into(),
+        default_errno_ret: Some(EPERM),
+        architectures,
+        syscalls,
+        ..Profile::default()
+    })
 }
 
 /// What two profiles allow differently on one architecture.
@@ -251,11 +296,21 @@ pub struct Diff {
     pub only_a: Vec<&'static str>,
     /// Allowed by the second profile only.
     pub only_b: Vec<&'static str>,
-    /// Allowed by both.
+    /// Allowed by both, under different argument conditions: (name, first, second).
+    pub conditions: Vec<(&'static str, Allowance, Allowance)>,
+    /// Allowed by both alike.
     pub common: usize,
 }
 
-/// Compares what `a` and `b` allow on each architecture either names.
+impl Diff {
+    /// Whether the two profiles allow the same on this architecture.
+    pub fn is_empty(&self) -> bool {
+        self.only_a.is_empty() && self.only_b.is_empty() && self.conditions.is_empty()
+    }
+}
+
+/// Compares what `a` and `b` allow on each architecture either names, argument conditions
+/// included.
 pub fn diff(a: &Profile, b: &Profile) -> Vec<Diff> {
     let mut arches = a.arches();
     arches.extend(b.arches());
@@ -266,11 +321,21 @@ pub fn diff(a: &Profile, b: &Profile) -> Vec<Diff> {
         .into_iter()
         .map(|arch| {
             let (x, y) = (a.allowed(arch), b.allowed(arch));
+            let (ax, ay) = (a.allowances(arch), b.allowances(arch));
+            let mut conditions = Vec::new();
+            let mut common = 0;
+            for name in x.intersection(&y) {
+                match (ax.get(name), ay.get(name)) {
+                    (Some(p), Some(q)) if p != q => conditions.push((*name, p.clone(), q.clone())),
+                    _ => common += 1,
+                }
+            }
             Diff {
                 arch,
                 only_a: x.difference(&y).copied().collect(),
                 only_b: y.difference(&x).copied().collect(),
-                common: x.intersection(&y).count(),
+                conditions,
+                common,
             }
         })
         .collect()
@@ -280,17 +345,22 @@ impl fmt::Display for Diff {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{}: {} in both, {} only in the first, {} only in the second",
+            "{}: {} in both, {} only in the first, {} only in the second, {} under other \
+             argument conditions",
             self.arch,
             self.common,
             self.only_a.len(),
-            self.only_b.len()
+            self.only_b.len(),
+            self.conditions.len()
         )?;
         for name in &self.only_a {
             writeln!(f, "- {name}")?;
         }
         for name in &self.only_b {
             writeln!(f, "+ {name}")?;
+        }
+        for (name, first, second) in &self.conditions {
+            writeln!(f, "~ {name}: first {first}; second {second}")?;
         }
         Ok(())
     }
@@ -366,6 +436,7 @@ mod tests {
         assert_eq!(merged.default_errno_ret, Some(EPERM));
         let d = diff(&a, &b);
         assert_eq!(d.len(), 1);
+        assert!(d[0].conditions.is_empty());
         assert_eq!(d[0].only_a, ["write"]);
         assert_eq!(d[0].only_b, ["openat"]);
         assert_eq!(d[0].common, 1);
@@ -375,6 +446,84 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("deny.json")
+        );
+    }
+
+    #[test]
+    fn merge_keeps_argument_conditions_and_sub_architectures() {
+        let only_linux = profile(
+            r#"{"defaultAction":"SCMP_ACT_ERRNO",
+                "architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"],
+                "syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"},
+                  {"names":["personality"],"action":"SCMP_ACT_ALLOW",
+                   "args":[{"index":0,"value":0,"op":"SCMP_CMP_EQ"}]}]}"#,
+        );
+        let plain = profile(
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],
+                "syscalls":[{"names":["write"],"action":"SCMP_ACT_ALLOW"}]}"#,
+        );
+        let merged = merge(&[
+            ("a".into(), only_linux.clone()),
+            ("b".into(), plain.clone()),
+        ])
+        .unwrap();
+        assert_eq!(
+            merged.architectures,
+            ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+        );
+        let allowances = merged.allowances(Arch::X86_64);
+        assert_eq!(allowances["read"], Allowance::Always);
+        assert_eq!(allowances["write"], Allowance::Always);
+        assert_eq!(
+            allowances["personality"].to_string(),
+            "when arg0 == 0x0",
+            "still conditional"
+        );
+        assert_eq!(merged.syscalls[1].args.len(), 1);
+        // Allowed always by one profile: always in the union.
+        let always = profile(
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["personality"],"action":"SCMP_ACT_ALLOW"}]}"#,
+        );
+        let merged = merge(&[
+            ("a".into(), only_linux.clone()),
+            ("c".into(), always.clone()),
+        ])
+        .unwrap();
+        assert_eq!(
+            merged.allowances(Arch::X86_64)["personality"],
+            Allowance::Always
+        );
+
+        // diff sees the condition.
+        let d = diff(&only_linux, &always);
+        let x86 = d.iter().find(|d| d.arch == Arch::X86_64).unwrap();
+        assert_eq!(
+            (x86.only_a.as_slice(), x86.only_b.len()),
+            (["read"].as_slice(), 0)
+        );
+        assert_eq!(x86.conditions.len(), 1, "{x86}");
+        assert!(!x86.is_empty());
+        assert!(
+            x86.to_string()
+                .contains("~ personality: first when arg0 == 0x0; second always"),
+            "{x86}"
+        );
+    }
+
+    #[test]
+    fn docker_default_checks_clean_of_unknown_names_and_arches() {
+        let report = check(&docker_default());
+        let unknown: Vec<&Finding> = (report.findings.iter())
+            .filter(|f| f.kind.starts_with("unknown"))
+            .collect();
+        assert!(unknown.is_empty(), "{unknown:?}");
+        let z80 =
+            profile(r#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_Z80"]}"#);
+        assert!(
+            check(&z80)
+                .findings
+                .iter()
+                .any(|f| f.kind == "unknown-architecture")
         );
     }
 }

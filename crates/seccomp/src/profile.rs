@@ -1,7 +1,8 @@
 //! The OCI / Docker seccomp profile format: reading it (with the file, line and column of a
 //! mistake), writing it, and what a profile allows on one architecture.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -222,8 +223,12 @@ impl Profile {
         }
     }
 
-    /// Parses a profile; `origin` names the file in errors.
+    /// Parses a profile: OCI / Docker JSON, or a security-profiles-operator `SeccompProfile`
+    /// object in YAML (what `record --format spo` writes); `origin` names the file in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Profile, Error> {
+        if !text.trim_start().starts_with('{') {
+            return SpoProfile::parse(text, origin);
+        }
         serde_json::from_str(text).map_err(|e| Error::Parse {
             file: origin.into(),
             line: e.line(),
@@ -298,6 +303,46 @@ impl Profile {
         profile
     }
 
+    /// For each syscall of `arch`'s table an allow list lets a container with Docker's default
+    /// capabilities make: always, or only when some rule's argument conditions hold.
+    pub fn allowances(&self, arch: Arch) -> BTreeMap<&'static str, Allowance> {
+        let mut out: BTreeMap<&'static str, Allowance> = BTreeMap::new();
+        if !self.is_allow_list() {
+            return out;
+        }
+        let table = arch.names();
+        let rules = self
+            .syscalls
+            .iter()
+            .filter(|r| Profile::applies(r, arch) && allows(&r.action));
+        for rule in rules {
+            let condition: Condition = rule.args.iter().map(ArgCondition::of).collect();
+            for name in table.iter().filter(|n| rule.names.iter().any(|r| r == *n)) {
+                let entry = out
+                    .entry(name)
+                    .or_insert_with(|| Allowance::When(BTreeSet::new()));
+                entry.add(condition.clone());
+            }
+        }
+        out
+    }
+
+    /// The architecture names the profile lists (`architectures`, then `archMap`'s main and
+    /// sub-architectures), in order, each once.
+    pub fn architecture_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        let listed = self.architectures.iter().chain(
+            (self.arch_map.iter())
+                .flat_map(|m| std::iter::once(&m.architecture).chain(&m.sub_architectures)),
+        );
+        for name in listed {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        names
+    }
+
     /// The syscalls of `arch`'s table that a container with Docker's default capabilities may
     /// make under this profile, at least with some arguments.
     pub fn allowed(&self, arch: Arch) -> BTreeSet<&'static str> {
@@ -320,44 +365,184 @@ impl Profile {
     }
 }
 
-/// A security-profiles-operator `SeccompProfile` object
-/// (`security-profiles-operator.x-k8s.io/v1beta1`) holding a profile.
-#[derive(Debug, Serialize)]
+/// One argument condition, comparable: (index, op, value, valueTwo).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ArgCondition {
+    /// Argument index.
+    pub index: u32,
+    /// `SCMP_CMP_*`.
+    pub op: String,
+    /// Compared value.
+    pub value: u64,
+    /// Second value (`SCMP_CMP_MASKED_EQ`).
+    pub value_two: u64,
+}
+
+impl ArgCondition {
+    fn of(arg: &Arg) -> ArgCondition {
+        ArgCondition {
+            index: arg.index,
+            op: arg.op.clone(),
+            value: arg.value,
+            value_two: arg.value_two,
+        }
+    }
+
+    /// Back to the profile's form.
+    pub fn arg(&self) -> Arg {
+        Arg {
+            index: self.index,
+            op: self.op.clone(),
+            value: self.value,
+            value_two: self.value_two,
+        }
+    }
+}
+
+impl fmt::Display for ArgCondition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let op = self.op.trim_start_matches("SCMP_CMP_");
+        match op {
+            "MASKED_EQ" => write!(
+                f,
+                "arg{} & {:#x} == {:#x}",
+                self.index, self.value, self.value_two
+            ),
+            _ => {
+                let symbol = match op {
+                    "EQ" => "==",
+                    "NE" => "!=",
+                    "LT" => "<",
+                    "LE" => "<=",
+                    "GT" => ">",
+                    "GE" => ">=",
+                    other => other,
+                };
+                write!(f, "arg{} {symbol} {:#x}", self.index, self.value)
+            }
+        }
+    }
+}
+
+/// The conditions of one rule, all of which must hold.
+pub type Condition = Vec<ArgCondition>;
+
+/// When a syscall is allowed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Allowance {
+    /// Whatever its arguments.
+    Always,
+    /// When any of these conditions holds.
+    When(BTreeSet<Condition>),
+}
+
+impl Allowance {
+    /// Adds what one more rule allows: an empty condition allows always.
+    pub fn add(&mut self, condition: Condition) {
+        match self {
+            Allowance::Always => {}
+            _ if condition.is_empty() => *self = Allowance::Always,
+            Allowance::When(conditions) => {
+                conditions.insert(condition);
+            }
+        }
+    }
+
+    /// Adds everything `other` allows.
+    pub fn union(&mut self, other: &Allowance) {
+        match other {
+            Allowance::Always => *self = Allowance::Always,
+            Allowance::When(conditions) => {
+                for c in conditions {
+                    self.add(c.clone());
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Allowance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Allowance::Always => f.write_str("always"),
+            Allowance::When(conditions) => {
+                let text: Vec<String> = conditions
+                    .iter()
+                    .map(|c| {
+                        c.iter()
+                            .map(|a| a.to_string())
+                            .collect::<Vec<_>>()
+                            .join(" && ")
+                    })
+                    .collect();
+                write!(f, "when {}", text.join(" or "))
+            }
+        }
+    }
+}
+
+/// The security-profiles-operator's API group; `SeccompProfile` objects are read in any of its
+/// versions and written in [`SPO_API_VERSION`].
+const SPO_GROUP: &str = "security-profiles-operator.x-k8s.io";
+
+/// The version the operator stores `SeccompProfile` objects in.
+pub const SPO_API_VERSION: &str = "security-profiles-operator.x-k8s.io/v1";
+
+/// A security-profiles-operator `SeccompProfile` object holding a profile.
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SpoProfile {
-    api_version: &'static str,
-    kind: &'static str,
+    api_version: String,
+    kind: String,
     metadata: SpoMetadata,
     spec: SpoSpec,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct SpoMetadata {
     name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     namespace: Option<String>,
 }
 
 /// The operator's spec has no `defaultErrnoRet` (runtimes default to EPERM), no Docker
 /// conditions and no comments: rules are flattened to names, action, errno and args.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SpoSpec {
     default_action: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     architectures: Vec<String>,
+    #[serde(default)]
     syscalls: Vec<SpoRule>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SpoRule {
     action: String,
     names: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    errno_ret: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    errno_ret: Option<SpoErrno>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     args: Vec<Arg>,
+}
+
+/// An errno as the operator's objects carry it: written as a string, read as either.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+enum SpoErrno {
+    Text(String),
+    Number(u32),
+}
+
+impl SpoErrno {
+    fn value(&self) -> Option<u32> {
+        match self {
+            SpoErrno::Text(text) => text.trim().parse().ok(),
+            SpoErrno::Number(n) => Some(*n),
+        }
+    }
 }
 
 impl SpoProfile {
@@ -374,7 +559,7 @@ impl SpoProfile {
                     rule.names.join(", ")
                 )));
             }
-            let errno_ret = rule.errno_ret.map(|e| e.to_string());
+            let errno_ret = rule.errno_ret.map(|e| SpoErrno::Text(e.to_string()));
             let mergeable = |r: &SpoRule| {
                 r.action == rule.action
                     && r.errno_ret == errno_ret
@@ -396,8 +581,8 @@ impl SpoProfile {
             rule.names.dedup();
         }
         Ok(SpoProfile {
-            api_version: "security-profiles-operator.x-k8s.io/v1beta1",
-            kind: "SeccompProfile",
+            api_version: SPO_API_VERSION.into(),
+            kind: "SeccompProfile".into(),
             metadata: SpoMetadata {
                 name: name.into(),
                 namespace: namespace.map(Into::into),
@@ -413,6 +598,62 @@ impl SpoProfile {
     /// The object as YAML, for `kubectl apply -f`.
     pub fn to_yaml(&self) -> String {
         serde_saphyr::to_string(self).expect("SeccompProfile objects serialize")
+    }
+
+    /// The profile a `SeccompProfile` object in YAML holds (any version of the operator's API);
+    /// `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Profile, Error> {
+        let error = |line: u64, column: u64, message: String| Error::Parse {
+            file: origin.into(),
+            line: line as usize,
+            column: column as usize,
+            message,
+        };
+        let object: SpoProfile = serde_saphyr::from_str(text).map_err(|e| {
+            let at = e.location();
+            let (line, column) = at.map_or((1, 1), |l| (l.line(), l.column()));
+            error(
+                line,
+                column,
+                format!("neither seccomp JSON nor a SeccompProfile object: {e}"),
+            )
+        })?;
+        let group = object.api_version.split('/').next().unwrap_or_default();
+        if group != SPO_GROUP || object.kind != "SeccompProfile" {
+            return Err(error(
+                1,
+                1,
+                format!(
+                    "{} {} is not a SeccompProfile of {SPO_GROUP}",
+                    object.api_version, object.kind
+                ),
+            ));
+        }
+        let mut syscalls = Vec::new();
+        for rule in object.spec.syscalls {
+            let errno_ret =
+                match &rule.errno_ret {
+                    None => None,
+                    Some(errno) => Some(errno.value().ok_or_else(|| {
+                        error(1, 1, format!("errnoRet {errno:?} is not a number"))
+                    })?),
+                };
+            syscalls.push(Rule {
+                names: rule.names,
+                action: rule.action,
+                errno_ret,
+                args: rule.args,
+                ..Rule::default()
+            });
+        }
+        Ok(Profile {
+            default_action: object.spec.default_action,
+            // The operator has no defaultErrnoRet: runtimes default to EPERM.
+            default_errno_ret: None,
+            architectures: object.spec.architectures,
+            syscalls,
+            ..Profile::default()
+        })
     }
 }
 
@@ -463,7 +704,7 @@ mod tests {
         assert_eq!(
             value,
             serde_json::json!({
-                "apiVersion": "security-profiles-operator.x-k8s.io/v1beta1",
+                "apiVersion": "security-profiles-operator.x-k8s.io/v1",
                 "kind": "SeccompProfile",
                 "metadata": {"name": "web", "namespace": "shop"},
                 "spec": {
@@ -472,6 +713,22 @@ mod tests {
                     "syscalls": [{"action": "SCMP_ACT_ALLOW", "names": ["futex", "read", "write"]}]
                 }
             })
+        );
+        // Read back, it is the same profile but for defaultErrnoRet, which the operator lacks.
+        let back = Profile::parse(&yaml, "web.yaml").unwrap();
+        assert_eq!(back.allowed(Arch::X86_64), p.allowed(Arch::X86_64));
+        assert_eq!(back.architectures, p.architectures);
+        let older = yaml.replace("/v1\n", "/v1beta1\n");
+        assert!(
+            Profile::parse(&older, "old.yaml").is_ok(),
+            "v1beta1 reads too"
+        );
+        let other = yaml.replace("SeccompProfile", "ConfigMap");
+        assert!(
+            Profile::parse(&other, "cm.yaml")
+                .unwrap_err()
+                .to_string()
+                .contains("not a SeccompProfile")
         );
         let docker = crate::check::docker_default();
         assert!(

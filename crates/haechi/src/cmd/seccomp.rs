@@ -360,9 +360,7 @@ fn diff_profiles(args: &DiffArgs, out: &mut dyn Write) -> Outcome {
     for d in &diffs {
         let _ = write!(out, "{d}");
     }
-    let differ = diffs
-        .iter()
-        .any(|d| !d.only_a.is_empty() || !d.only_b.is_empty());
+    let differ = diffs.iter().any(|d| !d.is_empty());
     Ok(if differ { EXIT_FINDINGS } else { 0 })
 }
 
