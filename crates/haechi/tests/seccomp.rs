@@ -434,3 +434,26 @@ fn install_checks_every_profile_then_writes_them_into_the_directory() {
         "the installed one stays"
     );
 }
+
+#[test]
+fn profiles_are_read_only_from_regular_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("profile.json");
+    let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    let out = haechi(&["seccomp", "check", fifo.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("not a regular file"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = haechi(&["seccomp", "check", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("/dev/zero"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -3,12 +3,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::io::Read;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::arch::Arch;
+
+/// The largest profile read: Docker's default, the largest real one, is about 20 KiB.
+pub const MAX_PROFILE: u64 = 4 << 20;
 
 /// The errno a blocked syscall returns in haechi's profiles: EPERM.
 pub const EPERM: u32 = 1;
@@ -237,12 +241,29 @@ impl Profile {
         })
     }
 
-    /// Reads and parses a profile file.
+    /// Reads and parses a profile file: a regular file (a FIFO or a device is refused, never
+    /// opened) of at most [`MAX_PROFILE`] bytes, whatever size it reports.
     pub fn read(path: &Path) -> Result<Profile, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        let io = |source| Error::Io {
             path: path.into(),
             source,
-        })?;
+        };
+        if !std::fs::metadata(path).map_err(io)?.is_file() {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file (a directory, FIFO, socket or device)",
+            )));
+        }
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|file| file.take(MAX_PROFILE + 1).read_to_string(&mut text))
+            .map_err(io)?;
+        if text.len() as u64 > MAX_PROFILE {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("larger than {MAX_PROFILE} bytes; no seccomp profile is"),
+            )));
+        }
         Profile::parse(&text, &path.display().to_string())
     }
 
