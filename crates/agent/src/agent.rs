@@ -8,14 +8,13 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use haechi_events::{Event, Observation, Task};
 use haechi_gvisor::runsc::SandboxProcess;
 use haechi_gvisor::{Listener, Received, Sandboxed};
 use haechi_rules::Ruleset;
 use haechi_rules::alert::Alert;
 use haechi_sensor::enforce::Lost;
-use haechi_sensor::{
-    DRAIN_INTERVAL, Event, Filter, Record, Sensor, SensorError, Stats, Task, decode,
-};
+use haechi_sensor::{DRAIN_INTERVAL, Filter, Sensor, SensorError, Stats, decode};
 use serde_json::Value;
 
 use crate::accounts::{Accounts, PerContainer};
@@ -437,8 +436,8 @@ impl Agent {
         let count = records.len();
         for record in records {
             match record {
-                Ok(Record::Event(event)) => self.handle(event, out)?,
-                Ok(Record::Dns(reply)) => Arc::make_mut(&mut self.server_names).learn(
+                Ok(Observation::Event(event)) => self.handle(event, out)?,
+                Ok(Observation::Dns(reply)) => Arc::make_mut(&mut self.server_names).learn(
                     reply.cgroup_id,
                     &reply.payload,
                     reply.ts_ns,

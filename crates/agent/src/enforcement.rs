@@ -7,12 +7,15 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Instant;
 
-use haechi_enforce::dns::{self, LearnedAddresses};
+use haechi_enforce::dns::LearnedAddresses;
 use haechi_enforce::{Compiled, Target};
+use haechi_events::dns;
+use haechi_events::syscalls;
 use haechi_rules::alert::{self, Alert, Priority};
+use haechi_sensor::SensorError;
 use haechi_sensor::abi::{self, Enforcement as Record};
-use haechi_sensor::enforce::{Enforcer, Lost, cgroup2_root};
-use haechi_sensor::{SensorError, syscalls};
+use haechi_sensor::enforce::{Enforcer, Lost};
+use haechi_sensor::probe::cgroup2_root;
 use serde_json::{Value, json};
 
 use crate::containers::container_id;

@@ -8,7 +8,7 @@ mod value;
 
 use std::io::Write;
 
-use haechi_sensor::Event;
+use haechi_events::Event;
 use serde_json::Map;
 
 use crate::accounts::Accounts;

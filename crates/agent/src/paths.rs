@@ -3,9 +3,9 @@
 
 use std::collections::BTreeSet;
 
+use haechi_events::syscalls::{self, Class};
 use haechi_rules::{Ruleset, Val};
 use haechi_sensor::Paths;
-use haechi_sensor::syscalls::{self, Class};
 
 /// The prefixes under which `rules` can match file events of the watched `syscalls`, split
 /// the way the kernel tells events apart (reads are opens that returned a descriptor not open

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::sync::Arc;
 
-use haechi_sensor::{Event, Exec};
+use haechi_events::{Event, Exec};
 
 /// What the agent knows of one process.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -315,7 +315,7 @@ mod tests {
         let mut table = ProcessTable::sandboxed();
         // This process's pid exists on the host; in a sandbox's table it is unknown until seen.
         assert!(table.get(std::process::id()).is_none());
-        let task = |pid, comm: &str| haechi_sensor::Task {
+        let task = |pid, comm: &str| haechi_events::Task {
             ts_ns: 0,
             cgroup_id: 0,
             pid,

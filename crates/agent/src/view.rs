@@ -2,8 +2,8 @@
 //! look-ups from the event and its context, through the fields each rules key resolved to when
 //! the rules loaded. Nothing is built for fields the rules never ask for.
 
+use haechi_events::Event;
 use haechi_rules::{Key, Ruleset, Val};
-use haechi_sensor::Event;
 
 use crate::fields::{Context, Field, value};
 

@@ -87,15 +87,28 @@ pub const RECORD_CGROUPS_MAX: u32 = 1024;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SyscallConf {
+    /// 1: the syscall is reported; 0 (the default): ignored after one array lookup.
     pub enabled: u8,
+    /// Argument indices (0..5) of user-space strings to copy, or [`ARG_NONE`].
     pub str_args: [u8; 3],
+    /// Argument index of the directory fd the first string is relative to (AT_FDCWD: the
+    /// working directory), [`ARG_CWD`] or [`ARG_NONE`].
     pub dirfd_arg: u8,
+    /// File descriptor to resolve to a path: an argument index, [`ARG_RET`] or [`ARG_NONE`].
     pub fd_path: u8,
+    /// File descriptor whose socket endpoints to report: an argument index, [`ARG_RET`] or
+    /// [`ARG_NONE`].
     pub sock_fd: u8,
+    /// Argument index of a user-space `struct sockaddr`, or [`ARG_NONE`].
     pub addr_arg: u8,
+    /// Argument index of its length, or [`ARG_NONE`].
     pub addr_len_arg: u8,
+    /// The kinds of file event ([`PATH_READS`], [`PATH_WRITES`]) that pass only under a
+    /// prefix of the `path_prefixes` trie with that kind's bit.
     pub path_filter: u8,
+    /// 1: drop the event when the syscall failed.
     pub success_only: u8,
+    /// Zero.
     pub _pad: [u8; 5],
 }
 
@@ -106,13 +119,21 @@ unsafe impl aya::Pod for SyscallConf {}
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Sock {
+    /// AF_INET, AF_INET6, AF_UNIX, ...; 0: not a socket.
     pub family: u16,
+    /// SOCK_STREAM, SOCK_DGRAM, ... (`type` in C).
     pub kind: u16,
+    /// IPPROTO_TCP, IPPROTO_UDP, ...
     pub protocol: u16,
+    /// Local port, host order.
     pub local_port: u16,
+    /// Remote port, host order.
     pub remote_port: u16,
+    /// Zero.
     pub _pad: [u16; 3],
+    /// Local address; IPv4 in the first 4 bytes.
     pub local_addr: [u8; 16],
+    /// Remote address; IPv4 in the first 4 bytes.
     pub remote_addr: [u8; 16],
 }
 
@@ -120,18 +141,31 @@ pub struct Sock {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EventHeader {
+    /// CLOCK_BOOTTIME nanoseconds.
     pub ts_ns: u64,
+    /// Cgroup v2 id of the task.
     pub cgroup_id: u64,
+    /// The task's effective capabilities, bit i for capability i.
     pub cap_effective: u64,
+    /// Process id (thread-group id).
     pub tgid: u32,
+    /// Thread id.
     pub tid: u32,
+    /// Thread-group id of the real parent.
     pub ppid: u32,
+    /// Effective user id.
     pub uid: u32,
+    /// Effective group id.
     pub gid: u32,
+    /// `EV_*`.
     pub kind: u16,
+    /// Bytes of the whole event, fixed and variable parts.
     pub size: u16,
+    /// Bytes of each variable-length field after the fixed part (`F_*`).
     pub lens: [u16; FIELD_COUNT],
+    /// Zero.
     pub _pad: [u16; 2],
+    /// The task name, NUL-padded.
     pub comm: [u8; 16],
 }
 
@@ -139,11 +173,17 @@ pub struct EventHeader {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SyscallEvent {
+    /// The header.
     pub ev: EventHeader,
+    /// Return value (negative errno on failure).
     pub ret: i64,
+    /// Argument registers.
     pub args: [u64; 6],
+    /// Syscall number.
     pub nr: u32,
+    /// Zero.
     pub _pad: u32,
+    /// Socket endpoints, for socket syscalls.
     pub sock: Sock,
 }
 
@@ -151,14 +191,23 @@ pub struct SyscallEvent {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ExecEvent {
+    /// The header (effective ids).
     pub ev: EventHeader,
+    /// Real user id.
     pub ruid: u32,
+    /// Real group id.
     pub rgid: u32,
+    /// Audit login uid; `u32::MAX` when unset.
     pub loginuid: u32,
+    /// As /proc/PID/stat's tty_nr; 0: none.
     pub tty: u32,
+    /// The thread that called execve.
     pub old_tid: u32,
+    /// 1 when argv was longer than the kernel copies.
     pub args_truncated: u32,
+    /// The pid in the task's own pid namespace (1 for a container's init).
     pub vpid: u32,
+    /// `EXEC_*` bits.
     pub flags: u32,
 }
 
@@ -170,8 +219,11 @@ pub const EXEC_UPPER_LAYER: u32 = 1;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ForkEvent {
+    /// The header (the parent).
     pub ev: EventHeader,
+    /// The new process.
     pub child_tgid: u32,
+    /// Zero.
     pub _pad: u32,
 }
 
@@ -179,8 +231,11 @@ pub struct ForkEvent {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ExitEvent {
+    /// The header.
     pub ev: EventHeader,
+    /// As wait(2) reports it: status << 8 | signal.
     pub exit_code: i32,
+    /// Zero.
     pub _pad: u32,
 }
 
@@ -245,9 +300,13 @@ pub const PRIV_CLASSES: usize = 6;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Verdict {
+    /// The rule, numbered from 1 across all policies; 0: none.
     pub rule: u32,
+    /// `ACTION_*`.
     pub action: u8,
+    /// File rules: the `ACCESS_*` bits the rule covers.
     pub access: u8,
+    /// 1: look the executable up in `exceptions` first.
     pub has_exceptions: u8,
     /// 0: every process; k: only the processes process selector k-1 selects.
     pub selector: u8,
@@ -257,11 +316,17 @@ pub struct Verdict {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NetAllow {
+    /// IPv6, or IPv4 mapped as ::ffff:a.b.c.d.
     pub addr: [u8; 16],
+    /// Bits of `addr` that must match, of 128.
     pub prefix_len: u8,
+    /// `PROTO_*` bits; 0: any.
     pub protocols: u8,
+    /// Lowest port, host order, inclusive.
     pub port_min: u16,
+    /// Highest port, inclusive.
     pub port_max: u16,
+    /// Zero.
     pub _pad: u16,
 }
 
@@ -269,10 +334,15 @@ pub struct NetAllow {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NetPolicy {
+    /// What refusing a connection does, and its rule.
     pub verdict: Verdict,
+    /// 1: destinations not in `allow` are refused.
     pub default_deny: u8,
+    /// Entries of `allow` in use.
     pub n_allow: u8,
+    /// Zero.
     pub _pad: [u8; 2],
+    /// Allowed destinations.
     pub allow: [NetAllow; NET_ALLOW_MAX],
 }
 
@@ -287,7 +357,9 @@ pub type PolicyPathData = [u8; PREFIX_MAX];
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExceptionKey {
+    /// The rule.
     pub rule: u32,
+    /// The executable's resolved path, NUL-padded.
     pub exe: [u8; EXE_MAX],
 }
 
@@ -318,6 +390,7 @@ pub struct SelectorConfig {
     pub any_binary: u32,
     /// Selectors that list no ancestors.
     pub any_ancestor: u32,
+    /// Zero.
     pub _pad: u32,
 }
 
@@ -335,9 +408,13 @@ pub struct TaskSelection {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EnforcedSyscall {
+    /// `SYS_*`; 0: not enforced.
     pub kind: u8,
+    /// Opens: argument index of the flags (1 or 2), [`ARG_NONE`] for creat.
     pub flags_arg: u8,
+    /// Opens: 1 when the flags are the first u64 of `struct open_how` (openat2).
     pub flags_in_how: u8,
+    /// Privilege syscalls: `PRIV_*`.
     pub class: u8,
 }
 
@@ -345,6 +422,7 @@ pub struct EnforcedSyscall {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PrivilegeRules {
+    /// The verdict of each privilege class, by `PRIV_*`.
     pub rules: [Verdict; PRIV_CLASSES],
 }
 
@@ -352,20 +430,35 @@ pub struct PrivilegeRules {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct Enforcement {
+    /// CLOCK_BOOTTIME nanoseconds.
     pub ts_ns: u64,
+    /// Cgroup v2 id of the task.
     pub cgroup_id: u64,
+    /// Process id.
     pub tgid: u32,
+    /// Thread id.
     pub tid: u32,
+    /// User id.
     pub uid: u32,
+    /// The rule that decided.
     pub rule: u32,
+    /// `ACTION_*`.
     pub action: u8,
+    /// `ENF_*`: which hook acted.
     pub kind: u8,
+    /// `PROTO_*`, for the network kinds.
     pub protocol: u8,
+    /// Zero.
     pub _pad: u8,
+    /// Destination port, host order.
     pub port: u16,
+    /// Syscall number, for `ENF_SYSCALL` and `ENF_OPEN`.
     pub nr: u16,
+    /// Destination, as in [`NetAllow::addr`].
     pub addr: [u8; 16],
+    /// The task name, NUL-padded.
     pub comm: [u8; 16],
+    /// The file or executable, NUL-padded.
     pub path: [u8; PREFIX_MAX],
 }
 
@@ -377,7 +470,9 @@ pub const DNS_MAX: usize = 1232;
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct DnsEvent {
+    /// The header.
     pub ev: EventHeader,
+    /// The UDP payload; `ev.lens[0]` bytes of it.
     pub payload: [u8; DNS_MAX],
 }
 
@@ -385,10 +480,15 @@ pub struct DnsEvent {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct DnsAnswer {
+    /// Cgroup v2 id of the receiving socket.
     pub cgroup_id: u64,
+    /// The receiving cgroup's policies that deny domains.
     pub scope: u32,
+    /// Payload bytes copied (at most [`DNS_MAX`]).
     pub len: u16,
+    /// Zero.
     pub _pad: u16,
+    /// The UDP payload.
     pub payload: [u8; DNS_MAX],
 }
 

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::fs::File;
 use std::hash::Hash;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use aya::maps::lpm_trie::{Key, LpmTrie};
 use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
@@ -24,8 +24,9 @@ use crate::abi::{
     PolicyPathData, PrivilegeRules, SelectorConfig, SelectorMatch, SelectorPathData, TaskSelection,
     Verdict,
 };
-use crate::probe::{self, CgroupLayout};
-use crate::sensor::{SensorError, map_error, register, typed};
+use crate::error::{SensorError, map_error};
+use crate::load::{ring, typed};
+use crate::probe::cgroup2_root;
 
 /// The compiled enforcement programs; rebuilt by `bpf/build.sh`.
 static OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/enforce.bpf.o");
@@ -145,19 +146,6 @@ fn pin_error(what: &str, path: &Path, err: impl std::fmt::Display) -> SensorErro
     SensorError::Pin(format!("{what} {}: {err}", path.display()))
 }
 
-/// The cgroup v2 hierarchy the socket programs attach to.
-pub fn cgroup2_root() -> Result<PathBuf, SensorError> {
-    match CgroupLayout::detect() {
-        CgroupLayout::Unified => Ok(probe::cgroup_mount()),
-        CgroupLayout::Hybrid => Ok(probe::cgroup_mount().join("unified")),
-        CgroupLayout::Legacy => Err(SensorError::Pin(
-            "network enforcement needs a cgroup v2 hierarchy (unified or hybrid); this host \
-             mounts cgroup v1 only"
-                .into(),
-        )),
-    }
-}
-
 impl Enforcer {
     /// Loads the programs, reusing the maps pinned under `pin_dir` (a restarted agent keeps
     /// what the last one enforced), attaches them and pins their links, replacing the links
@@ -257,16 +245,11 @@ impl Enforcer {
             }
         }
 
-        let ring = ebpf
-            .take_map("enforcements")
-            .ok_or(map_error("enforcements", "missing"))?;
-        let ring = RingBuf::try_from(ring).map_err(|e| map_error("enforcements", e))?;
-        let ring = register(ring)?;
-        let dns = ebpf
-            .take_map("dns_answers")
-            .ok_or(map_error("dns_answers", "missing"))?;
-        let dns = register(RingBuf::try_from(dns).map_err(|e| map_error("dns_answers", e))?)?;
-        Ok(Enforcer { ring, dns, ebpf })
+        Ok(Enforcer {
+            ring: ring(&mut ebpf, "enforcements")?,
+            dns: ring(&mut ebpf, "dns_answers")?,
+            ebpf,
+        })
     }
 
     /// Removes every pin under `pin_dir`: the programs detach and the maps go once nothing

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::net::SocketAddr;
 
-use haechi_sensor::{Endpoints, Event, SockAddr, SyscallRecord};
+use haechi_events::{Endpoints, Event, SockAddr, SyscallRecord};
 
 use super::field::{Field, Named};
 use super::{Context, event_type};

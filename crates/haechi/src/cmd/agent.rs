@@ -13,12 +13,13 @@ use haechi_agent::containers::Sources;
 use haechi_agent::metrics::{self, Metrics};
 use haechi_agent::sinks::{self, Endpoint, Sink, SinkOptions, Sinks};
 use haechi_agent::{Agent, Format, Options, Reload, Summary};
+use haechi_events::syscalls;
 use haechi_gvisor::Listener;
 use haechi_gvisor::runsc::{self, Runsc};
 use haechi_rules::{DEFAULT_RULES, DEFAULT_RULES_NAME, Loader, Options as RulesOptions, Ruleset};
 use haechi_sensor::enforce::Enforcer;
 use haechi_sensor::probe::{self, KernelReport};
-use haechi_sensor::{Filter, Paths, syscalls};
+use haechi_sensor::{Filter, Paths};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc::UnboundedSender;
 
