@@ -175,9 +175,13 @@ const MAX_ANCESTORS: usize = 32;
 #[derive(Debug)]
 pub struct ProcessTable {
     processes: HashMap<u32, Arc<Process>>,
-    /// The host's table reads a process it never saw from /proc; a sandbox's pids are not the
-    /// host's, so its table never does.
+    /// The processes are a host kernel's (seen live or recorded): its exec events tell an
+    /// overlayfs upper layer, and a process's own namespace pid comes from them. A sandbox's
+    /// processes are numbered in the sandbox.
     host: bool,
+    /// A process the table never saw is read from /proc: the live host's table. A recording's
+    /// pids, or a sandbox's, are not this host's.
+    proc: bool,
 }
 
 impl Default for ProcessTable {
@@ -185,6 +189,7 @@ impl Default for ProcessTable {
         ProcessTable {
             processes: HashMap::new(),
             host: true,
+            proc: true,
         }
     }
 }
@@ -195,6 +200,16 @@ impl ProcessTable {
         ProcessTable {
             processes: HashMap::new(),
             host: false,
+            proc: false,
+        }
+    }
+
+    /// An empty table for a recording of a host's events: kept from the recorded events alone.
+    pub fn recorded() -> Self {
+        ProcessTable {
+            processes: HashMap::new(),
+            host: true,
+            proc: false,
         }
     }
 
@@ -233,7 +248,7 @@ impl ProcessTable {
         if let Some(p) = self.processes.get(&pid) {
             return Some(Arc::clone(p));
         }
-        if !self.host {
+        if !self.proc {
             return None;
         }
         let process = Arc::new(Process::from_proc(pid)?);

@@ -53,24 +53,43 @@ pub fn write(
     boot_to_epoch_ns: u64,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let shift = |ts: u64| ts.saturating_add(boot_to_epoch_ns);
-    let line = match observation.clone() {
-        Observation::Event(mut event) => {
-            let task = event.task_mut();
-            task.ts_ns = shift(task.ts_ns);
-            match event {
-                Event::Exec(exec) => Line::Exec(exec),
-                Event::Fork { task, child_pid } => Line::Fork { task, child_pid },
-                Event::Exit { task, exit_code } => Line::Exit { task, exit_code },
-                Event::Syscall(record) => Line::Syscall(record),
-            }
-        }
-        Observation::Dns(mut reply) => {
-            reply.ts_ns = shift(reply.ts_ns);
-            Line::Dns(reply)
-        }
+    match observation {
+        Observation::Event(event) => write_event(event, boot_to_epoch_ns, out),
+        Observation::Dns(reply) => write_dns(reply, boot_to_epoch_ns, out),
+    }
+}
+
+/// [`write`] for an event.
+pub fn write_event(
+    event: &Event,
+    boot_to_epoch_ns: u64,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mut event = event.clone();
+    let task = event.task_mut();
+    task.ts_ns = task.ts_ns.saturating_add(boot_to_epoch_ns);
+    let line = match event {
+        Event::Exec(exec) => Line::Exec(exec),
+        Event::Fork { task, child_pid } => Line::Fork { task, child_pid },
+        Event::Exit { task, exit_code } => Line::Exit { task, exit_code },
+        Event::Syscall(record) => Line::Syscall(record),
     };
-    serde_json::to_writer(&mut *out, &line)?;
+    write_line(&line, out)
+}
+
+/// [`write`] for a DNS answer.
+pub fn write_dns(
+    reply: &DnsReply,
+    boot_to_epoch_ns: u64,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mut reply = reply.clone();
+    reply.ts_ns = reply.ts_ns.saturating_add(boot_to_epoch_ns);
+    write_line(&Line::Dns(reply), out)
+}
+
+fn write_line(line: &Line, out: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, line)?;
     out.write_all(b"\n")
 }
 
