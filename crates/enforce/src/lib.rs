@@ -7,6 +7,8 @@
 //! never touches the kernel itself (the sensor crate loads the programs and writes the tables)
 //! and knows nothing of where container metadata comes from (the agent supplies a [`Target`]).
 
+#![deny(missing_docs)]
+
 pub mod compile;
 pub mod dns;
 pub mod policy;
