@@ -56,11 +56,11 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// A pipeline judging with `rules`, asking `engines` about containers. `live`: the host's
-    /// events are this host's, as they happen (the kernel's), so what the table never saw is
-    /// read from /proc; else they are a recording's, and only what it holds is known.
+    /// events are this host's, as they happen (the kernel's), so a process the table never saw
+    /// is read from /proc; else they are a recording's, and only what it holds is known.
     pub fn new(engines: Engines, rules: Option<Ruleset>, live: bool) -> Pipeline {
         let (host, accounts) = if live {
-            (ProcessTable::from_proc(), PerContainer::new())
+            (ProcessTable::default(), PerContainer::new())
         } else {
             (ProcessTable::recorded(), PerContainer::recorded())
         };
@@ -114,6 +114,7 @@ impl Pipeline {
     ) -> std::io::Result<Option<(u64, ContainerView)>> {
         match input {
             Input::Host(event) => return self.host(event, to, out).map(Some),
+            Input::Running(process) => self.host.insert(process),
             Input::Dns(reply) => Arc::make_mut(&mut self.server_names).learn(
                 reply.cgroup_id,
                 &reply.payload,

@@ -1,5 +1,6 @@
 //! The whole pipeline from recorded events, without root: a recording of a container's shell
-//! reading a secret three times (`sh` forks three `cat`s), replayed through the process table,
+//! (running when the recording began) reading a secret three times (`sh` forks three `cat`s),
+//! replayed through the process table,
 //! container attribution with metadata from a stand-in runtime state, a rule, deduplication,
 //! the file sink and the `/metrics` endpoint, all counted exactly. The kernel's side of the
 //! same path is tested as root by `crates/sensor/tests/kernel.rs` and `haechi agent`'s tests.
@@ -15,7 +16,7 @@ use haechi_agent::metrics::{self, Metrics};
 use haechi_agent::sinks::{Sink, SinkOptions, Sinks};
 use haechi_agent::sources::{Replay, Replayed};
 use haechi_agent::{Agent, Format, Options};
-use haechi_events::{Event, Exec, Observation, SyscallRecord, Task, recording, syscalls};
+use haechi_events::{Event, Exec, Observation, Process, SyscallRecord, Task, recording, syscalls};
 use haechi_rules::Ruleset;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -68,9 +69,21 @@ fn exec(task: Task, argv: &[&str]) -> Event {
     })
 }
 
-/// What the kernel reported of `sh -c 'cat SECRET; cat SECRET; cat SECRET'` in the container.
+/// What the kernel reported of a shell in the container, running when the recording began,
+/// that runs `cat SECRET` three times.
 fn recorded() -> Vec<Observation> {
-    let mut events = vec![exec(task(100, 90, "sh", 1), &["sh", "-c", "cat ..."])];
+    let shell = Process {
+        pid: 100,
+        ppid: 90,
+        name: "sh".into(),
+        exe_path: "/bin/busybox".into(),
+        argv: vec!["sh".into()],
+        cwd: "/".into(),
+        cgroup: format!("/system.slice/docker-{ID}.scope"),
+        vpid: Some(1),
+        ..Process::default()
+    };
+    let mut events = Vec::new();
     for (i, pid) in (101..104).enumerate() {
         let ts = 2 + i as u64;
         events.push(Event::Fork {
@@ -94,7 +107,9 @@ fn recorded() -> Vec<Observation> {
             exit_code: 0,
         });
     }
-    events.into_iter().map(Observation::Event).collect()
+    std::iter::once(Observation::Running(shell))
+        .chain(events.into_iter().map(Observation::Event))
+        .collect()
 }
 
 /// The container's runtime state as runc keeps it, with the annotations CRI writes: the
@@ -270,7 +285,14 @@ fn alerts_are_deduplicated_written_to_sinks_and_counted() {
     let evaluated = sample(&body, "haechi_rules_events_evaluated_total");
     let events: u64 = summary.by_type.values().sum();
     assert_eq!(evaluated, events, "every event is tested against the rules");
-    assert_eq!(events, observations.len() as u64);
+    let recorded_events = observations
+        .iter()
+        .filter(|o| matches!(o, Observation::Event(_)))
+        .count();
+    assert_eq!(
+        events, recorded_events as u64,
+        "the running shell is no event"
+    );
     assert_eq!(
         sample(&body, "haechi_agent_events_lost_total"),
         summary.kernel.map_or(0, |kernel| kernel.lost)

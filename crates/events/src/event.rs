@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::process::Process;
 use crate::syscalls::Syscall;
 
 /// What every event says about the task that caused it.
@@ -170,7 +171,8 @@ pub struct DnsReply {
     pub payload: Vec<u8>,
 }
 
-/// What a source observed: what a task did, or a DNS answer a socket received.
+/// What a source observed: what a task did, a DNS answer a socket received, or a process
+/// that was running when the source began.
 // Nearly every observation is an event: boxing them to shrink the rare DNS answer's variant
 // would cost an allocation per event.
 #[allow(clippy::large_enum_variant)]
@@ -180,6 +182,8 @@ pub enum Observation {
     Event(Event),
     /// A DNS answer a socket received.
     Dns(DnsReply),
+    /// A process running when the source began (its start, if known, on the events' clock).
+    Running(Process),
 }
 
 /// The offset from CLOCK_BOOTTIME, the clock the kernel stamps events with, to Unix time, in

@@ -1,7 +1,8 @@
 //! The event vocabulary of haechi's runtime: what a task did ([`Event`]: an exec, a fork, an
-//! exit or a watched syscall, each with its [`Task`]), the DNS answers sockets receive
-//! ([`DnsReply`], read with [`dns::resolution`]), the syscalls an event can be about and what
-//! their arguments mean ([`syscalls`]), and the recorded form of it all ([`recording`]).
+//! exit or a watched syscall, each with its [`Task`]), the processes already running when a
+//! source began ([`Process`]), the DNS answers sockets receive ([`DnsReply`], read with
+//! [`dns::resolution`]), the syscalls an event can be about and what their arguments mean
+//! ([`syscalls`]), and the recorded form of it all ([`recording`]).
 //!
 //! The design decision: every source of events speaks this vocabulary and nothing else. The
 //! kernel crate decodes its ring-buffer records into it, the gVisor crate decodes sandboxes'
@@ -14,10 +15,12 @@
 
 pub mod dns;
 mod event;
+mod process;
 pub mod recording;
 pub mod syscalls;
 
 pub use event::{
     DnsReply, Endpoints, Event, Exec, Observation, SockAddr, SyscallRecord, Task, boot_to_epoch_ns,
 };
+pub use process::Process;
 pub use syscalls::Syscall;

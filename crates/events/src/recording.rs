@@ -1,6 +1,7 @@
 //! The recorded form of observations, which a replay feeds back to the pipeline: one JSON
-//! object per line, its `kind` (`exec`, `fork`, `exit`, `syscall`, `dns`) beside the fields of
-//! the observation, a syscall by its name.
+//! object per line, its `kind` (`exec`, `fork`, `exit`, `syscall`, `dns`, and `running` for a
+//! process that was running when the recording began) beside the fields of the observation, a
+//! syscall by its name.
 //!
 //! Times in a recording are Unix time, not the boot clock events are stamped with, so that a
 //! recording replays on another boot or host: [`write`] adds the offset between the two
@@ -29,6 +30,7 @@ use std::io::Write;
 use serde::{Deserialize, Serialize};
 
 use crate::event::{DnsReply, Event, Exec, Observation, SyscallRecord, Task};
+use crate::process::Process;
 
 /// Why a line of a recording could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +46,7 @@ enum Line {
     Exit { task: Task, exit_code: i32 },
     Syscall(SyscallRecord),
     Dns(DnsReply),
+    Running(Process),
 }
 
 /// Writes `observation` as one line, its time made Unix time by adding `boot_to_epoch_ns`
@@ -56,6 +59,7 @@ pub fn write(
     match observation {
         Observation::Event(event) => write_event(event, boot_to_epoch_ns, out),
         Observation::Dns(reply) => write_dns(reply, boot_to_epoch_ns, out),
+        Observation::Running(process) => write_running(process, boot_to_epoch_ns, out),
     }
 }
 
@@ -88,6 +92,19 @@ pub fn write_dns(
     write_line(&Line::Dns(reply), out)
 }
 
+/// [`write`] for a running process.
+pub fn write_running(
+    process: &Process,
+    boot_to_epoch_ns: u64,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mut process = process.clone();
+    process.start_ns = process
+        .start_ns
+        .map(|ts| ts.saturating_add(boot_to_epoch_ns));
+    write_line(&Line::Running(process), out)
+}
+
 fn write_line(line: &Line, out: &mut dyn Write) -> std::io::Result<()> {
     serde_json::to_writer(&mut *out, line)?;
     out.write_all(b"\n")
@@ -103,6 +120,7 @@ pub fn read(line: &str, boot_to_epoch_ns: u64) -> Result<Observation, RecordingE
         Line::Exit { task, exit_code } => Observation::Event(Event::Exit { task, exit_code }),
         Line::Syscall(record) => Observation::Event(Event::Syscall(record)),
         Line::Dns(reply) => Observation::Dns(reply),
+        Line::Running(process) => Observation::Running(process),
     };
     match &mut observation {
         Observation::Event(event) => {
@@ -110,6 +128,7 @@ pub fn read(line: &str, boot_to_epoch_ns: u64) -> Result<Observation, RecordingE
             task.ts_ns = unshift(task.ts_ns);
         }
         Observation::Dns(reply) => reply.ts_ns = unshift(reply.ts_ns),
+        Observation::Running(process) => process.start_ns = process.start_ns.map(unshift),
     }
     Ok(observation)
 }
@@ -217,6 +236,26 @@ mod tests {
         };
         assert_eq!(reply.ts_ns, 5_010);
         assert_eq!(reply.payload, [0, 255]);
+
+        let shell = Process {
+            pid: 7,
+            ppid: 1,
+            name: "bash".into(),
+            argv: vec!["-bash".into()],
+            cgroup: "/user.slice".into(),
+            start_ns: Some(20),
+            ..Process::default()
+        };
+        let Observation::Running(back) = round_trip(Observation::Running(shell.clone())) else {
+            panic!("not a running process")
+        };
+        assert_eq!(
+            back,
+            Process {
+                start_ns: Some(5_020),
+                ..shell
+            }
+        );
     }
 
     #[test]

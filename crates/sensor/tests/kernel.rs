@@ -30,13 +30,13 @@ fn collect(
 ) -> Vec<Event> {
     let records = collect_records(filter, workload, |r| match r {
         Observation::Event(e) => done(e),
-        Observation::Dns(_) => false,
+        Observation::Dns(_) | Observation::Running(_) => false,
     });
     records
         .into_iter()
         .filter_map(|r| match r {
             Observation::Event(e) => Some(e),
-            Observation::Dns(_) => None,
+            Observation::Dns(_) | Observation::Running(_) => None,
         })
         .collect()
 }

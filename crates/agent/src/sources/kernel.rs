@@ -12,6 +12,7 @@ use haechi_sensor::{Filter, Paths, Sensor, SensorError, decode};
 
 use super::{Input, Ready, Source, SourceError, Tally};
 use crate::metrics::{Metrics, catch_up};
+use crate::process;
 
 /// What crosses the kernel besides what the rules need: the user's choices.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -64,19 +65,24 @@ impl Crossing {
 pub struct Kernel {
     sensor: Sensor,
     crossing: Crossing,
+    /// The processes running when the programs were attached, handed over first.
+    running: Vec<Input>,
     /// The kernel's lost-event count already added to the metrics.
     lost_reported: u64,
 }
 
 impl Kernel {
     /// Loads and attaches the observe programs, letting through what `rules` need and what
-    /// `crossing` adds. Needs root and a tokio runtime; the calling process's own events are
-    /// not reported.
+    /// `crossing` adds, and reads the processes running then from /proc (after attaching, so
+    /// that none starts unseen in between). Needs root and a tokio runtime; the calling
+    /// process's own events are not reported.
     pub fn start(crossing: Crossing, rules: Option<&Ruleset>) -> Result<Kernel, SensorError> {
         let sensor = Sensor::start(&crossing.filter(rules)?)?;
+        let running = process::running().into_iter().map(Input::Running);
         Ok(Kernel {
             sensor,
             crossing,
+            running: running.rev().collect(),
             lost_reported: 0,
         })
     }
@@ -105,12 +111,20 @@ impl Source for Kernel {
     }
 
     fn take(&mut self, max: usize, into: &mut Vec<Input>) -> usize {
-        self.sensor.drain_at_most(max, |record| {
-            into.push(match decode(record) {
-                Ok(observation) => observation.into(),
-                Err(err) => Input::Unreadable(format!("undecodable kernel record: {err}")),
+        let mut count = 0;
+        while count < max
+            && let Some(running) = self.running.pop()
+        {
+            into.push(running);
+            count += 1;
+        }
+        count
+            + self.sensor.drain_at_most(max - count, |record| {
+                into.push(match decode(record) {
+                    Ok(observation) => observation.into(),
+                    Err(err) => Input::Unreadable(format!("undecodable kernel record: {err}")),
+                })
             })
-        })
     }
 
     fn reload(&mut self, rules: Option<&Ruleset>) -> Result<(), SourceError> {

@@ -12,7 +12,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 
-use haechi_events::{DnsReply, Event, Observation};
+use haechi_events::{DnsReply, Event, Observation, Process};
 use haechi_gvisor::Sandboxed;
 use haechi_gvisor::runsc::SandboxProcess;
 use haechi_rules::Ruleset;
@@ -34,6 +34,8 @@ pub enum Input {
     Host(Event),
     /// A DNS answer a socket of the host received.
     Dns(DnsReply),
+    /// A process of the host that was running when the source began.
+    Running(Process),
     /// What a task in a gVisor sandbox did.
     Sandboxed(Box<Sandboxed>),
     /// The processes a sandboxed container ran before haechi attached to it.
@@ -54,6 +56,7 @@ impl From<Observation> for Input {
         match observation {
             Observation::Event(event) => Input::Host(event),
             Observation::Dns(reply) => Input::Dns(reply),
+            Observation::Running(process) => Input::Running(process),
         }
     }
 }

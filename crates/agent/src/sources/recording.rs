@@ -122,8 +122,8 @@ impl Source for Replay {
     }
 }
 
-/// A source whose host events and DNS answers are also written to a recording as they are
-/// taken (a sandbox's are not: their processes are not the host's).
+/// A source whose host events, DNS answers and running processes are also written to a
+/// recording as they are taken (a sandbox's are not: their processes are not the host's).
 pub struct Recorded {
     source: Box<dyn Source>,
     path: PathBuf,
@@ -191,6 +191,9 @@ impl Source for Recorded {
                     }
                     Input::Dns(reply) => {
                         recording::write_dns(reply, self.boot_to_epoch_ns, &mut self.out)
+                    }
+                    Input::Running(process) => {
+                        recording::write_running(process, self.boot_to_epoch_ns, &mut self.out)
                     }
                     _ => Ok(()),
                 };
