@@ -458,7 +458,7 @@ fn print_summary(summary: &Summary, sinks: &[Sink], metrics: &Metrics) {
     }
     if let Some(replayed) = &summary.replayed {
         eprintln!(
-            "replayed {} recorded events ({} lines skipped)",
+            "replayed {} recorded observations ({} lines skipped)",
             replayed.observations, replayed.skipped
         );
     }
