@@ -342,3 +342,11 @@ async fn enforcement_readable(enforcement: &mut Option<Enforcement>) -> Result<(
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_short_tick_drains_the_kernel_as_often_as_it_asks() {
+        assert!(super::SHORT_TICK <= haechi_sensor::DRAIN_INTERVAL);
+    }
+}
