@@ -198,7 +198,7 @@ impl Agent {
         Ok(self.summary())
     }
 
-    /// Takes what the sources hold now, up to [`BATCHES`] batches from each so that a flood
+    /// Takes what the sources hold now, up to `BATCHES` batches from each so that a flood
     /// never keeps the agent from its signals; returns how many inputs.
     pub fn drain(&mut self, out: &mut dyn Write) -> Result<usize, AgentError> {
         let mut count = 0;

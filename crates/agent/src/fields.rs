@@ -1,7 +1,7 @@
 //! An event's Falco fields (`evt.type`, `proc.name`, `fd.name`, ...): the catalogue of them
 //! ([`Field`]), the value of each for an event ([`value`]), and the flat map of them all that
 //! `haechi agent --events` writes ([`render`]). Rules read the same values through
-//! [`crate::view::View`] without building the map.
+//! [`crate::rules::View`] without building the map.
 
 mod field;
 mod value;

@@ -4,8 +4,8 @@
 //! syscall by its name.
 //!
 //! Times in a recording are Unix time, not the boot clock events are stamped with, so that a
-//! recording replays on another boot or host: [`write`] adds the offset between the two
-//! clocks, [`read`] takes the reader's off again.
+//! recording replays on another boot or host: [`write()`] adds the offset between the two
+//! clocks, [`read()`] takes the reader's off again.
 //!
 //! ```
 //! use haechi_events::recording;
@@ -63,7 +63,7 @@ pub fn write(
     }
 }
 
-/// [`write`] for an event.
+/// [`write()`] for an event.
 pub fn write_event(
     event: &Event,
     boot_to_epoch_ns: u64,
@@ -81,7 +81,7 @@ pub fn write_event(
     write_line(&line, out)
 }
 
-/// [`write`] for a DNS answer.
+/// [`write()`] for a DNS answer.
 pub fn write_dns(
     reply: &DnsReply,
     boot_to_epoch_ns: u64,
@@ -92,7 +92,7 @@ pub fn write_dns(
     write_line(&Line::Dns(reply), out)
 }
 
-/// [`write`] for a running process.
+/// [`write()`] for a running process.
 pub fn write_running(
     process: &Process,
     boot_to_epoch_ns: u64,
@@ -110,7 +110,7 @@ fn write_line(line: &Line, out: &mut dyn Write) -> std::io::Result<()> {
     out.write_all(b"\n")
 }
 
-/// Reads one line [`write`] wrote, its time brought back to the boot clock by taking off
+/// Reads one line [`write()`] wrote, its time brought back to the boot clock by taking off
 /// `boot_to_epoch_ns` ([`crate::boot_to_epoch_ns`] on the host that replays it).
 pub fn read(line: &str, boot_to_epoch_ns: u64) -> Result<Observation, RecordingError> {
     let unshift = |ts: u64| ts.saturating_sub(boot_to_epoch_ns);
