@@ -5,5 +5,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = haechi_enforce::dns::resolution(data);
+    let _ = haechi_events::dns::resolution(data);
 });

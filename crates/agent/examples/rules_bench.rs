@@ -15,10 +15,10 @@ use haechi_agent::accounts::Accounts;
 use haechi_agent::dns::ServerNames;
 use haechi_agent::fields::{self, ContainerView, Context};
 use haechi_agent::process::Process;
-use haechi_agent::view::Rules;
+use haechi_agent::rules::Rules;
+use haechi_events::syscalls::by_name;
+use haechi_events::{Endpoints, Event, Exec, SockAddr, SyscallRecord, Task};
 use haechi_rules::{Options, Ruleset};
-use haechi_sensor::syscalls::by_name;
-use haechi_sensor::{Endpoints, Event, Exec, SockAddr, SyscallRecord, Task};
 
 const EVENTS: usize = 100_000;
 const PASSES: usize = 5;

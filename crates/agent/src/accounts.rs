@@ -91,6 +91,9 @@ pub struct PerContainer {
     host: Arc<Accounts>,
     /// (device, inode) of the host's root directory.
     host_root: Option<(u64, u64)>,
+    /// The processes are this host's, live: a container's accounts are read through their
+    /// root directories. A recording's processes are not this host's.
+    live: bool,
     by_container: HashMap<String, Arc<Accounts>>,
 }
 
@@ -100,6 +103,18 @@ impl PerContainer {
         PerContainer {
             host: Arc::new(Accounts::read(Path::new("/"))),
             host_root: root_id(Path::new("/")),
+            live: true,
+            by_container: HashMap::new(),
+        }
+    }
+
+    /// For a recording: this host's accounts stand in for the recorded host's, and every
+    /// container knows root only (as a sandbox's do).
+    pub fn recorded() -> Self {
+        PerContainer {
+            host: Arc::new(Accounts::read(Path::new("/"))),
+            host_root: None,
+            live: false,
             by_container: HashMap::new(),
         }
     }
@@ -116,19 +131,25 @@ impl PerContainer {
         if let Some(accounts) = self.by_container.get(container) {
             return Arc::clone(accounts);
         }
-        let own_root = pids.into_iter().find_map(|pid| {
-            let root = std::path::PathBuf::from(format!("/proc/{pid}/root"));
-            let id = root_id(&root)?;
-            (Some(id) != self.host_root).then_some(root)
-        });
-        let Some(root) = own_root else {
-            return Arc::clone(&self.host);
+        let accounts = if self.live {
+            let own_root = pids.into_iter().find_map(|pid| {
+                let root = std::path::PathBuf::from(format!("/proc/{pid}/root"));
+                let id = root_id(&root)?;
+                (Some(id) != self.host_root).then_some(root)
+            });
+            let Some(root) = own_root else {
+                return Arc::clone(&self.host);
+            };
+            let accounts = Accounts::read(&root);
+            if accounts.users.is_empty() {
+                // An image without a passwd file still runs as root.
+                Accounts::root_only()
+            } else {
+                accounts
+            }
+        } else {
+            Accounts::root_only()
         };
-        let mut accounts = Accounts::read(&root);
-        if accounts.users.is_empty() {
-            // An image without a passwd file still runs as root.
-            accounts = Accounts::root_only();
-        }
         if self.by_container.len() >= CONTAINERS_KEPT {
             self.by_container.clear();
         }

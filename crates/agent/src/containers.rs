@@ -33,9 +33,9 @@ fn is_container_id(id: &str) -> bool {
     id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Where container metadata comes from.
+/// Where container metadata comes from: the engines asked, in order.
 #[derive(Clone, Debug)]
-pub struct Sources {
+pub struct Engines {
     /// Docker Engine API socket.
     pub docker_socket: PathBuf,
     /// containerd sockets, asked in order; those that do not exist are skipped.
@@ -44,9 +44,9 @@ pub struct Sources {
     pub runtime_roots: Vec<PathBuf>,
 }
 
-impl Default for Sources {
+impl Default for Engines {
     fn default() -> Self {
-        Sources {
+        Engines {
             docker_socket: "/var/run/docker.sock".into(),
             containerd_sockets: [
                 "/run/containerd/containerd.sock",
@@ -70,9 +70,11 @@ impl Default for Sources {
 
 /// The cache of container views, filled in the background.
 pub struct Containers {
-    sources: Sources,
+    engines: Engines,
     cache: HashMap<String, ContainerView>,
     fresh: Vec<ContainerView>,
+    /// Look-ups started and not received yet.
+    pending: usize,
     results: (
         mpsc::UnboundedSender<ContainerView>,
         mpsc::UnboundedReceiver<ContainerView>,
@@ -80,12 +82,13 @@ pub struct Containers {
 }
 
 impl Containers {
-    /// An empty cache reading from `sources`.
-    pub fn new(sources: Sources) -> Self {
+    /// An empty cache asking `engines`.
+    pub fn new(engines: Engines) -> Self {
         Containers {
-            sources,
+            engines,
             cache: HashMap::new(),
             fresh: Vec::new(),
+            pending: 0,
             results: mpsc::unbounded_channel(),
         }
     }
@@ -114,18 +117,26 @@ impl Containers {
             ..ContainerView::default()
         };
         self.cache.insert(id.to_owned(), pending.clone());
-        let (sources, sender, id) = (self.sources.clone(), self.results.0.clone(), id.to_owned());
+        self.pending += 1;
+        let (engines, sender, id) = (self.engines.clone(), self.results.0.clone(), id.to_owned());
         tokio::spawn(async move {
-            let view = lookup(&sources, &id).await;
+            let view = lookup(&engines, &id).await;
             let _ = sender.send(view);
         });
         pending
     }
 
-    /// Waits for lookups in flight (tests, and before the agent reports a summary).
-    pub async fn settle(&mut self) {
-        tokio::task::yield_now().await;
+    /// Waits for the look-ups in flight, up to `limit` (before the agent judges what it still
+    /// holds, when it stops).
+    pub async fn settle(&mut self, limit: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
         self.receive();
+        while self.pending > 0 {
+            match tokio::time::timeout_at(deadline, self.results.1.recv()).await {
+                Ok(Some(view)) => self.arrived(view),
+                Ok(None) | Err(_) => break,
+            }
+        }
     }
 
     /// The views whose lookups finished since the last call.
@@ -136,9 +147,14 @@ impl Containers {
 
     fn receive(&mut self) {
         while let Ok(view) = self.results.1.try_recv() {
-            self.cache.insert(view.id.clone(), view.clone());
-            self.fresh.push(view);
+            self.arrived(view);
         }
+    }
+
+    fn arrived(&mut self, view: ContainerView) {
+        self.pending = self.pending.saturating_sub(1);
+        self.cache.insert(view.id.clone(), view.clone());
+        self.fresh.push(view);
     }
 }
 
@@ -147,16 +163,16 @@ impl Containers {
 /// early. Looks are retried after 25, 50, … 800 ms (1.6 s in all) before giving up.
 const LOOKUP_RETRIES: u32 = 6;
 
-async fn lookup(sources: &Sources, id: &str) -> ContainerView {
+async fn lookup(engines: &Engines, id: &str) -> ContainerView {
     let mut delay = std::time::Duration::from_millis(25);
     for _ in 0..LOOKUP_RETRIES {
-        if let Some(view) = lookup_once(sources, id).await {
+        if let Some(view) = lookup_once(engines, id).await {
             return view;
         }
         tokio::time::sleep(delay).await;
         delay *= 2;
     }
-    lookup_once(sources, id)
+    lookup_once(engines, id)
         .await
         .unwrap_or_else(|| ContainerView {
             id: id.to_owned(),
@@ -180,20 +196,20 @@ async fn within<T>(
 }
 
 /// One look in every source; `None` when none knows the container (yet).
-async fn lookup_once(sources: &Sources, id: &str) -> Option<ContainerView> {
-    match within(ENGINE_TIMEOUT, docker_inspect(&sources.docker_socket, id)).await {
+async fn lookup_once(engines: &Engines, id: &str) -> Option<ContainerView> {
+    match within(ENGINE_TIMEOUT, docker_inspect(&engines.docker_socket, id)).await {
         Ok(Some(view)) => return Some(view),
         Ok(None) => {}
         Err(err) => tracing::debug!("docker lookup of {id}: {err}"),
     }
-    for socket in &sources.containerd_sockets {
+    for socket in &engines.containerd_sockets {
         match within(ENGINE_TIMEOUT, containerd::container(socket, id)).await {
             Ok(Some(container)) => return Some(containerd_view(id, container)),
             Ok(None) => {}
             Err(err) => tracing::debug!("containerd lookup of {id}: {err}"),
         }
     }
-    for root in &sources.runtime_roots {
+    for root in &engines.runtime_roots {
         match oci_state(root, id) {
             Ok(Some(view)) => return Some(view),
             Ok(None) => {}

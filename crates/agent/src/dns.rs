@@ -10,11 +10,11 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use haechi_enforce::dns::resolution;
+use haechi_events::dns::resolution;
 
 /// The shortest time a name stays attached to an address, whatever the answer's TTL: programs
 /// cache answers longer than their TTL (the time enforcement keeps a denied address too).
-pub const MIN_KEEP: std::time::Duration = haechi_enforce::dns::MIN_TTL;
+pub const MIN_KEEP: std::time::Duration = haechi_events::dns::MIN_TTL;
 
 /// How many (cgroup, address) names are kept: past it, expired ones go first, then half of the
 /// rest, so that a flood of answers costs bounded memory and amortised constant time.

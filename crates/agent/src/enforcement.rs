@@ -7,16 +7,20 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Instant;
 
-use haechi_enforce::dns::{self, LearnedAddresses};
+use haechi_enforce::dns::LearnedAddresses;
 use haechi_enforce::{Compiled, Target};
+use haechi_events::dns;
+use haechi_events::syscalls;
 use haechi_rules::alert::{self, Alert, Priority};
+use haechi_sensor::SensorError;
 use haechi_sensor::abi::{self, Enforcement as Record};
-use haechi_sensor::enforce::{Enforcer, Lost, cgroup2_root};
-use haechi_sensor::{SensorError, syscalls};
+use haechi_sensor::enforce::{Enforcer, Lost};
+use haechi_sensor::probe::cgroup2_root;
 use serde_json::{Value, json};
 
 use crate::containers::container_id;
 use crate::fields::ContainerView;
+use crate::metrics::{Metrics, catch_up};
 
 /// The enforcer, the compiled policies and what has been decided.
 pub struct Enforcement {
@@ -33,6 +37,8 @@ pub struct Enforcement {
     needs_metadata: bool,
     /// Addresses denied because a domain rule's name resolved to them.
     learned: LearnedAddresses,
+    /// The kernel's loss counts already added to the metrics.
+    lost_reported: Lost,
 }
 
 impl Enforcement {
@@ -54,6 +60,7 @@ impl Enforcement {
             container_ids: HashMap::new(),
             needs_metadata,
             learned: LearnedAddresses::default(),
+            lost_reported: Lost::default(),
         })
     }
 
@@ -190,6 +197,23 @@ impl Enforcement {
             tracing::warn!("cannot read the enforcement counters: {err}");
             Lost::default()
         })
+    }
+
+    /// Brings the metrics up to date with what the kernel lost; returns the counts.
+    pub fn tally(&mut self, metrics: &Metrics) -> Lost {
+        let lost = self.lost();
+        let reported = &mut self.lost_reported;
+        catch_up(
+            &metrics.enforcement_lost,
+            &mut reported.records,
+            lost.records,
+        );
+        catch_up(
+            &metrics.dns_answers_lost,
+            &mut reported.dns_answers,
+            lost.dns_answers,
+        );
+        lost
     }
 
     /// Denies the addresses that covered names resolved to in the DNS answers now in the

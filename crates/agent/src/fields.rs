@@ -1,14 +1,14 @@
 //! An event's Falco fields (`evt.type`, `proc.name`, `fd.name`, ...): the catalogue of them
 //! ([`Field`]), the value of each for an event ([`value`]), and the flat map of them all that
 //! `haechi agent --events` writes ([`render`]). Rules read the same values through
-//! [`crate::view::View`] without building the map.
+//! [`crate::rules::View`] without building the map.
 
 mod field;
 mod value;
 
 use std::io::Write;
 
-use haechi_sensor::Event;
+use haechi_events::Event;
 use serde_json::Map;
 
 use crate::accounts::Accounts;

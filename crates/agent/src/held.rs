@@ -48,6 +48,11 @@ impl<T> Held<T> {
         Ok(())
     }
 
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
     /// Whether anything is held for `container`.
     pub fn holds(&self, container: &str) -> bool {
         self.by_container.contains_key(container)

@@ -330,3 +330,10 @@ fn respond(metrics: &Metrics, request: &Request<Incoming>) -> Response<Full<Byte
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
+
+/// Adds to `counter` what a running `total` kept elsewhere (the kernel's, a listener's) gained
+/// since `reported`, which it then records.
+pub fn catch_up(counter: &Counter, reported: &mut u64, total: u64) {
+    counter.inc_by(total.saturating_sub(*reported));
+    *reported = (*reported).max(total);
+}

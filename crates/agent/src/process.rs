@@ -1,139 +1,106 @@
-//! The process table: every live process with what Falco's `proc.*` fields need, seeded from
-//! /proc when the agent starts and kept current from fork, exec and exit events.
+//! The process table: every live process with what Falco's `proc.*` fields need, seeded with
+//! the processes running when its source began (read from /proc by [`running`]) and kept
+//! current from fork, exec and exit events.
 
 use std::collections::HashMap;
 use std::fs;
 use std::sync::Arc;
 
-use haechi_sensor::{Event, Exec};
+pub use haechi_events::Process;
+use haechi_events::{Event, Exec};
 
-/// What the agent knows of one process.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Process {
-    /// Process id.
-    pub pid: u32,
-    /// Parent process id.
-    pub ppid: u32,
-    /// Task name (`comm`), Falco's `proc.name`.
-    pub name: String,
-    /// Resolved executable path, Falco's `proc.exepath`.
-    pub exe_path: String,
-    /// Arguments, argv\[0\] first.
-    pub argv: Vec<String>,
-    /// Working directory at exec.
-    pub cwd: String,
-    /// Effective user id.
-    pub uid: u32,
-    /// Audit login uid.
-    pub loginuid: Option<u32>,
-    /// Controlling terminal (tty_nr), 0 when none.
-    pub tty: u32,
-    /// Cgroup path, which names the container.
-    pub cgroup: String,
-    /// Process id in its own pid namespace (1 for a container's first process), when known.
-    pub vpid: Option<u32>,
-    /// Falco's `proc.is_exe_upper_layer`: the executable is in an overlayfs upper layer; known
-    /// for processes seen at exec, not for those read from /proc at start.
-    pub exe_upper_layer: Option<bool>,
-    /// When the process started (forked), CLOCK_BOOTTIME nanoseconds, when known.
-    pub start_ns: Option<u64>,
+/// What an exec tells of its process; `host`: the host's kernel saw it (and could tell an
+/// overlayfs upper layer).
+fn from_exec(exec: &Exec, host: bool) -> Process {
+    Process {
+        pid: exec.task.pid,
+        ppid: exec.task.ppid,
+        name: exec.task.comm.clone(),
+        exe_path: exec.exe_path.clone(),
+        argv: exec.argv.clone(),
+        cwd: exec.cwd.clone(),
+        uid: exec.task.uid,
+        loginuid: exec.loginuid,
+        tty: exec.tty,
+        cgroup: exec.cgroup.clone(),
+        vpid: Some(exec.vpid),
+        // Only the host's kernel tells an overlayfs upper layer.
+        exe_upper_layer: host.then_some(exec.exe_upper_layer),
+        // Its fork, when the table saw it; see `ProcessTable::apply`.
+        start_ns: Some(exec.task.ts_ns),
+    }
 }
 
-impl Process {
-    /// Falco's `proc.exe`: argv\[0\] as the process was started.
-    pub fn exe(&self) -> &str {
-        self.argv.first().map_or(self.name.as_str(), String::as_str)
-    }
+/// Every process running now, as /proc shows it.
+pub fn running() -> Vec<Process> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .filter_map(read)
+        .collect()
+}
 
-    /// Falco's `proc.cmdline`: the name followed by the arguments after argv\[0\].
-    pub fn cmdline(&self) -> String {
-        let mut line = self.name.clone();
-        for arg in self.argv.iter().skip(1) {
-            line.push(' ');
-            line.push_str(arg);
-        }
-        line
-    }
-
-    fn from_exec(exec: &Exec, host: bool) -> Self {
-        Process {
-            pid: exec.task.pid,
-            ppid: exec.task.ppid,
-            name: exec.task.comm.clone(),
-            exe_path: exec.exe_path.clone(),
-            argv: exec.argv.clone(),
-            cwd: exec.cwd.clone(),
-            uid: exec.task.uid,
-            loginuid: exec.loginuid,
-            tty: exec.tty,
-            cgroup: exec.cgroup.clone(),
-            vpid: Some(exec.vpid),
-            // Only the host's kernel tells an overlayfs upper layer.
-            exe_upper_layer: host.then_some(exec.exe_upper_layer),
-            // Its fork, when the table saw it; see `ProcessTable::apply`.
-            start_ns: Some(exec.task.ts_ns),
-        }
-    }
-
-    /// Reads one process from /proc; `None` when it is gone or unreadable.
-    pub fn from_proc(pid: u32) -> Option<Self> {
-        let dir = format!("/proc/{pid}");
-        let stat = fs::read_to_string(format!("{dir}/stat")).ok()?;
-        // The name is in parentheses and may itself contain ") ".
-        let open = stat.find('(')?;
-        let close = stat.rfind(')')?;
-        let name = stat.get(open + 1..close)?.to_owned();
-        let rest: Vec<&str> = stat.get(close + 2..)?.split(' ').collect();
-        let ppid = rest.get(1)?.parse().ok()?;
-        let tty = rest.get(4)?.parse::<i64>().ok()? as u32;
-        // Field 22, in clock ticks since boot (the kernel counts it on CLOCK_BOOTTIME).
-        let start_ns = rest
-            .get(19)
-            .and_then(|ticks| ticks.parse::<u64>().ok())
-            .map(|ticks| ticks.saturating_mul(1_000_000_000) / clock_ticks_per_second());
-        let argv = fs::read(format!("{dir}/cmdline"))
-            .map(|raw| {
-                raw.split(|&b| b == 0)
-                    .filter(|a| !a.is_empty())
-                    .map(|a| String::from_utf8_lossy(a).into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let link = |what: &str| {
-            fs::read_link(format!("{dir}/{what}"))
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        };
-        let status = fs::read_to_string(format!("{dir}/status")).unwrap_or_default();
-        let uid = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Uid:"))
-            .and_then(|ids| ids.split_whitespace().nth(1))
-            .and_then(|euid| euid.parse().ok())
-            .unwrap_or(0);
-        let loginuid = fs::read_to_string(format!("{dir}/loginuid"))
-            .ok()
-            .and_then(|s| s.trim().parse::<u32>().ok())
-            .filter(|&id| id != u32::MAX);
-        let cgroup = fs::read_to_string(format!("{dir}/cgroup"))
-            .map(|c| cgroup_path(&c))
-            .unwrap_or_default();
-        Some(Process {
-            pid,
-            ppid,
-            name,
-            exe_path: link("exe"),
-            argv,
-            cwd: link("cwd"),
-            uid,
-            loginuid,
-            tty,
-            cgroup,
-            vpid: namespace_pid(&status),
-            exe_upper_layer: None,
-            start_ns,
+/// Reads one process from /proc; `None` when it is gone or unreadable.
+pub fn read(pid: u32) -> Option<Process> {
+    let dir = format!("/proc/{pid}");
+    let stat = fs::read_to_string(format!("{dir}/stat")).ok()?;
+    // The name is in parentheses and may itself contain ") ".
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let name = stat.get(open + 1..close)?.to_owned();
+    let rest: Vec<&str> = stat.get(close + 2..)?.split(' ').collect();
+    let ppid = rest.get(1)?.parse().ok()?;
+    let tty = rest.get(4)?.parse::<i64>().ok()? as u32;
+    // Field 22, in clock ticks since boot (the kernel counts it on CLOCK_BOOTTIME).
+    let start_ns = rest
+        .get(19)
+        .and_then(|ticks| ticks.parse::<u64>().ok())
+        .map(|ticks| ticks.saturating_mul(1_000_000_000) / clock_ticks_per_second());
+    let argv = fs::read(format!("{dir}/cmdline"))
+        .map(|raw| {
+            raw.split(|&b| b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
         })
-    }
+        .unwrap_or_default();
+    let link = |what: &str| {
+        fs::read_link(format!("{dir}/{what}"))
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let status = fs::read_to_string(format!("{dir}/status")).unwrap_or_default();
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1))
+        .and_then(|euid| euid.parse().ok())
+        .unwrap_or(0);
+    let loginuid = fs::read_to_string(format!("{dir}/loginuid"))
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .filter(|&id| id != u32::MAX);
+    let cgroup = fs::read_to_string(format!("{dir}/cgroup"))
+        .map(|c| cgroup_path(&c))
+        .unwrap_or_default();
+    Some(Process {
+        pid,
+        ppid,
+        name,
+        exe_path: link("exe"),
+        argv,
+        cwd: link("cwd"),
+        uid,
+        loginuid,
+        tty,
+        cgroup,
+        vpid: namespace_pid(&status),
+        exe_upper_layer: None,
+        start_ns,
+    })
 }
 
 /// `sysconf(_SC_CLK_TCK)`: the unit of /proc's process times (100 wherever Linux runs).
@@ -175,16 +142,23 @@ const MAX_ANCESTORS: usize = 32;
 #[derive(Debug)]
 pub struct ProcessTable {
     processes: HashMap<u32, Arc<Process>>,
-    /// The host's table reads a process it never saw from /proc; a sandbox's pids are not the
-    /// host's, so its table never does.
+    /// The processes are a host kernel's (seen live or recorded): its exec events tell an
+    /// overlayfs upper layer, and a process's own namespace pid comes from them. A sandbox's
+    /// processes are numbered in the sandbox.
     host: bool,
+    /// A process the table never saw is read from /proc: the live host's table. A recording's
+    /// pids, or a sandbox's, are not this host's.
+    proc: bool,
 }
 
+/// The live host's table: empty, filled with [`ProcessTable::insert`] and from events, and a
+/// process it never saw is read from /proc.
 impl Default for ProcessTable {
     fn default() -> Self {
         ProcessTable {
             processes: HashMap::new(),
             host: true,
+            proc: true,
         }
     }
 }
@@ -195,27 +169,23 @@ impl ProcessTable {
         ProcessTable {
             processes: HashMap::new(),
             host: false,
+            proc: false,
         }
     }
 
-    /// Adds or replaces a process (seeding a sandbox's table from `runsc trace procfs`).
+    /// An empty table for a recording of a host's events: kept from the recorded events alone.
+    pub fn recorded() -> Self {
+        ProcessTable {
+            processes: HashMap::new(),
+            host: true,
+            proc: false,
+        }
+    }
+
+    /// Adds or replaces a process (seeding a table with the processes running when its source
+    /// began).
     pub fn insert(&mut self, process: Process) {
         self.processes.insert(process.pid, Arc::new(process));
-    }
-
-    /// A table seeded from /proc.
-    pub fn from_proc() -> Self {
-        let mut table = ProcessTable::default();
-        if let Ok(entries) = fs::read_dir("/proc") {
-            for entry in entries.flatten() {
-                if let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok())
-                    && let Some(process) = Process::from_proc(pid)
-                {
-                    table.processes.insert(pid, Arc::new(process));
-                }
-            }
-        }
-        table
     }
 
     /// Number of processes known.
@@ -233,10 +203,10 @@ impl ProcessTable {
         if let Some(p) = self.processes.get(&pid) {
             return Some(Arc::clone(p));
         }
-        if !self.host {
+        if !self.proc {
             return None;
         }
-        let process = Arc::new(Process::from_proc(pid)?);
+        let process = Arc::new(read(pid)?);
         self.processes.insert(pid, Arc::clone(&process));
         Some(process)
     }
@@ -269,7 +239,7 @@ impl ProcessTable {
                 self.processes.insert(*child_pid, Arc::new(child));
             }
             Event::Exec(exec) => {
-                let mut process = Process::from_exec(exec, self.host);
+                let mut process = from_exec(exec, self.host);
                 // An exec replaces the image, not the process: it started at its fork.
                 if let Some(start) = self.processes.get(&exec.task.pid).and_then(|p| p.start_ns) {
                     process.start_ns = Some(start);
@@ -300,7 +270,10 @@ mod tests {
 
     #[test]
     fn seeds_itself_from_proc_with_ancestry() {
-        let mut table = ProcessTable::from_proc();
+        let mut table = ProcessTable::default();
+        for process in running() {
+            table.insert(process);
+        }
         let me = table
             .get(std::process::id())
             .expect("this process is in /proc");
@@ -315,7 +288,7 @@ mod tests {
         let mut table = ProcessTable::sandboxed();
         // This process's pid exists on the host; in a sandbox's table it is unknown until seen.
         assert!(table.get(std::process::id()).is_none());
-        let task = |pid, comm: &str| haechi_sensor::Task {
+        let task = |pid, comm: &str| haechi_events::Task {
             ts_ns: 0,
             cgroup_id: 0,
             pid,
@@ -336,6 +309,14 @@ mod tests {
             (1, "sh", Some(7))
         );
         assert!(table.get(1).is_none(), "the parent was never seen");
+    }
+
+    #[test]
+    fn a_recordings_table_never_reads_the_hosts_proc() {
+        let mut table = ProcessTable::recorded();
+        assert!(table.get(std::process::id()).is_none());
+        // The live host's table reads what it never saw.
+        assert!(ProcessTable::default().get(std::process::id()).is_some());
     }
 
     #[test]

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use haechi_agent::containers::Sources;
+use haechi_agent::containers::Engines;
+use haechi_agent::sources::{Crossing, Kernel};
 use haechi_agent::{Agent, Format, Options};
-use haechi_sensor::Filter;
 use serde_json::Value;
 
 fn available(tools: &[&str]) -> bool {
@@ -91,16 +91,22 @@ impl Drop for OverlayRoot {
 }
 
 /// Runs the agent while `start` runs a container; returns every event as JSON.
-fn watch(sources: Sources, start: impl FnOnce() + Send + 'static) -> Vec<Value> {
+fn watch(engines: Engines, start: impl FnOnce() + Send + 'static) -> Vec<Value> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let mut out = Vec::new();
     runtime.block_on(async {
+        // Every event crosses the kernel.
+        let everything = Crossing {
+            everything: true,
+            ..Crossing::default()
+        };
+        let kernel = Kernel::start(everything, None).expect("the sensor starts");
         let mut agent = Agent::start(Options {
-            filter: Filter::everything(),
-            sources,
+            sources: vec![Box::new(kernel)],
+            engines,
             format: Format::Json,
             events: true,
             rules: Some(default_rules()),
@@ -108,7 +114,6 @@ fn watch(sources: Sources, start: impl FnOnce() + Send + 'static) -> Vec<Value> 
             sinks: Default::default(),
             dedup: None,
             metrics: Default::default(),
-            gvisor: None,
         })
         .expect("agent starts");
         let worker = tokio::task::spawn_blocking(start);
@@ -118,7 +123,7 @@ fn watch(sources: Sources, start: impl FnOnce() + Send + 'static) -> Vec<Value> 
         };
         let (_no_reloads, mut reloads) = tokio::sync::mpsc::unbounded_channel();
         let summary = agent.run(&mut out, stop, &mut reloads).await.unwrap();
-        assert_eq!(summary.kernel.lost, 0);
+        assert_eq!(summary.kernel.expect("the kernel was a source").lost, 0);
     });
     String::from_utf8(out)
         .unwrap()
@@ -228,7 +233,7 @@ fn docker_container_actions_carry_its_id_name_and_image() {
     assert!(import.status.success(), "docker import: {import:?}");
     let name = format!("haechi-test-{}", std::process::id());
     let (image, container) = (tag.clone(), name.clone());
-    let events = watch(Sources::default(), move || {
+    let events = watch(Engines::default(), move || {
         let status = Command::new("docker")
             .args([
                 "run", "--rm", "--name", &container, &image, "sh", "-c", WORKLOAD,
@@ -289,9 +294,9 @@ fn runc_container_actions_carry_its_id_and_oci_annotations() {
     let id = format!("{:0>64x}", u128::from(std::process::id()) << 64 | 0xabc);
     let (root_arg, bundle_arg, run_id) = (state_root.clone(), bundle.to_owned(), id.clone());
     let events = watch(
-        Sources {
+        Engines {
             runtime_roots: vec![state_root.clone()],
-            ..Sources::default()
+            ..Engines::default()
         },
         move || {
             let status = Command::new("runc")
@@ -438,7 +443,7 @@ fn containerd_cri_container_actions_carry_its_pod_and_image() {
     let started = std::time::Instant::now();
     let events = watch(
         // Only containerd: what the events say of the pod comes from it.
-        Sources {
+        Engines {
             docker_socket: dir.path().join("no-docker.sock"),
             containerd_sockets: vec![CONTAINERD.into()],
             runtime_roots: Vec::new(),

@@ -9,10 +9,10 @@ use haechi_agent::accounts::Accounts;
 use haechi_agent::dns::ServerNames;
 use haechi_agent::fields::{self, ContainerView, Context, Field, Named};
 use haechi_agent::process::Process;
-use haechi_agent::view::Rules;
+use haechi_agent::rules::Rules;
+use haechi_events::syscalls::SYSCALLS;
+use haechi_events::{Endpoints, Event, Exec, SockAddr, SyscallRecord, Task};
 use haechi_rules::{Options, Ruleset, json_val};
-use haechi_sensor::syscalls::SYSCALLS;
-use haechi_sensor::{Endpoints, Event, Exec, SockAddr, SyscallRecord, Task};
 
 /// A small deterministic generator.
 struct Rng(u64);

@@ -2,7 +2,12 @@
 //! same session goes in a `--pod-init-config` file (sandboxes started with it stream from
 //! their first instruction) and to `runsc trace create` (sandboxes already running).
 
+use std::path::Path;
+
 use serde_json::{Value, json};
+
+/// Where haechi's agent listens for sandboxes unless told otherwise.
+pub const DEFAULT_SOCKET: &str = "/run/haechi/gvisor.sock";
 
 /// The session's name. runsc (0.0~20221219) starts a `--pod-init-config` session only under
 /// this name (one named otherwise is created and sends nothing, measured); `trace create
@@ -91,6 +96,20 @@ pub fn session(endpoint: &str, points: &[&str]) -> Value {
             "config": { "endpoint": endpoint, "retries": 3 },
         }],
     })
+}
+
+/// The remote sink's endpoint for the agent's socket at `socket`: runsc must be given an
+/// absolute path (a relative one is taken from the current directory).
+pub fn endpoint(socket: &Path) -> std::io::Result<String> {
+    let absolute = if socket.is_absolute() {
+        socket.to_owned()
+    } else {
+        std::env::current_dir()?.join(socket)
+    };
+    absolute
+        .into_os_string()
+        .into_string()
+        .map_err(|path| std::io::Error::other(format!("{}: not UTF-8", Path::new(&path).display())))
 }
 
 /// The `--pod-init-config` file's content.

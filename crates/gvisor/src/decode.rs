@@ -1,5 +1,5 @@
-//! gVisor's trace points as the sensor's [`Event`]s, so the agent's process table, field
-//! rendering and rules take them unchanged.
+//! gVisor's trace points as the event vocabulary's [`Event`]s, the host's sensor's events too,
+//! so the agent's process table, field rendering and rules take them unchanged.
 //!
 //! Everything in a point comes from inside the sandbox, which may be hostile: strings are cut
 //! to the sizes the host sensor copies, argument lists to its count, and a message that does not
@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use haechi_sensor::syscalls::{self, Syscall};
-use haechi_sensor::{Endpoints, Event, Exec, SockAddr, SyscallRecord, Task};
+use haechi_events::syscalls::{self, Syscall};
+use haechi_events::{Endpoints, Event, Exec, SockAddr, SyscallRecord, Task};
 use prost::Message;
 
 use crate::proto::{self, ContextData};
@@ -43,7 +43,7 @@ pub enum DecodeError {
         "message type {0} has no context data: ask for the container_id and group_id context fields"
     )]
     NoContext(u16),
-    /// A syscall point for a syscall number the sensor's table does not know.
+    /// A syscall point for a syscall number the vocabulary's syscall table does not know.
     #[error("message type {kind} for unknown syscall number {sysno}")]
     UnknownSyscall {
         /// The header's message type.
@@ -190,7 +190,7 @@ impl Decoder {
                 let (id, task) = context(k, m.context_data.as_ref())?;
                 let syscall = syscall(k, m.sysno)?;
                 let mut args = [0u64; 6];
-                // Where the sensor's table finds the flags: open(path, flags), openat(dir, path,
+                // Where the syscall table finds the flags: open(path, flags), openat(dir, path,
                 // flags); creat's are implied.
                 match syscall.name {
                     "open" => args[1] = u64::from(m.flags),

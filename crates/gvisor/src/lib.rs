@@ -3,11 +3,11 @@
 //! what happens inside through trace sessions instead. This crate owns that path: the server
 //! end of runsc's `remote` sink (an AF_UNIX SOCK_SEQPACKET socket, a version handshake, an
 //! 8-byte little-endian header before each protobuf point), the points decoded into the
-//! sensor's own [`haechi_sensor::Event`]s, the session configuration runsc is given
+//! event vocabulary's [`haechi_events::Event`]s, the session configuration runsc is given
 //! (`--pod-init-config` or `runsc trace create`), and attaching to sandboxes already running.
 //!
-//! The design decision: a sandbox's points become the host sensor's event type, not a type
-//! of their own, so the agent's process table, Falco field rendering, rules, alerts, sinks and
+//! The design decision: a sandbox's points become the event vocabulary the host's sensor
+//! speaks too, not a type of their own, so the agent's process table, Falco field rendering, rules, alerts, sinks and
 //! metrics serve both without a line of difference; what is gVisor-specific ends at
 //! [`decode::Sandboxed`]. Everything a sandbox sends is untrusted: sizes are checked, strings
 //! bounded, and a bad message is counted and skipped, never fatal to the agent or to other

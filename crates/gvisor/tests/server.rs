@@ -4,10 +4,10 @@
 use std::path::Path;
 use std::time::Duration;
 
+use haechi_events::Event;
 use haechi_gvisor::proto::{self, ContextData};
 use haechi_gvisor::wire::{self, kind};
 use haechi_gvisor::{Listener, Received};
-use haechi_sensor::Event;
 use prost::Message;
 use socket2::{Domain, SockAddr, Socket, Type};
 

@@ -26,7 +26,8 @@ enum Command {
     Scan(cmd::scan::ScanArgs),
     /// Run the admission webhook that enforces the same checks in the cluster.
     Admit(cmd::admit::AdmitArgs),
-    /// Watch every process, file and network action on this host with eBPF (needs root).
+    /// Watch every process, file and network action on this host with eBPF (needs root), or
+    /// replay a recording of them.
     // Boxed: its many options would make every variant as large.
     Agent(Box<cmd::agent::AgentArgs>),
     /// Check Falco rules files, or replay recorded events through them.

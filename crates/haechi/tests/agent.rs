@@ -297,6 +297,76 @@ impl Drop for Container {
     }
 }
 
+/// What the kernel reports, recorded with `--record`, replays (`--replay`) through the same
+/// pipeline to the same alerts: a container's process running before the recording began, its
+/// runtime's metadata, the process tree of a `runc exec`.
+#[test]
+fn a_recording_replays_to_the_alerts_the_kernel_raised() {
+    if !root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let container = Container::start(dir.path(), "recorded", "shop");
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(
+        &rules,
+        "- rule: Read the token\n  desc: d\n  condition: evt.type = openat and fd.name = \
+         /run/secrets/kubernetes.io/serviceaccount/token\n  output: token read by %proc.name \
+         (parent=%proc.pname container=%container.name ns=%k8s.ns.name)\n  priority: WARNING\n",
+    )
+    .unwrap();
+    let (live, recording, replayed) = (
+        dir.path().join("live.jsonl"),
+        dir.path().join("recording.jsonl"),
+        dir.path().join("replayed.jsonl"),
+    );
+    let common = ["--no-default-rules", "--rules", rules.to_str().unwrap()];
+    let mut agent = Running::start(
+        &[
+            &common[..],
+            &["--output", live.to_str().unwrap()],
+            &["--record", recording.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    agent.wait_for("watching");
+    let (status, _) = container.sh("cat /run/secrets/kubernetes.io/serviceaccount/token");
+    assert!(status.success());
+    std::thread::sleep(Duration::from_millis(500));
+    agent.stop();
+
+    let replay = Command::new(env!("CARGO_BIN_EXE_haechi"))
+        .arg("agent")
+        .args(common)
+        .args(["--replay", recording.to_str().unwrap()])
+        .args(["--output", replayed.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&replay.stderr);
+    assert!(replay.status.success(), "{said}");
+    assert!(said.contains("replayed "), "{said}");
+
+    // The same alerts, but for the time the clocks' offset was measured at (nanoseconds).
+    let fields = |path: &Path| -> Vec<Value> {
+        alerts(path)
+            .into_iter()
+            .map(|mut a| {
+                a["output_fields"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("evt.time");
+                a["output_fields"].clone()
+            })
+            .collect()
+    };
+    let raised = fields(&live);
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert_eq!(raised[0]["container.name"], "recorded");
+    assert_eq!(raised[0]["k8s.ns.name"], "shop");
+    assert_eq!(raised[0]["proc.name"], "cat");
+    assert_eq!(fields(&replayed), raised);
+}
+
 /// A DNS server on `addr`:53 (UDP) that answers A queries for `name` with `ip` and every
 /// other query with no records, until the test ends.
 fn serve_dns(addr: &str, name: &'static str, ip: [u8; 4]) {

@@ -12,7 +12,7 @@ use std::process::ExitStatus;
 use std::time::Duration;
 
 use haechi_sensor::Recorder;
-use haechi_sensor::enforce::cgroup2_root;
+use haechi_sensor::probe::cgroup2_root;
 
 use crate::Error;
 use crate::arch::Arch;

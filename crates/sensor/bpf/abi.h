@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
 /*
- * The kernel/user ABI of haechi's sensor: every struct and constant that
- * crosses between the eBPF programs (sensor.bpf.c) and the Rust decoder
- * (crates/sensor/src/abi.rs) is defined here and nowhere else. The Rust side
- * mirrors these layouts; a test compares both against the BTF that clang
- * writes into sensor.bpf.o, so a change here that is not made there fails.
+ * The kernel/user ABI of haechi's eBPF programs: every struct and constant
+ * that crosses between the programs (observe.bpf.c, enforce.bpf.c,
+ * record.bpf.c) and their Rust loaders and decoder (crates/sensor/src/abi.rs)
+ * is defined here and nowhere else. The Rust side mirrors these layouts; a
+ * test compares both against the BTF that clang writes into observe.bpf.o and
+ * enforce.bpf.o, so a change here that is not made there fails.
  *
  * All integers are little-endian host order (the programs run on the host).
  */
@@ -63,7 +64,7 @@
 #define HAECHI_STAT_VERDICT_HITS 3 /* path filter verdicts taken from the verdict cache */
 #define HAECHI_STAT_COUNT 4
 
-/* Indices of the sensor's `path_generation` array (u64 each). */
+/* Indices of the observe programs' `path_generation` array (u64 each). */
 #define HAECHI_GEN_KERNEL 0 /* bumped by sys_exit after anything that can move a path */
 #define HAECHI_GEN_FILTER 1 /* bumped by user space after it changes the path filter */
 
@@ -75,7 +76,7 @@
 
 /*
  * The events ring buffer wakes its reader only once this many bytes wait; the
- * reader must also drain it on a timer (Sensor::drain_interval in Rust).
+ * reader must also drain it on a timer (DRAIN_INTERVAL in crates/sensor/src/observe).
  */
 #define HAECHI_WAKEUP_BYTES (256 << 10)
 

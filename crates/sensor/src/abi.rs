@@ -87,27 +87,28 @@ pub const RECORD_CGROUPS_MAX: u32 = 1024;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SyscallConf {
-    /// 1: the kernel reports this syscall.
+    /// 1: the syscall is reported; 0 (the default): ignored after one array lookup.
     pub enabled: u8,
     /// Argument indices (0..5) of user-space strings to copy, or [`ARG_NONE`].
     pub str_args: [u8; 3],
-    /// Argument index of the directory fd that `str_args[0]` is relative to; `AT_FDCWD`
-    /// resolves to the working directory ([`ARG_CWD`]: always the working directory).
+    /// Argument index of the directory fd the first string is relative to (AT_FDCWD: the
+    /// working directory), [`ARG_CWD`] or [`ARG_NONE`].
     pub dirfd_arg: u8,
-    /// File descriptor to resolve to a path: an argument index or [`ARG_RET`].
+    /// File descriptor to resolve to a path: an argument index, [`ARG_RET`] or [`ARG_NONE`].
     pub fd_path: u8,
-    /// File descriptor whose socket endpoints to report: an argument index or [`ARG_RET`].
+    /// File descriptor whose socket endpoints to report: an argument index, [`ARG_RET`] or
+    /// [`ARG_NONE`].
     pub sock_fd: u8,
-    /// Argument index of a user-space sockaddr.
+    /// Argument index of a user-space `struct sockaddr`, or [`ARG_NONE`].
     pub addr_arg: u8,
-    /// Argument index of that sockaddr's length.
+    /// Argument index of its length, or [`ARG_NONE`].
     pub addr_len_arg: u8,
-    /// The kinds of file event ([`PATH_READS`], [`PATH_WRITES`]) that pass only when their
-    /// path starts with a prefix of the path filter marked for that kind.
+    /// The kinds of file event ([`PATH_READS`], [`PATH_WRITES`]) that pass only under a
+    /// prefix of the `path_prefixes` trie with that kind's bit.
     pub path_filter: u8,
     /// 1: drop the event when the syscall failed.
     pub success_only: u8,
-    /// Padding.
+    /// Zero.
     pub _pad: [u8; 5],
 }
 
@@ -118,17 +119,17 @@ unsafe impl aya::Pod for SyscallConf {}
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Sock {
-    /// `AF_INET`, `AF_INET6`, `AF_UNIX`, …; 0: not a socket.
+    /// AF_INET, AF_INET6, AF_UNIX, ...; 0: not a socket.
     pub family: u16,
-    /// `SOCK_STREAM`, `SOCK_DGRAM`, … (`type` in C).
+    /// SOCK_STREAM, SOCK_DGRAM, ... (`type` in C).
     pub kind: u16,
-    /// `IPPROTO_TCP`, `IPPROTO_UDP`, …
+    /// IPPROTO_TCP, IPPROTO_UDP, ...
     pub protocol: u16,
     /// Local port, host order.
     pub local_port: u16,
     /// Remote port, host order.
     pub remote_port: u16,
-    /// Padding.
+    /// Zero.
     pub _pad: [u16; 3],
     /// Local address; IPv4 in the first 4 bytes.
     pub local_addr: [u8; 16],
@@ -140,31 +141,31 @@ pub struct Sock {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EventHeader {
-    /// Time, `CLOCK_BOOTTIME` nanoseconds.
+    /// CLOCK_BOOTTIME nanoseconds.
     pub ts_ns: u64,
     /// Cgroup v2 id of the task.
     pub cgroup_id: u64,
     /// The task's effective capabilities, bit i for capability i.
     pub cap_effective: u64,
-    /// Process id (thread group id).
+    /// Process id (thread-group id).
     pub tgid: u32,
     /// Thread id.
     pub tid: u32,
-    /// Process id of the real parent.
+    /// Thread-group id of the real parent.
     pub ppid: u32,
     /// Effective user id.
     pub uid: u32,
     /// Effective group id.
     pub gid: u32,
-    /// What happened: `EV_*`.
+    /// `EV_*`.
     pub kind: u16,
     /// Bytes of the whole event, fixed and variable parts.
     pub size: u16,
-    /// Lengths of the variable-length fields that follow the fixed part (`F_*`).
+    /// Bytes of each variable-length field after the fixed part (`F_*`).
     pub lens: [u16; FIELD_COUNT],
-    /// Padding.
+    /// Zero.
     pub _pad: [u16; 2],
-    /// The task's command name, NUL-padded.
+    /// The task name, NUL-padded.
     pub comm: [u8; 16],
 }
 
@@ -172,17 +173,17 @@ pub struct EventHeader {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SyscallEvent {
-    /// The common header.
+    /// The header.
     pub ev: EventHeader,
-    /// The syscall's return value.
+    /// Return value (negative errno on failure).
     pub ret: i64,
-    /// Its six arguments as passed.
+    /// Argument registers.
     pub args: [u64; 6],
-    /// The syscall number.
+    /// Syscall number.
     pub nr: u32,
-    /// Padding.
+    /// Zero.
     pub _pad: u32,
-    /// The endpoints of the socket it used, when [`SyscallConf::sock_fd`] names one.
+    /// Socket endpoints, for socket syscalls.
     pub sock: Sock,
 }
 
@@ -190,15 +191,15 @@ pub struct SyscallEvent {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ExecEvent {
-    /// The common header (effective ids).
+    /// The header (effective ids).
     pub ev: EventHeader,
     /// Real user id.
     pub ruid: u32,
     /// Real group id.
     pub rgid: u32,
-    /// The audit login uid.
+    /// Audit login uid; `u32::MAX` when unset.
     pub loginuid: u32,
-    /// The controlling terminal as `/proc/<pid>/stat`'s `tty_nr`; 0: none.
+    /// As /proc/PID/stat's tty_nr; 0: none.
     pub tty: u32,
     /// The thread that called execve.
     pub old_tid: u32,
@@ -218,11 +219,11 @@ pub const EXEC_UPPER_LAYER: u32 = 1;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ForkEvent {
-    /// The common header (of the parent).
+    /// The header (the parent).
     pub ev: EventHeader,
-    /// Process id of the new process.
+    /// The new process.
     pub child_tgid: u32,
-    /// Padding.
+    /// Zero.
     pub _pad: u32,
 }
 
@@ -230,11 +231,11 @@ pub struct ForkEvent {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ExitEvent {
-    /// The common header.
+    /// The header.
     pub ev: EventHeader,
-    /// As wait(2) reports it: `status << 8 | signal`.
+    /// As wait(2) reports it: status << 8 | signal.
     pub exit_code: i32,
-    /// Padding.
+    /// Zero.
     pub _pad: u32,
 }
 
@@ -299,13 +300,13 @@ pub const PRIV_CLASSES: usize = 6;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Verdict {
-    /// The rule's number.
+    /// The rule, numbered from 1 across all policies; 0: none.
     pub rule: u32,
     /// `ACTION_*`.
     pub action: u8,
     /// File rules: the `ACCESS_*` bits the rule covers.
     pub access: u8,
-    /// 1: look the executable up in the exceptions first.
+    /// 1: look the executable up in `exceptions` first.
     pub has_exceptions: u8,
     /// 0: every process; k: only the processes process selector k-1 selects.
     pub selector: u8,
@@ -315,7 +316,7 @@ pub struct Verdict {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NetAllow {
-    /// IPv6, or IPv4 mapped as `::ffff:a.b.c.d`.
+    /// IPv6, or IPv4 mapped as ::ffff:a.b.c.d.
     pub addr: [u8; 16],
     /// Bits of `addr` that must match, of 128.
     pub prefix_len: u8,
@@ -323,9 +324,9 @@ pub struct NetAllow {
     pub protocols: u8,
     /// Lowest port, host order, inclusive.
     pub port_min: u16,
-    /// Highest port, host order, inclusive.
+    /// Highest port, inclusive.
     pub port_max: u16,
-    /// Padding.
+    /// Zero.
     pub _pad: u16,
 }
 
@@ -339,9 +340,9 @@ pub struct NetPolicy {
     pub default_deny: u8,
     /// Entries of `allow` in use.
     pub n_allow: u8,
-    /// Padding.
+    /// Zero.
     pub _pad: [u8; 2],
-    /// The allowed destinations.
+    /// Allowed destinations.
     pub allow: [NetAllow; NET_ALLOW_MAX],
 }
 
@@ -389,7 +390,7 @@ pub struct SelectorConfig {
     pub any_binary: u32,
     /// Selectors that list no ancestors.
     pub any_ancestor: u32,
-    /// Padding.
+    /// Zero.
     pub _pad: u32,
 }
 
@@ -411,9 +412,9 @@ pub struct EnforcedSyscall {
     pub kind: u8,
     /// Opens: argument index of the flags (1 or 2), [`ARG_NONE`] for creat.
     pub flags_arg: u8,
-    /// Opens: the flags are the first u64 of `struct open_how` (openat2).
+    /// Opens: 1 when the flags are the first u64 of `struct open_how` (openat2).
     pub flags_in_how: u8,
-    /// Privilege: `PRIV_*`.
+    /// Privilege syscalls: `PRIV_*`.
     pub class: u8,
 }
 
@@ -421,7 +422,7 @@ pub struct EnforcedSyscall {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PrivilegeRules {
-    /// The rule of each class, by `PRIV_*`.
+    /// The verdict of each privilege class, by `PRIV_*`.
     pub rules: [Verdict; PRIV_CLASSES],
 }
 
@@ -429,7 +430,7 @@ pub struct PrivilegeRules {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct Enforcement {
-    /// Time, `CLOCK_BOOTTIME` nanoseconds.
+    /// CLOCK_BOOTTIME nanoseconds.
     pub ts_ns: u64,
     /// Cgroup v2 id of the task.
     pub cgroup_id: u64,
@@ -437,25 +438,25 @@ pub struct Enforcement {
     pub tgid: u32,
     /// Thread id.
     pub tid: u32,
-    /// Effective user id.
+    /// User id.
     pub uid: u32,
     /// The rule that decided.
     pub rule: u32,
-    /// `ACTION_*` taken.
+    /// `ACTION_*`.
     pub action: u8,
-    /// `ENF_*`.
+    /// `ENF_*`: which hook acted.
     pub kind: u8,
-    /// `PROTO_*`, for network kinds.
+    /// `PROTO_*`, for the network kinds.
     pub protocol: u8,
-    /// Padding.
+    /// Zero.
     pub _pad: u8,
     /// Destination port, host order.
     pub port: u16,
-    /// Syscall number, for [`ENF_SYSCALL`] and [`ENF_OPEN`].
+    /// Syscall number, for `ENF_SYSCALL` and `ENF_OPEN`.
     pub nr: u16,
     /// Destination, as in [`NetAllow::addr`].
     pub addr: [u8; 16],
-    /// The task's command name, NUL-padded.
+    /// The task name, NUL-padded.
     pub comm: [u8; 16],
     /// The file or executable, NUL-padded.
     pub path: [u8; PREFIX_MAX],
@@ -471,7 +472,7 @@ pub const DNS_MAX: usize = 1232;
 pub struct DnsEvent {
     /// The header.
     pub ev: EventHeader,
-    /// The DNS message, `ev.lens[0]` bytes of it.
+    /// The UDP payload; `ev.lens[0]` bytes of it.
     pub payload: [u8; DNS_MAX],
 }
 
@@ -481,13 +482,13 @@ pub struct DnsEvent {
 pub struct DnsAnswer {
     /// Cgroup v2 id of the receiving socket.
     pub cgroup_id: u64,
-    /// The receiving cgroup's policies that deny domains (bit set).
+    /// The receiving cgroup's policies that deny domains.
     pub scope: u32,
     /// Payload bytes copied (at most [`DNS_MAX`]).
     pub len: u16,
-    /// Padding.
+    /// Zero.
     pub _pad: u16,
-    /// The DNS message.
+    /// The UDP payload.
     pub payload: [u8; DNS_MAX],
 }
 

@@ -1,24 +1,31 @@
-//! haechi's eBPF sensor: the kernel programs (`bpf/sensor.bpf.c`, compiled into the committed
-//! `bpf/sensor.bpf.o`), the kernel/user ABI (`bpf/abi.h`, mirrored in [`abi`]), the loader that
-//! probes the kernel, configures the in-kernel filters and attaches the programs, and the
-//! decoder that turns ring-buffer records into [`Event`]s (and the DNS answers sockets receive,
-//! for naming servers); and the enforcement programs
-//! (`bpf/enforce.bpf.c`) with their loader and policy tables ([`enforce`]); and the syscall
-//! recorder (`bpf/record.bpf.c`, [`Recorder`]) that seccomp profiles are made from.
+//! haechi's kernel side: three eBPF programs, each with its loader, and what they share.
 //!
-//! This crate owns everything that touches the kernel. It knows nothing of processes beyond
-//! one event, of containers or of rules: the agent crate builds those on top.
+//! - [`observe`]: the sensor (`bpf/observe.bpf.c`): raw tracepoints on exec, fork, exit and
+//!   syscall exit, and the DNS answers sockets receive; its in-kernel filter ([`Filter`]) and
+//!   the decoder that turns its ring-buffer records into the event vocabulary
+//!   ([`haechi_events::Observation`]).
+//! - [`enforce`]: the enforcement programs (`bpf/enforce.bpf.c`): cgroup socket hooks, raw
+//!   tracepoints and BPF-LSM hooks, pinned so they outlive the agent, and the policy tables
+//!   they read ([`enforce::Tables`]).
+//! - [`record`]: the syscall recorder (`bpf/record.bpf.c`) that seccomp profiles are made from.
+//!
+//! Beside them: the kernel/user ABI ([`abi`], mirroring `bpf/abi.h`, the one definition of the
+//! structs both sides read), what the running kernel offers and how its cgroups are mounted
+//! ([`probe`]), and the one error type of them all ([`SensorError`]).
+//!
+//! The design decision: this crate is the kernel's and nothing else's. It loads programs,
+//! writes their maps and reads their records; what an event means (the vocabulary), which
+//! events a set of rules needs, what a policy says, which container a cgroup holds: all that
+//! is decided elsewhere and handed in as data.
 
 pub mod abi;
-mod decode;
 pub mod enforce;
+mod error;
+mod load;
+pub mod observe;
 pub mod probe;
-mod record;
-mod sensor;
-pub mod syscalls;
+pub mod record;
 
-pub use decode::{
-    DecodeError, DnsReply, Endpoints, Event, Exec, Record, SockAddr, SyscallRecord, Task, decode,
-};
+pub use error::SensorError;
+pub use observe::{DRAIN_INTERVAL, DecodeError, Filter, Paths, Sensor, Stats, decode};
 pub use record::Recorder;
-pub use sensor::{DRAIN_INTERVAL, Filter, Paths, Sensor, SensorError, Stats};

@@ -8,6 +8,8 @@ use aya::maps::MapType;
 use aya::programs::ProgramType;
 use aya::sys::{is_map_supported, is_program_supported};
 
+use crate::error::SensorError;
+
 /// How the host's cgroups are mounted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CgroupLayout {
@@ -29,6 +31,21 @@ pub fn cgroup_mount() -> PathBuf {
     std::env::var_os(CGROUP_MOUNT_ENV)
         .filter(|dir| !dir.is_empty())
         .map_or_else(|| PathBuf::from("/sys/fs/cgroup"), PathBuf::from)
+}
+
+/// The host's cgroup v2 hierarchy, which cgroup programs attach to (at its root) and cgroup
+/// ids are inode numbers in: the cgroup mount on a unified host, its `unified` directory on a
+/// hybrid one.
+pub fn cgroup2_root() -> Result<PathBuf, SensorError> {
+    match CgroupLayout::detect() {
+        CgroupLayout::Unified => Ok(cgroup_mount()),
+        CgroupLayout::Hybrid => Ok(cgroup_mount().join("unified")),
+        CgroupLayout::Legacy => Err(SensorError::Pin(
+            "network enforcement needs a cgroup v2 hierarchy (unified or hybrid); this host \
+             mounts cgroup v1 only"
+                .into(),
+        )),
+    }
 }
 
 impl CgroupLayout {

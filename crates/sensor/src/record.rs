@@ -11,7 +11,8 @@ use aya::maps::{Array, HashMap};
 use aya::{Ebpf, EbpfLoader};
 
 use crate::abi::{RECORD_CGROUPS_MAX, SYSCALL_MAX};
-use crate::sensor::{SensorError, attach_raw_tracepoints, map_error, typed};
+use crate::error::{SensorError, map_error};
+use crate::load::{attach_raw_tracepoints, typed};
 
 /// The compiled recorder; rebuilt by `bpf/build.sh`.
 static OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/record.bpf.o");

@@ -1,5 +1,5 @@
 //! The Rust mirror of the kernel/user ABI (src/abi.rs) must match `bpf/abi.h` exactly. clang
-//! records the C layouts as BTF in `bpf/sensor.bpf.o`; this test reads them with bpftool and
+//! records the C layouts as BTF in `bpf/observe.bpf.o` and `bpf/enforce.bpf.o`; this test reads them with bpftool and
 //! compares sizes and field offsets.
 
 use std::collections::HashMap;
@@ -64,7 +64,7 @@ macro_rules! check {
 
 #[test]
 fn abi_matches_btf() {
-    let layouts = btf_layouts("sensor.bpf.o");
+    let layouts = btf_layouts("observe.bpf.o");
     check!(layouts, "event", EventHeader, {
         "ts_ns" => ts_ns, "cgroup_id" => cgroup_id, "cap_effective" => cap_effective,
         "tgid" => tgid, "tid" => tid,

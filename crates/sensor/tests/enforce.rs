@@ -11,8 +11,8 @@ use haechi_sensor::abi::{
     self, Enforcement, NetAllow, NetPolicy, PrivilegeRules, SelectorConfig, SelectorMatch,
     TaskSelection, Verdict,
 };
-use haechi_sensor::enforce::{Enforcer, Lost, PathRule, SelectorBinary, Tables, cgroup2_root};
-use haechi_sensor::probe::ensure_mounts;
+use haechi_sensor::enforce::{Enforcer, Lost, PathRule, SelectorBinary, Tables};
+use haechi_sensor::probe::{cgroup2_root, ensure_mounts};
 
 /// A cgroup of its own and a pin directory of its own, removed on drop.
 struct Sandbox {

@@ -6,7 +6,8 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use haechi_sensor::{Event, Filter, Paths, Record, Sensor, SockAddr, decode};
+use haechi_events::{Event, Observation, SockAddr};
+use haechi_sensor::{Filter, Paths, Sensor, decode};
 
 fn root_or_skip() -> bool {
     // SAFETY: geteuid has no preconditions.
@@ -28,14 +29,14 @@ fn collect(
     done: impl Fn(&Event) -> bool,
 ) -> Vec<Event> {
     let records = collect_records(filter, workload, |r| match r {
-        Record::Event(e) => done(e),
-        Record::Dns(_) => false,
+        Observation::Event(e) => done(e),
+        Observation::Dns(_) | Observation::Running(_) => false,
     });
     records
         .into_iter()
         .filter_map(|r| match r {
-            Record::Event(e) => Some(e),
-            Record::Dns(_) => None,
+            Observation::Event(e) => Some(e),
+            Observation::Dns(_) | Observation::Running(_) => None,
         })
         .collect()
 }
@@ -44,8 +45,8 @@ fn collect(
 fn collect_records(
     filter: &Filter,
     workload: impl FnOnce() + Send + 'static,
-    done: impl Fn(&Record) -> bool,
-) -> Vec<Record> {
+    done: impl Fn(&Observation) -> bool,
+) -> Vec<Observation> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -280,12 +281,12 @@ fn dns_answers_are_reported_with_the_receiving_cgroup() {
                 std::thread::sleep(Duration::from_millis(100));
             }
         },
-        |r| matches!(r, Record::Dns(d) if d.payload.starts_with(b"\x12\x34 a DNS")),
+        |r| matches!(r, Observation::Dns(d) if d.payload.starts_with(b"\x12\x34 a DNS")),
     );
     let reply = records
         .iter()
         .find_map(|r| match r {
-            Record::Dns(d) if d.payload == payload => Some(d),
+            Observation::Dns(d) if d.payload == payload => Some(d),
             _ => None,
         })
         .expect("the answer is reported whole");
@@ -306,12 +307,12 @@ fn dns_answers_are_reported_with_the_receiving_cgroup() {
             // Its exit, reported after the answer was received, ends the collection.
             Command::new("true").status().unwrap();
         },
-        |r| matches!(r, Record::Event(Event::Exit { task, .. }) if task.comm == "true"),
+        |r| matches!(r, Observation::Event(Event::Exit { task, .. }) if task.comm == "true"),
     );
     assert!(
         !quiet
             .iter()
-            .any(|r| matches!(r, Record::Dns(d) if d.payload == b"quiet"))
+            .any(|r| matches!(r, Observation::Dns(d) if d.payload == b"quiet"))
     );
 }
 
@@ -447,7 +448,7 @@ fn a_flood_counts_every_lost_event() {
         let (mut delivered, mut flood) = (0u64, 0u64);
         sensor.drain(|record| {
             delivered += 1;
-            if let Ok(Record::Event(Event::Syscall(s))) = decode(record) {
+            if let Ok(Observation::Event(Event::Syscall(s))) = decode(record) {
                 flood += u64::from(s.fd_path.as_deref() == target.to_str());
             }
         });
@@ -650,7 +651,7 @@ fn a_changed_path_filter_applies_to_files_whose_verdict_is_cached() {
         let mut paths: Vec<String> = Vec::new();
         let drain = |sensor: &mut Sensor, paths: &mut Vec<String>| {
             sensor.drain(|record| {
-                if let Ok(Record::Event(Event::Syscall(s))) = decode(record) {
+                if let Ok(Observation::Event(Event::Syscall(s))) = decode(record) {
                     paths.extend(s.fd_path);
                 }
             });

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use haechi_sensor::Recorder;
-use haechi_sensor::enforce::cgroup2_root;
+use haechi_sensor::probe::cgroup2_root;
 
 fn root_or_skip() -> bool {
     // SAFETY: geteuid has no preconditions.

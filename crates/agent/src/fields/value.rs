@@ -1,12 +1,12 @@
 //! The value of one field of one event: the single function both the rules (through
-//! [`crate::view::View`]) and the JSON events (through [`super::render`]) read, so the two never
+//! [`crate::rules::View`]) and the JSON events (through [`super::render`]) read, so the two never
 //! disagree. Values borrow from the event and its context wherever they can; what has to be
 //! built (the command line, open flags, socket addresses) is built only when asked for.
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
 
-use haechi_sensor::{Endpoints, Event, SockAddr, SyscallRecord};
+use haechi_events::{Endpoints, Event, SockAddr, SyscallRecord};
 
 use super::field::{Field, Named};
 use super::{Context, event_type};

@@ -3,22 +3,21 @@
 use std::fs::File;
 use std::io::{self, BufWriter, LineWriter, Write};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use haechi_agent::containers::Sources;
+use haechi_agent::containers::Engines;
 use haechi_agent::metrics::{self, Metrics};
 use haechi_agent::sinks::{self, Endpoint, Sink, SinkOptions, Sinks};
+use haechi_agent::sources::{Crossing, Kernel, Recorded, Replay, Sandboxes, Source, points_for};
 use haechi_agent::{Agent, Format, Options, Reload, Summary};
-use haechi_gvisor::Listener;
-use haechi_gvisor::runsc::{self, Runsc};
-use haechi_rules::{DEFAULT_RULES, DEFAULT_RULES_NAME, Loader, Options as RulesOptions, Ruleset};
-use haechi_sensor::enforce::Enforcer;
+use haechi_gvisor::config::DEFAULT_SOCKET;
+use haechi_rules::Ruleset;
+use haechi_sensor::enforce::{DEFAULT_PIN_DIR, Enforcer};
 use haechi_sensor::probe::{self, KernelReport};
-use haechi_sensor::{Filter, Paths, syscalls};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -38,6 +37,14 @@ pub struct AgentArgs {
     /// Print what the kernel offers the sensor and exit.
     #[arg(long)]
     probe: bool,
+    /// Replay a recording (`--record`'s) through the pipeline instead of watching the kernel,
+    /// and stop at its end; `-` reads standard input. Needs no root.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["policies", "gvisor", "record"])]
+    replay: Option<PathBuf>,
+    /// Also append what the kernel reports, before the pipeline, to FILE (JSON lines), for
+    /// `--replay`.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
     /// Write every event (one line each; keys are Falco field names in JSON), besides alerts.
     #[arg(long)]
     events: bool,
@@ -72,7 +79,7 @@ pub struct AgentArgs {
     policies: Vec<PathBuf>,
     /// Where the enforcement programs and maps are pinned (they stay in force when the agent
     /// stops or is killed).
-    #[arg(long, value_name = "DIR", default_value = haechi_sensor::enforce::DEFAULT_PIN_DIR)]
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_PIN_DIR)]
     pin_dir: PathBuf,
     /// Remove the pinned enforcement programs and maps (ends all enforcement) and exit.
     #[arg(long)]
@@ -134,7 +141,7 @@ pub struct AgentArgs {
     #[arg(long, help_heading = "gVisor")]
     gvisor: bool,
     /// The socket runsc's remote sink connects to.
-    #[arg(long, value_name = "PATH", default_value = super::gvisor::DEFAULT_SOCKET,
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_SOCKET,
           help_heading = "gVisor")]
     gvisor_socket: PathBuf,
     /// Attach to the sandboxes already running under this runsc state root (`runsc trace
@@ -220,23 +227,22 @@ fn agent(args: AgentArgs) -> Result<(), String> {
         }
         Some((policies, args.pin_dir.clone()))
     };
-    eprintln!("{report}");
-    let missing = report.missing();
-    if !missing.is_empty() {
-        return Err(format!("this kernel lacks {}", missing.join(", ")));
-    }
-    match probe::ensure_mounts() {
-        Ok(mounted) => {
-            for dir in mounted {
-                eprintln!("mounted {dir}");
-            }
+    if args.replay.is_none() {
+        eprintln!("{report}");
+        let missing = report.missing();
+        if !missing.is_empty() {
+            return Err(format!("this kernel lacks {}", missing.join(", ")));
         }
-        Err(err) => return Err(format!("cannot mount tracefs/bpffs: {err}")),
+        match probe::ensure_mounts() {
+            Ok(mounted) => {
+                for dir in mounted {
+                    eprintln!("mounted {dir}");
+                }
+            }
+            Err(err) => return Err(format!("cannot mount tracefs/bpffs: {err}")),
+        }
     }
     let rules = load_rules(&args)?;
-    let filter = filter_for(&args, rules.as_ref())?;
-    // The rules as first loaded choose the points of sandboxes attached at start.
-    let gvisor_points = super::gvisor::points_for(rules.as_ref(), args.events);
     // Alerts go out a line at a time, so a killed agent has lost none it raised, and a
     // restarted one appends to them; a stream of every event is buffered.
     let mut out: Box<dyn Write> = match &args.output {
@@ -269,24 +275,6 @@ fn agent(args: AgentArgs) -> Result<(), String> {
         },
     };
     let metrics = Arc::new(Metrics::default());
-    let mut options = Options {
-        filter,
-        sources: Sources {
-            docker_socket: args.docker_socket.clone(),
-            ..Sources::default()
-        },
-        format: match args.format {
-            OutputFormat::Json => Format::Json,
-            OutputFormat::Text => Format::Text,
-        },
-        events: args.events,
-        rules,
-        enforce,
-        sinks: Sinks::default(),
-        dedup: Some(args.dedup_window).filter(|w| !w.is_zero()),
-        metrics: metrics.clone(),
-        gvisor: None,
-    };
     // The pipeline runs on this thread. With --gvisor, one worker thread answers sandboxes'
     // handshakes and reads their sockets, so a flood of host events never starves them (the
     // bounded queue between the two makes the sandboxes drop, and count, instead).
@@ -312,14 +300,24 @@ fn agent(args: AgentArgs) -> Result<(), String> {
         }
         let (sinks, tasks) =
             Sinks::start(&sink_list, &sink_options, &metrics).map_err(|e| e.to_string())?;
-        options.sinks = sinks;
-        if args.gvisor {
-            options.gvisor = Some(listen_gvisor(&args.gvisor_socket)?);
-        }
+        let options = Options {
+            sources: sources(&args, rules.as_ref()).await?,
+            engines: Engines {
+                docker_socket: args.docker_socket.clone(),
+                ..Engines::default()
+            },
+            format: match args.format {
+                OutputFormat::Json => Format::Json,
+                OutputFormat::Text => Format::Text,
+            },
+            events: args.events,
+            rules,
+            enforce,
+            sinks,
+            dedup: Some(args.dedup_window).filter(|w| !w.is_zero()),
+            metrics: metrics.clone(),
+        };
         let mut agent = Agent::start(options).map_err(|e| e.to_string())?;
-        if !args.runsc_root.is_empty() {
-            attach_sandboxes(&mut agent, &args, &gvisor_points).await?;
-        }
         metrics.set_ready();
         let (reload_tx, mut reloads) = tokio::sync::mpsc::unbounded_channel();
         // Listen before saying so: until then SIGHUP would end the process.
@@ -330,9 +328,14 @@ fn agent(args: AgentArgs) -> Result<(), String> {
         } else {
             ""
         };
+        let replaying = args.replay.is_some();
         tokio::spawn(reload_rules(args, hangups, reload_tx));
         let stop = super::shutdown_signal()?;
-        eprintln!("watching; Ctrl-C or SIGTERM stops, SIGHUP reloads the rules{watching}");
+        if replaying {
+            eprintln!("replaying; Ctrl-C or SIGTERM stops, SIGHUP reloads the rules{watching}");
+        } else {
+            eprintln!("watching; Ctrl-C or SIGTERM stops, SIGHUP reloads the rules{watching}");
+        }
         let summary = agent
             .run(&mut out, stop, &mut reloads)
             .await
@@ -348,36 +351,45 @@ fn agent(args: AgentArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Which syscalls cross from the kernel: `--syscalls`, else what the rules can match (exec, fork
-/// and exit always do: the process table needs them), else everything; and which file paths:
-/// `--path-prefix`, else those the rules can match (without `--events`), else every one; and
-/// whether DNS answers cross (with `--events`, or when a rule reads `fd.sip.name`).
-fn filter_for(args: &AgentArgs, rules: Option<&Ruleset>) -> Result<Filter, String> {
-    let filter = if !args.syscalls.is_empty() {
-        Filter::default()
-            .with_syscalls(args.syscalls.iter().map(String::as_str))
-            .map_err(|e| e.to_string())?
-    } else {
-        match rules.and_then(Ruleset::event_types) {
-            Some(types) if !args.events => Filter::default()
-                .with_syscalls(types.into_iter().filter(|t| syscalls::by_name(t).is_some()))
-                .map_err(|e| e.to_string())?,
-            _ => Filter::everything(),
+/// Where events come from: a recording (`--replay`), or the kernel (recorded with `--record`)
+/// and, with `--gvisor`, sandboxes (those running under `--runsc-root` attached with the
+/// points the rules need). Must run inside the runtime.
+async fn sources(
+    args: &AgentArgs,
+    rules: Option<&Ruleset>,
+) -> Result<Vec<Box<dyn Source>>, String> {
+    if let Some(path) = &args.replay {
+        let replay = Replay::open(path).map_err(|e| format!("--replay {}: {e}", path.display()))?;
+        return Ok(vec![Box::new(replay)]);
+    }
+    let crossing = Crossing {
+        syscalls: args.syscalls.clone(),
+        path_prefixes: args.path_prefixes.clone(),
+        everything: args.events,
+    };
+    let kernel = Kernel::start(crossing, rules).map_err(|e| e.to_string())?;
+    let kernel: Box<dyn Source> = match &args.record {
+        Some(path) => Box::new(
+            Recorded::to_file(Box::new(kernel), path)
+                .map_err(|e| format!("--record {}: {e}", path.display()))?,
+        ),
+        None => Box::new(kernel),
+    };
+    let mut sources = vec![kernel];
+    if args.gvisor {
+        let mut sandboxes = Sandboxes::listen(&args.gvisor_socket, GVISOR_QUEUE)
+            .map_err(|e| format!("--gvisor-socket: {e}"))?;
+        if !args.runsc_root.is_empty() {
+            // The rules as first loaded choose the points of the sandboxes attached now.
+            let points = points_for(rules, args.events);
+            sandboxes
+                .attach(&args.runsc_root, &points)
+                .await
+                .map_err(|e| format!("gVisor: {e}"))?;
         }
-    };
-    // Only the file events the rules can match, unless every event is written.
-    let paths = match rules {
-        _ if !args.path_prefixes.is_empty() => Paths::under(args.path_prefixes.iter().cloned()),
-        Some(rules) if !args.events => haechi_agent::paths::paths_for(rules, &filter.syscalls),
-        _ => Paths::default(),
-    };
-    // DNS answers name the servers of later connects, for the rules that ask.
-    let names_servers = rules.is_some_and(|r| r.keys().iter().any(|k| k.name() == "fd.sip.name"));
-    Ok(Filter {
-        paths,
-        dns_answers: filter.dns_answers || names_servers,
-        ..filter
-    })
+        sources.push(Box::new(sandboxes));
+    }
+    Ok(sources)
 }
 
 /// Reloads the rules files on each SIGHUP and, with `--watch-config`, when their content
@@ -404,14 +416,10 @@ async fn reload_rules(args: AgentArgs, mut hangups: Signal, reloads: UnboundedSe
                 eprintln!("a rules file changed: reloading the rules");
             }
         }
-        let reload = load_rules(&args).and_then(|rules| {
-            let filter = filter_for(&args, rules.as_ref())?;
-            Ok(Reload { rules, filter })
-        });
-        match reload {
+        match load_rules(&args) {
             // The agent says "rules reloaded" once they are in force.
-            Ok(reload) => {
-                if reloads.send(reload).is_err() {
+            Ok(rules) => {
+                if reloads.send(Reload { rules }).is_err() {
                     return;
                 }
             }
@@ -439,101 +447,24 @@ fn fingerprint(files: &[PathBuf]) -> Vec<Option<u64>> {
 }
 
 fn load_rules(args: &AgentArgs) -> Result<Option<Ruleset>, String> {
-    rules_from(args.no_default_rules, &args.rules)
-}
-
-/// The default rules (unless left out) and `files`, in that order; what they use that haechi
-/// cannot evaluate is reported and left out.
-pub fn rules_from(no_default_rules: bool, files: &[PathBuf]) -> Result<Option<Ruleset>, String> {
-    if no_default_rules && files.is_empty() {
-        return Ok(None);
-    }
-    let mut loader = Loader::new();
-    if !no_default_rules {
-        loader.add_source(DEFAULT_RULES_NAME, DEFAULT_RULES);
-    }
-    for path in files {
-        loader.add_file(path);
-    }
-    let rules = loader
-        .compile(RulesOptions::default())
-        .map_err(|e| format!("rules: {e}"))?;
-    eprint!("rules: {}", rules.report());
-    Ok(Some(rules))
-}
-
-/// Listens for gVisor sandboxes at `socket` (its directory is made if missing).
-fn listen_gvisor(socket: &Path) -> Result<Listener, String> {
-    if let Some(dir) = socket.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("--gvisor-socket: {}: {e}", dir.display()))?;
-    }
-    let listener =
-        Listener::bind(socket, GVISOR_QUEUE).map_err(|e| format!("--gvisor-socket: {e}"))?;
-    eprintln!("gVisor: listening at {}", socket.display());
-    Ok(listener)
-}
-
-/// Attaches haechi's trace session to every sandbox running under the `--runsc-root`s and seeds
-/// the process table with their processes. A sandbox that cannot be attached is reported and
-/// the others are still attached.
-async fn attach_sandboxes(
-    agent: &mut Agent,
-    args: &AgentArgs,
-    points: &[&str],
-) -> Result<(), String> {
-    let endpoint = super::gvisor::endpoint(&args.gvisor_socket)?;
-    let session = args.gvisor_socket.with_extension("session.json");
-    let text = serde_json::to_string(&haechi_gvisor::config::session(&endpoint, points))
-        .map_err(|e| e.to_string())?;
-    std::fs::write(&session, text).map_err(|e| format!("{}: {e}", session.display()))?;
-    for root in &args.runsc_root {
-        let runsc = Runsc::new(root);
-        let session = session.clone();
-        // runsc's handshake needs this runtime to answer it: run runsc off it.
-        let attached = tokio::task::spawn_blocking(move || {
-            let ids = runsc.running()?;
-            let mut attached = Vec::new();
-            for id in ids.into_iter().filter(|id| runsc::plausible_id(id)) {
-                let result = runsc
-                    .attach(&id, &session)
-                    .and_then(|()| runsc.processes(&id));
-                attached.push((id, result));
-            }
-            Ok::<_, runsc::RunscError>(attached)
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-        let attached = match attached {
-            Ok(attached) => attached,
-            Err(err) => {
-                eprintln!("gVisor: {}: {err}", root.display());
-                continue;
-            }
-        };
-        for (id, result) in attached {
-            match result {
-                Ok(processes) => {
-                    eprintln!(
-                        "gVisor: attached to {id} under {} ({} processes)",
-                        root.display(),
-                        processes.len()
-                    );
-                    agent.seed_sandbox(&id, &processes);
-                }
-                Err(err) => eprintln!("gVisor: cannot attach to {id}: {err}"),
-            }
-        }
-    }
-    Ok(())
+    super::load_rules(args.no_default_rules, &args.rules)
 }
 
 fn print_summary(summary: &Summary, sinks: &[Sink], metrics: &Metrics) {
     let total: u64 = summary.by_type.values().sum();
-    eprintln!(
-        "events {total} (kernel emitted {}, lost {}, filtered in kernel {}, undecodable {})",
-        summary.kernel.emitted, summary.kernel.lost, summary.kernel.filtered, summary.undecodable
-    );
+    match &summary.kernel {
+        Some(kernel) => eprintln!(
+            "events {total} (kernel emitted {}, lost {}, filtered in kernel {}, undecodable {})",
+            kernel.emitted, kernel.lost, kernel.filtered, summary.undecodable
+        ),
+        None => eprintln!("events {total}"),
+    }
+    if let Some(replayed) = &summary.replayed {
+        eprintln!(
+            "replayed {} recorded observations ({} lines skipped)",
+            replayed.observations, replayed.skipped
+        );
+    }
     for (kind, count) in &summary.by_type {
         eprintln!("  {kind:<14} {count}");
     }

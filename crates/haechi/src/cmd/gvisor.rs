@@ -2,17 +2,14 @@
 //! inside its sandboxes.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use haechi_gvisor::config;
-use haechi_rules::Ruleset;
+use haechi_agent::sources::points_for;
+use haechi_gvisor::config::{self, DEFAULT_SOCKET};
 
 const EXIT_USAGE: u8 = 2;
-
-/// Where `haechi agent --gvisor` listens unless told otherwise.
-pub const DEFAULT_SOCKET: &str = "/run/haechi/gvisor.sock";
 
 #[derive(Args)]
 pub struct GvisorArgs {
@@ -62,9 +59,9 @@ pub fn run(args: GvisorArgs) -> ExitCode {
 }
 
 fn write_config(args: &ConfigArgs) -> Result<(), String> {
-    let rules = super::agent::rules_from(args.no_default_rules, &args.rules)?;
+    let rules = super::load_rules(args.no_default_rules, &args.rules)?;
     let points = points_for(rules.as_ref(), args.all);
-    let endpoint = endpoint(&args.socket)?;
+    let endpoint = config::endpoint(&args.socket).map_err(|e| format!("--socket: {e}"))?;
     let json = if args.session {
         config::session(&endpoint, &points)
     } else {
@@ -82,28 +79,4 @@ fn write_config(args: &ConfigArgs) -> Result<(), String> {
             .map_err(|e| e.to_string())?,
     }
     Ok(())
-}
-
-/// The points `rules` need (every point when they match any event type, or `all`).
-pub fn points_for(rules: Option<&Ruleset>, all: bool) -> Vec<&'static str> {
-    let types = rules
-        .and_then(Ruleset::event_types)
-        .filter(|_| !all)
-        .map(|types| types.into_iter().collect::<Vec<&str>>());
-    config::points(types.as_deref())
-}
-
-/// The socket path as runsc must be given it: absolute.
-pub fn endpoint(socket: &Path) -> Result<String, String> {
-    let absolute = if socket.is_absolute() {
-        socket.to_owned()
-    } else {
-        std::env::current_dir()
-            .map_err(|e| format!("current directory: {e}"))?
-            .join(socket)
-    };
-    absolute
-        .to_str()
-        .map(str::to_owned)
-        .ok_or_else(|| format!("{}: not UTF-8", socket.display()))
 }

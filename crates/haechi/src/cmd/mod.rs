@@ -9,6 +9,21 @@ pub mod rules;
 pub mod scan;
 pub mod seccomp;
 
+use std::path::PathBuf;
+
+use haechi_rules::Ruleset;
+
+/// The rules the agent runs: haechi's defaults (unless left out), then `files`; says on
+/// standard error what they use that haechi cannot evaluate (left out).
+pub fn load_rules(no_default_rules: bool, files: &[PathBuf]) -> Result<Option<Ruleset>, String> {
+    let rules = haechi_agent::rules::load(no_default_rules, files)
+        .map_err(|errors| format!("rules: {errors}"))?;
+    if let Some(rules) = &rules {
+        eprint!("rules: {}", rules.report());
+    }
+    Ok(rules)
+}
+
 /// Listens for SIGTERM (what Kubernetes sends) and SIGINT (Ctrl-C) from now on, and returns
 /// what completes on the first of them. Call it before announcing that a server or the agent
 /// runs: a signal that arrives between the announcement and the first poll of the returned

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * What the sensor's and the enforcer's programs share: the per-CPU scratch
+ * What the observe, enforce and record programs share: the per-CPU scratch
  * layout, path resolution the way d_path() does it, file descriptor lookup
  * and raw tracepoint arguments. Included by each *.bpf.c after vmlinux.h and
  * abi.h; every object gets its own copy.

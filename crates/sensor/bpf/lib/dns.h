@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * DNS answers in cgroup_skb programs: the UDP payload of a datagram from port
- * 53, as it arrived. Shared by the sensor (which names the servers processes
- * connect to, Falco's fd.sip.name) and enforcement (which denies the
- * addresses of denied domains). User space parses the payload.
+ * 53, as it arrived. Shared by observe (whose answers name the servers
+ * processes connect to, Falco's fd.sip.name) and enforce (whose answers deny
+ * the addresses of denied domains). User space parses the payload.
  */
 #ifndef HAECHI_DNS_H
 #define HAECHI_DNS_H

@@ -1,20 +1,29 @@
-//! Loading the kernel programs, configuring their filters, attaching them, and reading what
-//! they report.
+//! The observe programs (`bpf/observe.bpf.c`): loading them, configuring what they let
+//! through ([`Filter`]), attaching them, and reading what they report, decoded into the event
+//! vocabulary ([`decode`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+mod decode;
+mod filter;
+
+use std::collections::BTreeSet;
 
 use aya::maps::lpm_trie::{Key, LpmTrie};
 use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
-use aya::programs::{CgroupAttachMode, CgroupSkb, CgroupSkbAttachType, RawTracePoint};
+use aya::programs::{CgroupAttachMode, CgroupSkb, CgroupSkbAttachType};
 use aya::{Ebpf, EbpfLoader};
+use haechi_events::syscalls::{self, SYSCALLS};
 use tokio::io::unix::AsyncFd;
 
 use crate::abi::{self, PREFIX_MAX, SyscallConf};
-use crate::probe::CgroupLayout;
-use crate::syscalls::{self, Class, SYSCALLS, Syscall};
+use crate::error::{SensorError, map_error};
+use crate::load::{attach_raw_tracepoints, ring, typed};
+use crate::probe::{self, CgroupLayout};
 
-/// The compiled kernel programs; rebuilt by `bpf/build.sh`.
-static OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/sensor.bpf.o");
+pub use decode::{DecodeError, decode};
+pub use filter::{Filter, Paths, conf};
+
+/// The compiled observe programs; rebuilt by `bpf/build.sh`.
+static OBJECT: &[u8] = aya::include_bytes_aligned!("../../bpf/observe.bpf.o");
 
 /// How often a reader should drain the ring buffer besides when [`Sensor::readable`] wakes
 /// it: what an event may wait before it is handled on a quiet host.
@@ -30,139 +39,6 @@ const HOOKS: [(&str, &str); 4] = [
     ("handle_exit", "sched_process_exit"),
     ("handle_sys_exit", "sys_exit"),
 ];
-
-/// Why the sensor could not start or read.
-#[derive(Debug, thiserror::Error)]
-pub enum SensorError {
-    /// The object did not load (verifier, missing kernel support, not root).
-    #[error("loading the eBPF programs failed (run as root on Linux 5.8+ with BTF): {0}")]
-    Load(#[from] aya::EbpfError),
-    /// A program did not load or attach.
-    #[error("program {program} on {hook}: {source}")]
-    Program {
-        /// Program name in the object.
-        program: &'static str,
-        /// The raw tracepoint, cgroup or LSM hook.
-        hook: &'static str,
-        /// What the kernel said.
-        source: aya::programs::ProgramError,
-    },
-    /// A map was missing or could not be written.
-    #[error("map {map}: {detail}")]
-    Map {
-        /// Map name in the object.
-        map: &'static str,
-        /// What went wrong.
-        detail: String,
-    },
-    /// A filter named a syscall the sensor does not know.
-    #[error("unknown syscall `{0}` in the filter; known: see `haechi agent --probe`")]
-    UnknownSyscall(String),
-    /// Pinning under bpffs, or the cgroup hierarchy, failed.
-    #[error("{0}")]
-    Pin(String),
-    /// The ring buffer could not be registered with the async runtime.
-    #[error("watching the ring buffer: {0}")]
-    Io(#[from] std::io::Error),
-}
-
-/// What the kernel side lets through. Process events (exec, fork, exit) always pass: the
-/// process table needs them.
-#[derive(Clone, Debug, Default)]
-pub struct Filter {
-    /// Syscalls to report.
-    pub syscalls: BTreeSet<&'static str>,
-    /// Which file events pass, by path.
-    pub paths: Paths,
-    /// Task names (`comm`) whose syscalls are not reported.
-    pub ignored_comms: Vec<String>,
-    /// Cgroup v2 ids whose syscalls are not reported.
-    pub ignored_cgroups: Vec<u64>,
-    /// Report the DNS answers sockets receive (UDP from port 53), which name the servers
-    /// processes then connect to. Needs a cgroup v2 hierarchy (unified or hybrid).
-    pub dns_answers: bool,
-}
-
-impl Filter {
-    /// Every syscall the sensor knows, every path.
-    pub fn everything() -> Self {
-        Filter {
-            syscalls: SYSCALLS.iter().map(|s| s.name).collect(),
-            dns_answers: true,
-            ..Filter::default()
-        }
-    }
-
-    /// Adds syscalls by name.
-    pub fn with_syscalls<'a>(
-        mut self,
-        names: impl IntoIterator<Item = &'a str>,
-    ) -> Result<Self, SensorError> {
-        for name in names {
-            let syscall =
-                syscalls::by_name(name).ok_or_else(|| SensorError::UnknownSyscall(name.into()))?;
-            self.syscalls.insert(syscall.name);
-        }
-        Ok(self)
-    }
-
-    fn conf(&self, syscall: &Syscall) -> SyscallConf {
-        let mut conf = syscall.conf;
-        if syscall.class == Class::File {
-            conf.path_filter = self.paths.filtered_kinds();
-        }
-        conf
-    }
-}
-
-/// Which file events pass the kernel, by the path they report. A *read* is an open that
-/// returned a descriptor not open for writing; every other file event (writes, creations,
-/// removals, renames, failed opens) counts as a *write*. A relative path the kernel cannot
-/// resolve always passes.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Paths {
-    /// Reads pass only under these prefixes; `None`: every read passes.
-    pub reads: Option<BTreeSet<String>>,
-    /// Writes pass only under these prefixes; `None`: every write passes.
-    pub writes: Option<BTreeSet<String>>,
-}
-
-impl Paths {
-    /// Every file event under one of `prefixes`, read or write.
-    pub fn under(prefixes: impl IntoIterator<Item = String>) -> Paths {
-        let prefixes: BTreeSet<String> = prefixes.into_iter().collect();
-        Paths {
-            reads: Some(prefixes.clone()),
-            writes: Some(prefixes),
-        }
-    }
-
-    /// The `path_filter` bits of a file syscall's configuration.
-    fn filtered_kinds(&self) -> u8 {
-        let mut kinds = 0;
-        if self.reads.is_some() {
-            kinds |= abi::PATH_READS;
-        }
-        if self.writes.is_some() {
-            kinds |= abi::PATH_WRITES;
-        }
-        kinds
-    }
-
-    /// The `path_prefixes` trie's entries: each prefix with the kinds it lets through.
-    fn entries(&self) -> BTreeMap<&str, u8> {
-        let mut entries = BTreeMap::new();
-        for (set, kind) in [
-            (&self.reads, abi::PATH_READS),
-            (&self.writes, abi::PATH_WRITES),
-        ] {
-            for prefix in set.iter().flatten() {
-                *entries.entry(prefix.as_str()).or_default() |= kind;
-            }
-        }
-        entries
-    }
-}
 
 /// Kernel-side counters, summed over CPUs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -188,13 +64,6 @@ pub struct Sensor {
     ebpf: Ebpf,
 }
 
-pub(crate) fn map_error(map: &'static str, err: impl std::fmt::Display) -> SensorError {
-    SensorError::Map {
-        map,
-        detail: err.to_string(),
-    }
-}
-
 impl Sensor {
     /// Loads and attaches the programs with `filter`; must run inside a tokio runtime.
     /// The calling process's own events are not reported.
@@ -210,16 +79,13 @@ impl Sensor {
         if filter.dns_answers {
             attach_dns(&mut ebpf)?;
         }
-        let ring = ebpf
-            .take_map("events")
-            .ok_or(map_error("events", "missing"))?;
-        let ring = RingBuf::try_from(ring).map_err(|e| map_error("events", e))?;
+        let ring = ring(&mut ebpf, "events")?;
         let stats = ebpf
             .take_map("stats")
             .ok_or(map_error("stats", "missing"))?;
         let stats = PerCpuArray::try_from(stats).map_err(|e| map_error("stats", e))?;
         Ok(Sensor {
-            ring: register(ring)?,
+            ring,
             stats,
             dns_attached: filter.dns_answers,
             ebpf,
@@ -297,7 +163,7 @@ impl Sensor {
 
 /// Attaches the DNS answer program to the cgroup v2 root, for as long as `ebpf` lives.
 fn attach_dns(ebpf: &mut Ebpf) -> Result<(), SensorError> {
-    let root = crate::enforce::cgroup2_root()?;
+    let root = probe::cgroup2_root()?;
     let cgroup = std::fs::File::open(&root)
         .map_err(|e| SensorError::Pin(format!("opening {}: {e}", root.display())))?;
     let mut attach = || -> Result<(), aya::programs::ProgramError> {
@@ -326,49 +192,6 @@ fn set_dns(ebpf: &mut Ebpf, on: bool) -> Result<(), SensorError> {
     typed::<Array<_, u32>>(ebpf, "dns_watch")?
         .set(0, u32::from(on), 0)
         .map_err(|e| map_error("dns_watch", e))
-}
-
-/// The map `name`, typed.
-pub(crate) fn typed<'a, V>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<V, SensorError>
-where
-    V: TryFrom<&'a mut aya::maps::Map>,
-    V::Error: std::fmt::Display,
-{
-    let map = ebpf.map_mut(name).ok_or(map_error(name, "missing"))?;
-    V::try_from(map).map_err(|e| map_error(name, e))
-}
-
-/// Loads each program of `hooks` (program name, raw tracepoint) and attaches it, in order; the
-/// links live as long as `ebpf`.
-pub(crate) fn attach_raw_tracepoints(
-    ebpf: &mut Ebpf,
-    hooks: &[(&'static str, &'static str)],
-) -> Result<(), SensorError> {
-    for &(program, hook) in hooks {
-        let mut attach = || -> Result<(), aya::programs::ProgramError> {
-            let prog: &mut RawTracePoint = ebpf
-                .program_mut(program)
-                .ok_or(aya::programs::ProgramError::UnexpectedProgramType)?
-                .try_into()?;
-            prog.load()?;
-            prog.attach(hook)?;
-            Ok(())
-        };
-        attach().map_err(|source| SensorError::Program {
-            program,
-            hook,
-            source,
-        })?;
-    }
-    Ok(())
-}
-
-/// Registers the ring buffer with tokio's reactor, for readiness only.
-pub(crate) fn register(ring: RingBuf<MapData>) -> std::io::Result<AsyncFd<RingBuf<MapData>>> {
-    // SAFETY: the RingBuf owns its map fd; it stays open and unchanged for as long as the
-    // AsyncFd (which owns the RingBuf) lives.
-    unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
-        .map_err(|e| e.into_parts().1)
 }
 
 /// A path prefix as the `path_prefixes` trie's key (longer prefixes are cut, which lets more

@@ -2,9 +2,9 @@
 /*
  * haechi's BPF-LSM programs: true refusal (the syscall fails with EPERM and
  * nothing happens) for the rules whose action is `deny`, on kernels that run
- * the BPF LSM (CONFIG_BPF_LSM=y and "bpf" in the lsm= list). Included at the
- * end of enforce.bpf.c: the programs read the same tables as the tracepoint
- * and cgroup programs there (scopes, file_rules, exec_rules, exceptions,
+ * the BPF LSM (CONFIG_BPF_LSM=y and "bpf" in the lsm= list): what they share
+ * (enforce/lsm_*.c are the programs). They read the same tables as the
+ * tracepoint and cgroup programs (scopes, file_rules, exec_rules, exceptions,
  * privilege_rules) and write the same records. The loader attaches them only
  * where the kernel runs them; elsewhere they stay in the object, unloaded.
  *
@@ -30,8 +30,9 @@
  * (delete_module, fsopen/fsmount, unshare/setns): the policy compiler never
  * gives them `deny`.
  */
-#ifndef HAECHI_LSM_H
-#define HAECHI_LSM_H
+
+#ifndef HAECHI_ENFORCE_LSM_H
+#define HAECHI_ENFORCE_LSM_H
 
 #define LSM_EPERM 1
 #define LSM_PTRACE_MODE_ATTACH 0x02
@@ -160,67 +161,6 @@ __noinline int lsm_path_verdict(struct enforce_scratch *es, __u32 mask, __u32 le
 	return 0;
 }
 
-SEC("lsm/file_open")
-int BPF_PROG(enforce_lsm_file_open, struct file *file)
-{
-	struct enforce_scratch *es;
-	__u32 mask;
-
-	mask = current_scope();
-	if (!mask)
-		return 0;
-	/* execve's own open of the binary is bprm_check_security's. */
-	if (BPF_CORE_READ(file, f_mode) & LSM_FMODE_EXEC)
-		return 0;
-	es = lsm_record();
-	if (!es)
-		return 0;
-	struct task_struct *task = (void *)bpf_get_current_task();
-	int len = write_path(&es->s, 0, lsm_addr(&file->f_path), (__u64)task);
-	return lsm_path_verdict(es, mask, field_len(len), open_access(BPF_CORE_READ(file, f_flags)), 0);
-}
-
-SEC("lsm/path_mknod")
-int BPF_PROG(enforce_lsm_path_mknod, const struct path *dir, struct dentry *dentry)
-{
-	struct enforce_scratch *es;
-	struct lsm_scratch *ls;
-	__u32 mask;
-
-	mask = current_scope();
-	if (!mask)
-		return 0;
-	ls = lsm_scratch();
-	es = lsm_record();
-	if (!ls || !es)
-		return 0;
-	ls->path.mnt = BPF_CORE_READ(dir, mnt);
-	ls->path.dentry = (struct dentry *)lsm_addr(dentry);
-	struct task_struct *task = (void *)bpf_get_current_task();
-	int len = write_path(&es->s, 0, lsm_addr(&ls->path), (__u64)task);
-	return lsm_path_verdict(es, mask, field_len(len), HAECHI_ACCESS_WRITE, 0);
-}
-
-SEC("lsm/bprm_check_security")
-int BPF_PROG(enforce_lsm_exec, struct linux_binprm *bprm)
-{
-	struct enforce_scratch *es;
-	__u32 mask;
-
-	mask = current_scope();
-	if (!mask)
-		return 0;
-	es = lsm_record();
-	if (!es)
-		return 0;
-	struct file *file = BPF_CORE_READ(bprm, file);
-	if (!file)
-		return 0;
-	struct task_struct *task = (void *)bpf_get_current_task();
-	int len = write_path(&es->s, 0, (__u64)&file->f_path, (__u64)task);
-	return lsm_path_verdict(es, mask, field_len(len), HAECHI_ACCESS_READ, 1);
-}
-
 /*
  * -EPERM when the first policy in the task's scope with a rule for `class`
  * says deny (the sys_exit program takes the first one the same way).
@@ -249,45 +189,6 @@ static __always_inline int lsm_privilege(__u32 class)
 		return -LSM_EPERM;
 	}
 	return 0;
-}
-
-SEC("lsm/ptrace_access_check")
-int BPF_PROG(enforce_lsm_ptrace, struct task_struct *child, unsigned int mode)
-{
-	/* Reads through /proc (ps, top) ask in read mode: only attaching is a privilege. */
-	if (!(mode & LSM_PTRACE_MODE_ATTACH))
-		return 0;
-	return lsm_privilege(HAECHI_PRIV_PTRACE);
-}
-
-SEC("lsm/ptrace_traceme")
-int BPF_PROG(enforce_lsm_traceme)
-{
-	return lsm_privilege(HAECHI_PRIV_PTRACE);
-}
-
-SEC("lsm/task_fix_setuid")
-int BPF_PROG(enforce_lsm_setuid)
-{
-	return lsm_privilege(HAECHI_PRIV_SETID);
-}
-
-SEC("lsm/task_fix_setgid")
-int BPF_PROG(enforce_lsm_setgid)
-{
-	return lsm_privilege(HAECHI_PRIV_SETID);
-}
-
-SEC("lsm/capset")
-int BPF_PROG(enforce_lsm_capset)
-{
-	return lsm_privilege(HAECHI_PRIV_SETID);
-}
-
-SEC("lsm/bpf")
-int BPF_PROG(enforce_lsm_bpf)
-{
-	return lsm_privilege(HAECHI_PRIV_BPF);
 }
 
 #endif

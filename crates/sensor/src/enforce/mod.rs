@@ -1,34 +1,34 @@
 //! Loading the enforcement programs (`bpf/enforce.bpf.c`), pinning them so they outlive the
-//! agent, writing the policy tables they read, and reading what they did.
+//! agent, writing the policy tables they read ([`Tables`]), and reading what they did.
 //!
 //! The tables are data only: what a policy means is decided by the crate that compiles
 //! policies; this module puts entries into maps and takes stale ones out, without reloading
 //! a program.
 
-use std::collections::HashSet;
 use std::fs::File;
-use std::hash::Hash;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use aya::maps::lpm_trie::{Key, LpmTrie};
+use aya::maps::lpm_trie::LpmTrie;
 use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::links::{FdLink, PinnedLink};
 use aya::programs::{
     CgroupAttachMode, CgroupSkb, CgroupSkbAttachType, CgroupSockAddr, Lsm, RawTracePoint,
 };
-use aya::{Btf, Ebpf, EbpfLoader, Pod};
+use aya::{Btf, Ebpf, EbpfLoader};
 use tokio::io::unix::AsyncFd;
 
-use crate::abi::{
-    self, DnsAnswer, EnforcedSyscall, Enforcement, ExceptionKey, NetKeyData, NetPolicy, POLICY_MAX,
-    PolicyPathData, PrivilegeRules, SelectorConfig, SelectorMatch, SelectorPathData, TaskSelection,
-    Verdict,
-};
-use crate::probe::{self, CgroupLayout};
-use crate::sensor::{SensorError, map_error, register, typed};
+use crate::abi::{self, DnsAnswer, Enforcement, NetKeyData, TaskSelection, Verdict};
+use crate::error::{SensorError, map_error};
+use crate::load::{ring, typed};
+use crate::probe::cgroup2_root;
+
+mod tables;
+
+pub use tables::{NetRule, PathRule, SelectorBinary, Tables};
+use tables::{address_key, fill_syscall_table};
 
 /// The compiled enforcement programs; rebuilt by `bpf/build.sh`.
-static OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/enforce.bpf.o");
+static OBJECT: &[u8] = aya::include_bytes_aligned!("../../bpf/enforce.bpf.o");
 
 /// Where pins live by default: `maps/` and `links/` below it.
 pub const DEFAULT_PIN_DIR: &str = "/sys/fs/bpf/haechi";
@@ -50,7 +50,7 @@ const SOCK_ADDR: [&str; 4] = [
     "enforce_sendmsg6",
 ];
 
-/// BPF-LSM programs (`bpf/lsm.h`) and their hooks: they refuse, with EPERM, what a `deny`
+/// BPF-LSM programs (`bpf/enforce/lsm_*.c`) and their hooks: they refuse, with EPERM, what a `deny`
 /// rule forbids on files, executables and the ptrace, setid and bpf privilege classes. Loaded
 /// only where the kernel runs the BPF LSM ([`crate::probe::KernelReport::lsm`]).
 pub const LSM_HOOKS: [(&str, &str); 9] = [
@@ -64,62 +64,6 @@ pub const LSM_HOOKS: [(&str, &str); 9] = [
     ("enforce_lsm_capset", "capset"),
     ("enforce_lsm_bpf", "bpf"),
 ];
-
-/// A path-keyed rule: the key's data (policy byte, path), how many leading bits of it must
-/// match, and the verdict.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PathRule {
-    /// Policy index in byte 0, the path after it.
-    pub data: PolicyPathData,
-    /// Bits of `data` that must match.
-    pub bits: u32,
-    /// What the rule does.
-    pub verdict: Verdict,
-}
-
-/// A denied address range of one policy.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NetRule {
-    /// Policy index in byte 0, the IPv6 (or IPv4-mapped) address after it.
-    pub data: NetKeyData,
-    /// Bits of `data` that must match.
-    pub bits: u32,
-    /// What the rule does.
-    pub verdict: Verdict,
-}
-
-/// An executable path (or directory prefix ending in `/`) and the selectors it satisfies.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SelectorBinary {
-    /// The path; a file's entry counts its NUL.
-    pub data: SelectorPathData,
-    /// Bits of `data` that must match.
-    pub bits: u32,
-    /// The selectors it satisfies as a binary and as an ancestor (a directory's bits folded
-    /// into every longer entry below it).
-    pub matches: SelectorMatch,
-}
-
-/// Everything the enforcement programs read, for every policy at once.
-#[derive(Clone, Debug, Default)]
-pub struct Tables {
-    /// Egress rules by policy index.
-    pub net_policies: Vec<(u32, NetPolicy)>,
-    /// Denied destinations.
-    pub net_denied: Vec<NetRule>,
-    /// Protected paths.
-    pub file_rules: Vec<PathRule>,
-    /// Forbidden executables.
-    pub exec_rules: Vec<PathRule>,
-    /// Executables a rule does not act on.
-    pub exceptions: Vec<ExceptionKey>,
-    /// Privileged-syscall rules by policy index.
-    pub privilege: Vec<(u32, PrivilegeRules)>,
-    /// Executables the process selectors name.
-    pub selector_binaries: Vec<SelectorBinary>,
-    /// Which process selectors exist.
-    pub selectors: SelectorConfig,
-}
 
 /// Records the kernel dropped because a ring buffer was full.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -143,19 +87,6 @@ pub struct Enforcer {
 
 fn pin_error(what: &str, path: &Path, err: impl std::fmt::Display) -> SensorError {
     SensorError::Pin(format!("{what} {}: {err}", path.display()))
-}
-
-/// The cgroup v2 hierarchy the socket programs attach to.
-pub fn cgroup2_root() -> Result<PathBuf, SensorError> {
-    match CgroupLayout::detect() {
-        CgroupLayout::Unified => Ok(probe::cgroup_mount()),
-        CgroupLayout::Hybrid => Ok(probe::cgroup_mount().join("unified")),
-        CgroupLayout::Legacy => Err(SensorError::Pin(
-            "network enforcement needs a cgroup v2 hierarchy (unified or hybrid); this host \
-             mounts cgroup v1 only"
-                .into(),
-        )),
-    }
 }
 
 impl Enforcer {
@@ -257,16 +188,11 @@ impl Enforcer {
             }
         }
 
-        let ring = ebpf
-            .take_map("enforcements")
-            .ok_or(map_error("enforcements", "missing"))?;
-        let ring = RingBuf::try_from(ring).map_err(|e| map_error("enforcements", e))?;
-        let ring = register(ring)?;
-        let dns = ebpf
-            .take_map("dns_answers")
-            .ok_or(map_error("dns_answers", "missing"))?;
-        let dns = register(RingBuf::try_from(dns).map_err(|e| map_error("dns_answers", e))?)?;
-        Ok(Enforcer { ring, dns, ebpf })
+        Ok(Enforcer {
+            ring: ring(&mut ebpf, "enforcements")?,
+            dns: ring(&mut ebpf, "dns_answers")?,
+            ebpf,
+        })
     }
 
     /// Removes every pin under `pin_dir`: the programs detach and the maps go once nothing
@@ -280,103 +206,11 @@ impl Enforcer {
     }
 
     /// Makes the kernel's tables equal to `tables`: new entries first, then stale ones out,
-    /// so a rule in both the old and the new tables never lapses.
+    /// so a rule in both the old and the new tables never lapses. When the process selectors
+    /// differ from those in the kernel (an agent restarted with other policies), what the
+    /// kernel knows of every process is cleared: the caller seeds the running processes again.
     pub fn load_tables(&mut self, tables: &Tables) -> Result<(), SensorError> {
-        for index in 0..POLICY_MAX as u32 {
-            let net = lookup(&tables.net_policies, index);
-            typed::<Array<_, NetPolicy>>(&mut self.ebpf, "net_policies")?
-                .set(index, net, 0)
-                .map_err(|e| map_error("net_policies", e))?;
-            let privilege = lookup(&tables.privilege, index);
-            typed::<Array<_, PrivilegeRules>>(&mut self.ebpf, "privilege_rules")?
-                .set(index, privilege, 0)
-                .map_err(|e| map_error("privilege_rules", e))?;
-        }
-        let net: Vec<_> = tables
-            .net_denied
-            .iter()
-            .map(|r| (Key::new(r.bits, r.data), r.verdict))
-            .collect();
-        sync_trie(&mut self.ebpf, "net_denied", &net)?;
-        let files: Vec<_> = tables
-            .file_rules
-            .iter()
-            .map(|r| (Key::new(r.bits, r.data), r.verdict))
-            .collect();
-        sync_trie(&mut self.ebpf, "file_rules", &files)?;
-        let execs: Vec<_> = tables
-            .exec_rules
-            .iter()
-            .map(|r| (Key::new(r.bits, r.data), r.verdict))
-            .collect();
-        sync_trie(&mut self.ebpf, "exec_rules", &execs)?;
-
-        self.load_selectors(tables)?;
-
-        let mut exceptions: HashMap<_, ExceptionKey, u8> = typed(&mut self.ebpf, "exceptions")?;
-        for key in &tables.exceptions {
-            exceptions
-                .insert(key, 1, 0)
-                .map_err(|e| map_error("exceptions", e))?;
-        }
-        let wanted: HashSet<_> = tables.exceptions.iter().map(exception_id).collect();
-        let stale: Vec<ExceptionKey> = exceptions
-            .keys()
-            .filter_map(Result::ok)
-            .filter(|k| !wanted.contains(&exception_id(k)))
-            .collect();
-        for key in stale {
-            exceptions
-                .remove(&key)
-                .map_err(|e| map_error("exceptions", e))?;
-        }
-        Ok(())
-    }
-
-    /// Writes the process selectors. When they differ from those in the kernel (an agent
-    /// restarted with other policies), what the kernel knows of every process no longer means
-    /// anything: it is cleared, and the caller seeds the running processes again.
-    fn load_selectors(&mut self, tables: &Tables) -> Result<(), SensorError> {
-        let old_config = typed::<Array<_, SelectorConfig>>(&mut self.ebpf, "selector_config")?
-            .get(&0, 0)
-            .map_err(|e| map_error("selector_config", e))?;
-        let wanted: Vec<_> = tables
-            .selector_binaries
-            .iter()
-            .map(|b| (Key::new(b.bits, b.data), b.matches))
-            .collect();
-        let old: HashSet<(u32, SelectorPathData, SelectorMatch)> = {
-            let trie: LpmTrie<_, SelectorPathData, SelectorMatch> =
-                typed(&mut self.ebpf, "selector_binaries")?;
-            trie.iter()
-                .filter_map(Result::ok)
-                .map(|(k, v)| (k.prefix_len(), k.data(), v))
-                .collect()
-        };
-        let new: HashSet<_> = wanted
-            .iter()
-            .map(|(k, v)| (k.prefix_len(), k.data(), *v))
-            .collect();
-        if old_config != tables.selectors || old != new {
-            // No selector until the table is whole, then no stale selection.
-            typed::<Array<_, SelectorConfig>>(&mut self.ebpf, "selector_config")?
-                .set(0, SelectorConfig::default(), 0)
-                .map_err(|e| map_error("selector_config", e))?;
-            sync_trie(&mut self.ebpf, "selector_binaries", &wanted)?;
-            let mut tasks: HashMap<_, u32, TaskSelection> =
-                typed(&mut self.ebpf, "task_selections")?;
-            let stale: Vec<u32> = tasks.keys().filter_map(Result::ok).collect();
-            for tgid in stale {
-                match tasks.remove(&tgid) {
-                    Ok(()) | Err(aya::maps::MapError::KeyNotFound) => {}
-                    Err(e) => return Err(map_error("task_selections", e)),
-                }
-            }
-            typed::<Array<_, SelectorConfig>>(&mut self.ebpf, "selector_config")?
-                .set(0, tables.selectors, 0)
-                .map_err(|e| map_error("selector_config", e))?;
-        }
-        Ok(())
+        tables::load(&mut self.ebpf, tables)
     }
 
     /// Writes what the selectors say of a process that was running before the kernel could
@@ -523,45 +357,6 @@ impl Enforcer {
     }
 }
 
-/// The entry for policy `index`, or the empty one.
-fn lookup<T: Copy + Default>(entries: &[(u32, T)], index: u32) -> T {
-    entries
-        .iter()
-        .find(|(i, _)| *i == index)
-        .map(|(_, value)| *value)
-        .unwrap_or_default()
-}
-
-fn exception_id(key: &ExceptionKey) -> (u32, [u8; abi::EXE_MAX]) {
-    (key.rule, key.exe)
-}
-
-/// Writes `wanted` into the trie `name`, then removes every other entry.
-fn sync_trie<K: Pod + Eq + Hash, V: Pod>(
-    ebpf: &mut Ebpf,
-    name: &'static str,
-    wanted: &[(Key<K>, V)],
-) -> Result<(), SensorError> {
-    let mut trie: LpmTrie<_, K, V> = typed(ebpf, name)?;
-    for (key, value) in wanted {
-        trie.insert(key, *value, 0)
-            .map_err(|e| map_error(name, e))?;
-    }
-    let keep: HashSet<(u32, K)> = wanted
-        .iter()
-        .map(|(k, _)| (k.prefix_len(), k.data()))
-        .collect();
-    let stale: Vec<Key<K>> = trie
-        .keys()
-        .filter_map(Result::ok)
-        .filter(|k| !keep.contains(&(k.prefix_len(), k.data())))
-        .collect();
-    for key in stale {
-        trie.remove(&key).map_err(|e| map_error(name, e))?;
-    }
-    Ok(())
-}
-
 /// Pins `link` at `path`; the link an earlier agent pinned there is unpinned after the new
 /// one is attached, so the hook is never left without a program.
 /// Attaches a program with `attach` and pins its link as `links_dir/program`, in place of an
@@ -592,64 +387,4 @@ fn replace_pin(link: FdLink, path: &Path) -> Result<(), SensorError> {
     }
     link.pin(path).map_err(|e| pin_error("pinning", path, e))?;
     Ok(())
-}
-
-/// Which syscalls the enforcement programs look at, by number (x86_64, from libc).
-fn fill_syscall_table(ebpf: &mut Ebpf) -> Result<(), SensorError> {
-    let mut table: Array<_, EnforcedSyscall> = typed(ebpf, "enforced_syscalls")?;
-    let open = |flags_arg: u8, flags_in_how: u8| EnforcedSyscall {
-        kind: abi::SYS_OPEN,
-        flags_arg,
-        flags_in_how,
-        class: 0,
-    };
-    let privilege = |class: usize| EnforcedSyscall {
-        kind: abi::SYS_PRIVILEGE,
-        flags_arg: abi::ARG_NONE,
-        flags_in_how: 0,
-        class: class as u8,
-    };
-    let entries = [
-        (libc::SYS_open, open(1, 0)),
-        (libc::SYS_openat, open(2, 0)),
-        (libc::SYS_openat2, open(2, 1)),
-        (libc::SYS_creat, open(abi::ARG_NONE, 0)),
-        (libc::SYS_ptrace, privilege(abi::PRIV_PTRACE)),
-        (libc::SYS_process_vm_writev, privilege(abi::PRIV_PTRACE)),
-        (libc::SYS_init_module, privilege(abi::PRIV_MODULE)),
-        (libc::SYS_finit_module, privilege(abi::PRIV_MODULE)),
-        (libc::SYS_delete_module, privilege(abi::PRIV_MODULE)),
-        (libc::SYS_setuid, privilege(abi::PRIV_SETID)),
-        (libc::SYS_setgid, privilege(abi::PRIV_SETID)),
-        (libc::SYS_setreuid, privilege(abi::PRIV_SETID)),
-        (libc::SYS_setregid, privilege(abi::PRIV_SETID)),
-        (libc::SYS_setresuid, privilege(abi::PRIV_SETID)),
-        (libc::SYS_setresgid, privilege(abi::PRIV_SETID)),
-        (libc::SYS_setfsuid, privilege(abi::PRIV_SETID)),
-        (libc::SYS_setfsgid, privilege(abi::PRIV_SETID)),
-        (libc::SYS_capset, privilege(abi::PRIV_SETID)),
-        (libc::SYS_mount, privilege(abi::PRIV_MOUNT)),
-        (libc::SYS_umount2, privilege(abi::PRIV_MOUNT)),
-        (libc::SYS_fsopen, privilege(abi::PRIV_MOUNT)),
-        (libc::SYS_fsmount, privilege(abi::PRIV_MOUNT)),
-        (libc::SYS_move_mount, privilege(abi::PRIV_MOUNT)),
-        (libc::SYS_open_tree, privilege(abi::PRIV_MOUNT)),
-        (libc::SYS_unshare, privilege(abi::PRIV_NAMESPACE)),
-        (libc::SYS_setns, privilege(abi::PRIV_NAMESPACE)),
-        (libc::SYS_bpf, privilege(abi::PRIV_BPF)),
-    ];
-    for (nr, entry) in entries {
-        table
-            .set(nr as u32, entry, 0)
-            .map_err(|e| map_error("enforced_syscalls", e))?;
-    }
-    Ok(())
-}
-
-/// The `net_denied` key of one address under `policy`.
-fn address_key(policy: u8, addr: [u8; 16]) -> Key<NetKeyData> {
-    let mut data = NetKeyData::default();
-    data[0] = policy;
-    data[1..17].copy_from_slice(&addr);
-    Key::new(8 + 128, data)
 }

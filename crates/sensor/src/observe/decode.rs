@@ -1,5 +1,5 @@
-//! Turning the bytes of one ring-buffer record into a [`Record`]: an [`Event`] or a
-//! [`DnsReply`].
+//! Turning the bytes of one ring-buffer record of the observe programs into the event
+//! vocabulary: an [`Observation`], an [`Event`] or a [`DnsReply`].
 //!
 //! The kernel side is trusted to follow the ABI, but a decoder that panics on a short or
 //! inconsistent record would take the agent down, so every length is checked and a bad record
@@ -7,10 +7,13 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use haechi_events::{
+    DnsReply, Endpoints, Event, Exec, Observation, SockAddr, SyscallRecord, Task, syscalls,
+};
+
 use crate::abi::{
     self, DnsEvent, EventHeader, ExecEvent, ExitEvent, FIELD_COUNT, ForkEvent, SyscallEvent,
 };
-use crate::syscalls::{self, Syscall};
 
 /// Why a record could not be decoded.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -37,169 +40,6 @@ pub enum DecodeError {
     /// A syscall event for a syscall number the table does not know.
     #[error("syscall event for unknown syscall number {0}")]
     UnknownSyscall(u32),
-}
-
-/// What every event says about the task that caused it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Task {
-    /// CLOCK_BOOTTIME nanoseconds.
-    pub ts_ns: u64,
-    /// Cgroup v2 id.
-    pub cgroup_id: u64,
-    /// Process id (thread-group id).
-    pub pid: u32,
-    /// Thread id.
-    pub tid: u32,
-    /// Parent process id.
-    pub ppid: u32,
-    /// Effective user id.
-    pub uid: u32,
-    /// Effective group id.
-    pub gid: u32,
-    /// Effective capabilities (bit i for capability i), when the source reports them.
-    pub cap_effective: Option<u64>,
-    /// The kernel's task name (`comm`).
-    pub comm: String,
-}
-
-/// A process image was replaced.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Exec {
-    /// The task (after the exec).
-    pub task: Task,
-    /// Real user id.
-    pub ruid: u32,
-    /// Real group id.
-    pub rgid: u32,
-    /// Audit login uid; `None` when unset.
-    pub loginuid: Option<u32>,
-    /// Controlling terminal as /proc's tty_nr; 0 when none.
-    pub tty: u32,
-    /// The file name given to execve.
-    pub filename: String,
-    /// The executable's path, resolved by the kernel.
-    pub exe_path: String,
-    /// Arguments, argv\[0\] first.
-    pub argv: Vec<String>,
-    /// argv was longer than the sensor copies.
-    pub args_truncated: bool,
-    /// Working directory.
-    pub cwd: String,
-    /// Cgroup path (v2, or v1 memory hierarchy on hybrid hosts).
-    pub cgroup: String,
-    /// Process id in its own pid namespace (1 for a container's first process).
-    pub vpid: u32,
-    /// The executable is in an overlayfs upper layer: written or changed after the container
-    /// started, rather than shipped in its image.
-    pub exe_upper_layer: bool,
-}
-
-/// Socket endpoints as the kernel holds them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Endpoints {
-    /// Address family (AF_*).
-    pub family: u16,
-    /// Socket type (SOCK_*).
-    pub kind: u16,
-    /// IP protocol.
-    pub protocol: u16,
-    /// Local address, for IPv4/IPv6 sockets.
-    pub local: Option<SocketAddr>,
-    /// Remote address, for IPv4/IPv6 sockets.
-    pub remote: Option<SocketAddr>,
-}
-
-/// A socket address as a process passed it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SockAddr {
-    /// AF_INET or AF_INET6.
-    Inet(SocketAddr),
-    /// AF_UNIX path (abstract names start with `@`).
-    Unix(String),
-    /// Another family.
-    Other(u16),
-}
-
-/// A watched syscall returned.
-#[derive(Clone, Debug)]
-pub struct SyscallRecord {
-    /// The calling task.
-    pub task: Task,
-    /// Which syscall.
-    pub syscall: &'static Syscall,
-    /// Return value (negative errno on failure).
-    pub ret: i64,
-    /// Raw argument registers.
-    pub args: [u64; 6],
-    /// String arguments, in the order the syscall table lists them.
-    pub strings: [Option<String>; 3],
-    /// Path of the fd the syscall returned or used.
-    pub fd_path: Option<String>,
-    /// Directory the first (relative) path is relative to.
-    pub dir: Option<String>,
-    /// Socket endpoints, for socket syscalls.
-    pub endpoints: Option<Endpoints>,
-    /// Socket address passed by the process.
-    pub addr: Option<SockAddr>,
-}
-
-/// One decoded ring-buffer record.
-// Nearly every record is an event: boxing them to shrink the rare DNS answer's variant would
-// cost an allocation per event.
-#[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug)]
-pub enum Record {
-    /// What a task did.
-    Event(Event),
-    /// A DNS answer a socket received.
-    Dns(DnsReply),
-}
-
-/// A DNS answer some socket received, as it arrived: the payload is untrusted bytes, parsed by
-/// whoever needs the names in it. It belongs to no task: the kernel sees it arrive before any
-/// process reads it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DnsReply {
-    /// CLOCK_BOOTTIME when it arrived, in nanoseconds.
-    pub ts_ns: u64,
-    /// Cgroup v2 id of the receiving socket.
-    pub cgroup_id: u64,
-    /// The UDP payload (at most [`abi::DNS_MAX`] bytes).
-    pub payload: Vec<u8>,
-}
-
-/// One decoded event.
-#[derive(Clone, Debug)]
-pub enum Event {
-    /// A process image was replaced.
-    Exec(Exec),
-    /// A new process.
-    Fork {
-        /// The parent.
-        task: Task,
-        /// The child's pid.
-        child_pid: u32,
-    },
-    /// A process exited.
-    Exit {
-        /// The exiting process.
-        task: Task,
-        /// Status as wait(2) reports it.
-        exit_code: i32,
-    },
-    /// A watched syscall.
-    Syscall(SyscallRecord),
-}
-
-impl Event {
-    /// The task that caused the event.
-    pub fn task(&self) -> &Task {
-        match self {
-            Event::Exec(e) => &e.task,
-            Event::Fork { task, .. } | Event::Exit { task, .. } => task,
-            Event::Syscall(s) => &s.task,
-        }
-    }
 }
 
 /// Reads a `repr(C)` plain-old-data struct from the start of `bytes`.
@@ -267,17 +107,17 @@ fn task(h: &EventHeader) -> Task {
 }
 
 /// Decodes one ring-buffer record.
-pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
+pub fn decode(bytes: &[u8]) -> Result<Observation, DecodeError> {
     let header: EventHeader = read(bytes)?;
     if header.kind == abi::EV_DNS {
         let f = fields(bytes, std::mem::offset_of!(DnsEvent, payload), &header.lens)?;
-        return Ok(Record::Dns(DnsReply {
+        return Ok(Observation::Dns(DnsReply {
             ts_ns: header.ts_ns,
             cgroup_id: header.cgroup_id,
             payload: f[0].to_vec(),
         }));
     }
-    decode_event(&header, bytes).map(Record::Event)
+    decode_event(&header, bytes).map(Observation::Event)
 }
 
 fn decode_event(header: &EventHeader, bytes: &[u8]) -> Result<Event, DecodeError> {
@@ -429,7 +269,7 @@ mod tests {
         for f in fields {
             bytes.extend_from_slice(f);
         }
-        let Record::Event(Event::Exec(exec)) = decode(&bytes).unwrap() else {
+        let Observation::Event(Event::Exec(exec)) = decode(&bytes).unwrap() else {
             panic!("not an exec")
         };
         assert_eq!(exec.task.pid, 42);
@@ -468,7 +308,7 @@ mod tests {
         let mut bytes = as_bytes(&e);
         bytes.resize(std::mem::offset_of!(DnsEvent, payload), 0);
         bytes.extend_from_slice(b"abc");
-        let Record::Dns(reply) = decode(&bytes).unwrap() else {
+        let Observation::Dns(reply) = decode(&bytes).unwrap() else {
             panic!("not a DNS answer")
         };
         assert_eq!(
