@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use haechi_enforce::Compiled;
 use haechi_rules::Ruleset;
 use haechi_sensor::enforce::Lost;
 use haechi_sensor::{SensorError, Stats};
@@ -67,6 +68,9 @@ pub struct Options {
 pub struct Reload {
     /// The rules from now on.
     pub rules: Option<Ruleset>,
+    /// The enforcement policies from now on, when they were reloaded too (only an agent that
+    /// enforces takes them).
+    pub policies: Option<Compiled>,
 }
 
 /// Why the agent stopped.
@@ -259,6 +263,10 @@ impl Agent {
         }
         self.pipeline.set_rules(reload.rules);
         tracing::info!("rules reloaded");
+        if let (Some(enforcement), Some(policies)) = (&mut self.enforcement, reload.policies) {
+            enforcement.replace(policies)?;
+            tracing::info!("policies reloaded");
+        }
         Ok(())
     }
 

@@ -64,6 +64,23 @@ impl Enforcement {
         })
     }
 
+    /// Enforces `policies` instead of the ones in force, without a gap: the kernel's tables are
+    /// rewritten (new entries first, stale ones after), addresses learned for the old policies
+    /// are let go, and every container seen so far is scoped again.
+    pub fn replace(&mut self, policies: Compiled) -> Result<(), SensorError> {
+        self.enforcer.load_tables(policies.tables())?;
+        self.enforcer.watch_dns(policies.dns_policies())?;
+        for (policy, addr) in self.learned.take_all() {
+            self.enforcer.forget_address(policy, addr)?;
+        }
+        self.needs_metadata = (policies.policies().iter()).any(|p| p.selector.needs_metadata());
+        self.policies = policies;
+        for (cgroup_id, container) in std::mem::take(&mut self.decided) {
+            self.decide(cgroup_id, &container);
+        }
+        Ok(())
+    }
+
     /// The containers running now, from /proc: (cgroup v2 id, container id).
     pub fn running_containers() -> Vec<(u64, String)> {
         let Ok(root) = cgroup2_root() else {

@@ -82,6 +82,13 @@ impl LearnedAddresses {
         gone
     }
 
+    /// Takes out every learned address, expired or not: (policy, address) pairs to stop
+    /// denying (the policies they were learned for are being replaced).
+    pub fn take_all(&mut self) -> Vec<(u8, [u8; 16])> {
+        self.names.clear();
+        self.expiry.drain().map(|(key, _)| key).collect()
+    }
+
     /// The name a denied address was learned from.
     pub fn name(&self, addr: &[u8; 16]) -> Option<&str> {
         self.names.get(addr).map(String::as_str)

@@ -174,7 +174,7 @@ fn rules_load_alert_and_reload_on_sighup() {
     // A file that does not load keeps the rules in force.
     std::fs::write(&rules, "- rule: broken\n  condition: evt.type = \n").unwrap();
     agent.signal("HUP");
-    agent.wait_for("keeping the rules in force");
+    agent.wait_for("keeping the rules and policies in force");
 
     std::fs::write(&rules, &connect_rule).unwrap();
     agent.signal("HUP");
@@ -956,4 +956,78 @@ fn rules_select_processes_by_binary_and_by_ancestry() {
             pair("nothing-the-web-server-starts", "sh"),
         ]
     );
+}
+
+/// `--watch-config`: a policy file rewritten in place (as a ConfigMap update swaps it) is in
+/// force without a restart, for the containers already scoped; a broken one changes nothing.
+#[test]
+fn policies_reload_in_place_when_their_file_changes() {
+    if !root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Two addresses with a listener each; the policy denies one of them.
+    let (a, b) = ("127.0.0.21", "127.0.0.22");
+    let port = {
+        let first = TcpListener::bind((a, 0)).unwrap();
+        let port = first.local_addr().unwrap().port();
+        let second = TcpListener::bind((b, port)).unwrap();
+        for listener in [first, second] {
+            std::thread::spawn(move || for _ in listener.incoming() {});
+        }
+        port
+    };
+    let deny = |addr: &str| {
+        format!(
+            "apiVersion: haechi.dev/v1alpha1\nkind: HaechiPolicy\nmetadata:\n  name: no-port\n\
+             spec:\n  rules:\n    - name: one-address\n      egress:\n        deny:\n          \
+             cidrs: [{addr}/32]\n      action: deny\n"
+        )
+    };
+    let file = dir.path().join("policy.yaml");
+    std::fs::write(&file, deny(a)).unwrap();
+    let pins = format!("/sys/fs/bpf/haechi-reload-test-{}", std::process::id());
+    let mut agent = Running::start(&[
+        "--no-default-rules",
+        "--syscalls",
+        "openat",
+        "--watch-config",
+        "--policy",
+        file.to_str().unwrap(),
+        "--pin-dir",
+        pins.as_str(),
+    ]);
+    agent.wait_for("watching");
+    let app = Container::start(dir.path(), "app", "shop");
+    agent.wait_for(&format!("enforcing no-port on container {}", app.id));
+    let connect = |addr: &str| {
+        app.sh(&format!(
+            "nc -w 1 {addr} {port} </dev/null && echo connected"
+        ))
+    };
+    let refused = |(status, text): (std::process::ExitStatus, String)| {
+        !status.success() && text.contains("Operation not permitted")
+    };
+    assert!(refused(connect(a)), "{a} is denied");
+    assert!(connect(b).1.contains("connected"), "{b} is not");
+
+    // Rewritten as a ConfigMap volume does: a new file renamed over the old.
+    let next = dir.path().join("policy.yaml.next");
+    std::fs::write(&next, deny(b)).unwrap();
+    std::fs::rename(&next, &file).unwrap();
+    agent.wait_for("policies reloaded");
+    assert!(connect(a).1.contains("connected"), "{a} is allowed now");
+    assert!(refused(connect(b)), "{b} is denied now");
+
+    // A file that no longer loads: what is in force stays.
+    std::fs::write(&file, "kind: HaechiPolicy\nspec: [").unwrap();
+    agent.wait_for("keeping the rules and policies in force");
+    assert!(refused(connect(b)), "still denied");
+    drop(app);
+    agent.stop();
+    let cleanup = Command::new(env!("CARGO_BIN_EXE_haechi"))
+        .args(["agent", "--cleanup", "--pin-dir", &pins])
+        .output()
+        .unwrap();
+    assert!(cleanup.status.success(), "{cleanup:?}");
 }

@@ -61,8 +61,8 @@ pub struct AgentArgs {
     /// Leave haechi's default rules out.
     #[arg(long)]
     no_default_rules: bool,
-    /// Reload the rules, as SIGHUP does, when a rules file's content changes (checked every
-    /// 2 s; for rules mounted from a ConfigMap).
+    /// Reload the rules and policies, as SIGHUP does, when a rules or policy file's content
+    /// changes (checked every 2 s; for files mounted from a ConfigMap).
     #[arg(long)]
     watch_config: bool,
     /// Syscalls to watch, comma-separated (default: the ones the rules need, or every one the
@@ -324,12 +324,12 @@ fn agent(args: AgentArgs) -> Result<(), String> {
         let hangups =
             signal(SignalKind::hangup()).map_err(|e| format!("cannot listen for SIGHUP: {e}"))?;
         let watching = if args.watch_config {
-            ", and so does a change to a rules file"
+            ", and so does a change to a rules or policy file"
         } else {
             ""
         };
         let replaying = args.replay.is_some();
-        tokio::spawn(reload_rules(args, hangups, reload_tx));
+        tokio::spawn(reload_rules(args, report.lsm, hangups, reload_tx));
         let stop = super::shutdown_signal()?;
         if replaying {
             eprintln!("replaying; Ctrl-C or SIGTERM stops, SIGHUP reloads the rules{watching}");
@@ -392,38 +392,51 @@ async fn sources(
     Ok(sources)
 }
 
-/// Reloads the rules files on each SIGHUP and, with `--watch-config`, when their content
-/// changes (a ConfigMap update swaps the files under a mounted volume); a file that no longer
-/// loads is reported and the rules in force stay.
-async fn reload_rules(args: AgentArgs, mut hangups: Signal, reloads: UnboundedSender<Reload>) {
+/// Reloads the rules files, and the policy files of an agent that enforces, on each SIGHUP
+/// and, with `--watch-config`, when their content changes (a ConfigMap update swaps the files
+/// under a mounted volume); a file that no longer loads is reported and what is in force stays.
+async fn reload_rules(
+    args: AgentArgs,
+    lsm: bool,
+    mut hangups: Signal,
+    reloads: UnboundedSender<Reload>,
+) {
     let mut poll = tokio::time::interval(CONFIG_POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut seen = fingerprint(&args.rules);
+    let files: Vec<PathBuf> = args.rules.iter().chain(&args.policies).cloned().collect();
+    let mut seen = fingerprint(&files);
     loop {
         tokio::select! {
             signal = hangups.recv() => {
                 if signal.is_none() {
                     return;
                 }
-                seen = fingerprint(&args.rules);
+                seen = fingerprint(&files);
             }
             _ = poll.tick(), if args.watch_config => {
-                let now = fingerprint(&args.rules);
+                let now = fingerprint(&files);
                 if now == seen {
                     continue;
                 }
                 seen = now;
-                eprintln!("a rules file changed: reloading the rules");
+                eprintln!("a rules or policy file changed: reloading");
             }
         }
-        match load_rules(&args) {
-            // The agent says "rules reloaded" once they are in force.
-            Ok(rules) => {
-                if reloads.send(Reload { rules }).is_err() {
+        let policies = if args.policies.is_empty() {
+            Ok(None)
+        } else {
+            haechi_enforce::load_for(&args.policies, haechi_enforce::Hooks { lsm })
+                .map(Some)
+                .map_err(|e| e.to_string())
+        };
+        match load_rules(&args).and_then(|rules| Ok((rules, policies?))) {
+            // The agent says "rules reloaded" (and "policies reloaded") once they are in force.
+            Ok((rules, policies)) => {
+                if reloads.send(Reload { rules, policies }).is_err() {
                     return;
                 }
             }
-            Err(message) => eprintln!("keeping the rules in force: {message}"),
+            Err(message) => eprintln!("keeping the rules and policies in force: {message}"),
         }
     }
 }
