@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 use crate::report::Report;
 
-pub use cyclonedx::{cyclonedx, purl};
+pub use cyclonedx::{CycloneDx, cyclonedx, purl};
 
 /// A report format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
