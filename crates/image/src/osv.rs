@@ -197,7 +197,7 @@ pub fn parse_record(json: &[u8]) -> Result<Option<Advisory>, String> {
                 Err(why) => problems.push(format!(
                     "advisory {}: invalid {kind} vector {}: {why}; its severity is not taken \
                      from it",
-                    shorten(&raw.id, 80),
+                    plain(&raw.id),
                     shorten(&s.score, 120)
                 )),
             }
@@ -286,6 +286,15 @@ pub fn parse_record(json: &[u8]) -> Result<Option<Advisory>, String> {
         affected,
         problems,
     }))
+}
+
+/// An id as messages show it: as it is when it looks like an id, quoted otherwise.
+fn plain(id: &str) -> String {
+    let tame = id.len() <= 80
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    if tame { id.to_owned() } else { shorten(id, 80) }
 }
 
 /// `text` quoted for a message: control characters escaped, cut after `max` characters.

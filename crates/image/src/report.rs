@@ -128,6 +128,9 @@ pub struct Report {
     pub incomplete: bool,
 }
 
+/// Largest ignore file read.
+pub const MAX_IGNORE_FILE: u64 = 16 << 20;
+
 /// The ignore file: vulnerabilities and secrets accepted, each with a reason.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -169,7 +172,25 @@ pub struct IgnoreSecret {
 impl IgnoreFile {
     /// Reads an ignore file (YAML).
     pub fn load(path: &Path) -> Result<IgnoreFile, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let fail = |message: String| Error::Image {
+            path: path.display().to_string(),
+            message,
+        };
+        let file =
+            crate::file::open_regular(path).map_err(|e| fail(format!("the ignore file {e}")))?;
+        let bytes = crate::file::read_limited(file, MAX_IGNORE_FILE, 0).map_err(|e| match e {
+            crate::file::ReadError::TooLarge(limit) => fail(format!(
+                "the ignore file is larger than {}",
+                crate::file::size_text(limit)
+            )),
+            crate::file::ReadError::Io(e) => Error::io(path, e),
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            fail(format!(
+                "the ignore file is not UTF-8 (invalid bytes at offset {})",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
         let file: IgnoreFile = serde_saphyr::from_str(&text).map_err(|e| Error::Image {
             path: path.display().to_string(),
             message: format!("invalid ignore file: {e}"),

@@ -309,6 +309,10 @@ fn hostile_rpm_databases_are_refused() {
             "CREATE TABLE Real (blob BLOB); CREATE VIEW Packages AS SELECT blob FROM Real;",
             "not a table",
         ),
+        (
+            "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob BLOB GENERATED ALWAYS AS (zeroblob(900000000)) VIRTUAL); INSERT INTO Packages (hnum) VALUES (1), (2);",
+            "larger than 64 MiB",
+        ),
     ];
     for (sql, expected) in cases {
         let db = sqlite(dir.path(), sql, &[]);

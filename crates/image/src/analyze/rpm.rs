@@ -71,11 +71,19 @@ pub(super) fn parse(path: &str, data: &[u8], out: &mut Vec<Package>) -> Result<(
     )
     .map_err(|e| format!("cannot limit the database's queries: {e}"))?;
     let explain = |e: rusqlite::Error, what: &str| {
-        if stopped.load(Ordering::Relaxed) {
+        let too_big = matches!(&e, rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::TooBig);
+        if too_big {
+            format!(
+                "{what}: a value is larger than {} MiB, the most an rpm header may be; this is \
+                 not an rpm database as rpm writes it",
+                MAX_RPM_BLOB >> 20
+            )
+        } else if stopped.load(Ordering::Relaxed) {
             format!(
                 "{what}: stopped after {} SQLite steps, the most one rpm database may take; \
                  this is not an rpm database as rpm writes it",
-                MAX_RPM_STEPS
+                thousands(MAX_RPM_STEPS as usize)
             )
         } else {
             format!("{what}: {e}")

@@ -195,6 +195,7 @@ impl Serialize for Components<'_> {
                 "description": o.name,
             }))?;
         }
+        // Purls seen, by hash: a collision only makes a bom-ref longer, never the same.
         let mut seen = std::collections::HashSet::new();
         for p in &report.packages {
             seq.serialize_element(&component(report, p, os, &mut seen))?;
@@ -207,11 +208,13 @@ fn component(
     report: &Report,
     p: &Package,
     os: Option<&OsInfo>,
-    seen: &mut std::collections::HashSet<String>,
+    seen: &mut std::collections::HashSet<u64>,
 ) -> Value {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
     let purl = purl(p, os);
     // The same package at two paths is two components; bom-refs must stay unique.
-    let bom_ref = if seen.insert(purl.clone()) {
+    let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(&purl);
+    let bom_ref = if seen.insert(hash) {
         purl.clone()
     } else {
         format!("{purl}#{}", p.path)
