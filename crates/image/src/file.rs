@@ -8,6 +8,7 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
@@ -62,12 +63,15 @@ pub(crate) fn open_regular(path: &Path) -> Result<File, Refused> {
 
 /// Opens `member` (`blobs/sha256/HEX`, `index.json`) inside the directory `root`, refusing a
 /// symbolic link at any component and anything but a regular file at the end.
-pub(crate) fn open_inside(root: &Path, member: &str) -> Result<File, Refused> {
-    let parts: Vec<&str> = member.split('/').collect();
-    if parts
-        .iter()
-        .any(|p| p.is_empty() || *p == "." || *p == "..")
-    {
+pub(crate) fn open_inside(root: &Path, member: impl AsRef<Path>) -> Result<File, Refused> {
+    let mut parts = Vec::new();
+    for part in member.as_ref().components() {
+        match part {
+            std::path::Component::Normal(name) => parts.push(name),
+            _ => return Err(Refused::Missing),
+        }
+    }
+    if parts.is_empty() {
         return Err(Refused::Missing);
     }
     let mut dir: OwnedFd = std::fs::OpenOptions::new()
@@ -94,7 +98,9 @@ pub(crate) fn open_inside(root: &Path, member: &str) -> Result<File, Refused> {
             let e = io::Error::last_os_error();
             // A directory opened with O_NOFOLLOW that is a link fails with ENOTDIR, as a
             // regular file would: look at what it is to say which.
-            let on_the_way = root.join(parts[..=i].join("/"));
+            let on_the_way: std::path::PathBuf = std::iter::once(root.as_os_str())
+                .chain(parts[..=i].iter().copied())
+                .collect();
             if std::fs::symlink_metadata(&on_the_way).is_ok_and(|m| m.file_type().is_symlink()) {
                 return Err(Refused::Symlink);
             }

@@ -283,7 +283,7 @@ fn walk_dir(root: &Path, dir: &Path, options: WalkOptions, walked: &mut Walked, 
             if analyze::wants(&path, size, mode) || want_secrets {
                 // Opened without following a link and read no further than the limit, in case
                 // the file changed since it was listed.
-                let read = crate::file::open_inside(root, &path)
+                let read = crate::file::open_inside(root, rel)
                     .map_err(|e| e.to_string())
                     .and_then(|file| {
                         crate::file::read_limited(file, options.max_file_size, size).map_err(|e| {

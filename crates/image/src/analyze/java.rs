@@ -158,6 +158,15 @@ fn parse_archive(
             let limit = MAX_NESTED_ARCHIVE.min(room);
             let inner = match inflate(&mut file, limit, declared, budget) {
                 Ok(inner) => inner,
+                Err(e) if limit < MAX_NESTED_ARCHIVE && e.contains("inflates to more than") => {
+                    problems.push(format!(
+                        "/{inner_path}: not read: the archives it is inside already hold {}, and \
+                         nested archives open at once may hold {}",
+                        size_text(budget.held),
+                        size_text(MAX_ARCHIVE_HELD)
+                    ));
+                    continue;
+                }
                 Err(e) => {
                     problems.push(format!("/{inner_path}: {e}"));
                     continue;
