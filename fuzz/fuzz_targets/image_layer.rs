@@ -76,6 +76,7 @@ fn jar(u: &mut Unstructured<'_>, depth: u32) -> Result<Vec<u8>> {
     let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let width = u.int_in_range(0..=8u32)?;
     let mut inner: Option<Vec<u8>> = None;
+    let mut written = 0usize;
     for i in 0..width {
         let stored = u.ratio(1, 2)?;
         let (name, data): (String, Vec<u8>) = match u.int_in_range(0..=5u8)? {
@@ -92,7 +93,10 @@ fn jar(u: &mut Unstructured<'_>, depth: u32) -> Result<Vec<u8>> {
             ),
             3 => ("META-INF/MANIFEST.MF".into(), b"Implementation-Version: 1.0\n".to_vec()),
             4 => ("pad.bin".into(), vec![0; u.int_in_range(0..=256u32)? as usize * 1024]),
-            _ => (format!("junk{i}.jar"), u.bytes(u.int_in_range(0..=64usize)?)?.to_vec()),
+            _ => {
+                let len = u.int_in_range(0..=64usize)?;
+                (format!("junk{i}.jar"), u.bytes(len)?.to_vec())
+            }
         };
         // Large entries are deflated so that what is built stays small.
         let method = if stored && data.len() <= 64 << 10 {
@@ -104,7 +108,8 @@ fn jar(u: &mut Unstructured<'_>, depth: u32) -> Result<Vec<u8>> {
         if w.start_file(name, options).is_err() || w.write_all(&data).is_err() {
             break;
         }
-        if w.get_ref().get_ref().len() > 4 << 20 {
+        written += data.len();
+        if written > 8 << 20 {
             break;
         }
     }
