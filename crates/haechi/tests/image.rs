@@ -303,3 +303,110 @@ fn rootfs_ignore_file_and_exit_codes() {
     let out = haechi(&["image", "scan", "--rootfs", "fs"], root);
     assert_eq!(out.status.code(), Some(2), "--db is required");
 }
+
+/// An OCI layout directory whose one layer holds `layer`; returns the layer blob's path.
+fn oci_layout(dir: &Path, layer: &[u8]) -> std::path::PathBuf {
+    let blob = |data: &[u8], n: u32| {
+        let hex = format!("{n:064x}");
+        std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+        std::fs::write(dir.join("blobs/sha256").join(&hex), data).unwrap();
+        (format!("sha256:{hex}"), data.len())
+    };
+    let (layer_digest, layer_size) = blob(layer, 1);
+    let config = serde_json::json!({"architecture": "amd64", "os": "linux", "config": {"User": "app"},
+        "rootfs": {"type": "layers", "diff_ids": [layer_digest]}});
+    let (config_digest, config_size) = blob(config.to_string().as_bytes(), 2);
+    let manifest = serde_json::json!({"schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_size},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest, "size": layer_size}]});
+    let (manifest_digest, manifest_size) = blob(manifest.to_string().as_bytes(), 3);
+    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": manifest_digest, "size": manifest_size}]});
+    std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    dir.join(format!("blobs/sha256/{:064x}", 1))
+}
+
+/// Hostile inputs end in problems the JSON report carries, named and bounded: a layer blob that
+/// links to a host file is not followed and its bytes are never echoed; a jar bomb stops at
+/// `--max-archive-bytes`; an advisory's malformed CVSS vector is refused, not scored CRITICAL.
+#[test]
+fn hostile_inputs_are_problems_in_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let shadow = root.join("shadow");
+    std::fs::write(&shadow, "root:$6$hostilesecret$Zm9v:19000:0:99999:7:::\n").unwrap();
+    let layout = root.join("layout");
+    let blob = oci_layout(&layout, &rootfs_tar());
+    std::fs::remove_file(&blob).unwrap();
+    std::os::unix::fs::symlink(&shadow, &blob).unwrap();
+    std::fs::create_dir_all(root.join("osv")).unwrap();
+    let out = haechi(
+        &["image", "scan", "layout", "--db", "osv", "-f", "json"],
+        root,
+    );
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains("hostilesecret"), "{all}");
+    let report = json(&out);
+    assert_eq!(report["incomplete"], true);
+    assert!(
+        report["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("symbolic link"),
+        "{report}"
+    );
+    assert_eq!(out.status.code(), Some(2));
+
+    // A jar of 8 jars of 8 jars of 1 MiB each, scanned with a 16 MiB budget.
+    let leaf = zip(&[
+        (
+            "META-INF/maven/g/leaf/pom.properties",
+            b"groupId=g\nartifactId=leaf\nversion=1\n",
+        ),
+        ("pad.bin", &vec![0u8; 1 << 20]),
+    ]);
+    let fan = |inner: &[u8]| {
+        let names: Vec<String> = (0..8).map(|i| format!("lib/x{i}.jar")).collect();
+        let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), inner)).collect();
+        zip(&entries)
+    };
+    std::fs::create_dir_all(root.join("bomb/app")).unwrap();
+    std::fs::write(root.join("bomb/app/app.jar"), fan(&fan(&fan(&leaf)))).unwrap();
+    let record = serde_json::json!({"id": "GHSA-dup", "modified": "2024-01-01T00:00:00Z",
+        "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:P/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+        "affected": [{"package": {"ecosystem": "Maven", "name": "g:leaf"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2"}]}]}]});
+    std::fs::write(root.join("osv/GHSA-dup.json"), record.to_string()).unwrap();
+    let out = haechi(
+        &[
+            "image",
+            "scan",
+            "--rootfs",
+            "bomb",
+            "--db",
+            "osv",
+            "--max-archive-bytes",
+            "16777216",
+            "--fail-on",
+            "critical",
+            "-f",
+            "json",
+        ],
+        root,
+    );
+    let report = json(&out);
+    let problems = report["problems"].to_string();
+    assert!(problems.contains("16 MiB"), "{problems}");
+    assert!(
+        problems.contains("GHSA-dup") && problems.contains("duplicate"),
+        "{problems}"
+    );
+    assert_eq!(report["vulnerabilities"][0]["severity"], "UNKNOWN");
+    assert_ne!(out.status.code(), Some(1), "not CRITICAL");
+}

@@ -1,89 +1,53 @@
-//! CVSS v3.0/v3.1 base scores computed from vector strings, as the specification (section 7.1
-//! and Appendix A's Roundup) defines them, so a severity follows from the vector an advisory
-//! carries without a second database.
+//! CVSS base scores from the vector strings advisories carry, by RustSec's `cvss` crate (v3.0,
+//! v3.1 and v4.0, the specifications' formulas and rounding), so a severity follows from the
+//! vector without a second database. A vector is scored only when it is complete and valid:
+//! one that does not parse, gives a value the specification does not have, names a metric
+//! twice or leaves a base metric out is refused with the reason, never scored.
 
-/// The base score of a `CVSS:3.x/...` vector, or `None` when it is not a complete v3 vector.
-pub fn base_score(vector: &str) -> Option<f64> {
-    let mut parts = vector.split('/');
-    if !parts.next()?.starts_with("CVSS:3") {
-        return None;
+use cvss::Cvss;
+
+/// The base metrics a CVSS v3 vector must give.
+const V3_BASE: [&str; 8] = ["AV", "AC", "PR", "UI", "S", "C", "I", "A"];
+/// The base metrics a CVSS v4 vector must give.
+const V4_BASE: [&str; 11] = [
+    "AV", "AC", "AT", "PR", "UI", "VC", "VI", "VA", "SC", "SI", "SA",
+];
+
+/// The base score of a `CVSS:3.x/...` or `CVSS:4.0/...` vector, or why it is refused.
+pub fn score(vector: &str) -> Result<f64, String> {
+    let parsed: Cvss = vector.parse().map_err(|e: cvss::Error| e.to_string())?;
+    let required: &[&str] = match parsed {
+        Cvss::CvssV30(_) | Cvss::CvssV31(_) => &V3_BASE,
+        Cvss::CvssV40(_) => &V4_BASE,
+        _ => return Err("not a CVSS v3 or v4 vector".into()),
+    };
+    let given: Vec<&str> = parsed.metrics().map(|(m, _)| m.name()).collect();
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|m| !given.contains(m))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "missing base metric{} {}",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", ")
+        ));
     }
-    let mut m = std::collections::HashMap::new();
-    for part in parts {
-        let (k, v) = part.split_once(':')?;
-        m.insert(k, v);
-    }
-    let changed = match *m.get("S")? {
-        "U" => false,
-        "C" => true,
-        _ => return None,
-    };
-    let av = match *m.get("AV")? {
-        "N" => 0.85,
-        "A" => 0.62,
-        "L" => 0.55,
-        "P" => 0.2,
-        _ => return None,
-    };
-    let ac = match *m.get("AC")? {
-        "L" => 0.77,
-        "H" => 0.44,
-        _ => return None,
-    };
-    let pr = match (*m.get("PR")?, changed) {
-        ("N", _) => 0.85,
-        ("L", false) => 0.62,
-        ("L", true) => 0.68,
-        ("H", false) => 0.27,
-        ("H", true) => 0.5,
-        _ => return None,
-    };
-    let ui = match *m.get("UI")? {
-        "N" => 0.85,
-        "R" => 0.62,
-        _ => return None,
-    };
-    let cia = |k: &str| -> Option<f64> {
-        match *m.get(k)? {
-            "H" => Some(0.56),
-            "L" => Some(0.22),
-            "N" => Some(0.0),
-            _ => None,
-        }
-    };
-    let (c, i, a) = (cia("C")?, cia("I")?, cia("A")?);
-    let iss = 1.0 - (1.0 - c) * (1.0 - i) * (1.0 - a);
-    let impact = if changed {
-        7.52 * (iss - 0.029) - 3.25 * (iss - 0.02f64).powi(15)
-    } else {
-        6.42 * iss
-    };
-    let exploitability = 8.22 * av * ac * pr * ui;
-    if impact <= 0.0 {
-        return Some(0.0);
-    }
-    let raw = if changed {
-        (1.08 * (impact + exploitability)).min(10.0)
-    } else {
-        (impact + exploitability).min(10.0)
-    };
-    Some(roundup(raw))
+    Ok(parsed.score())
 }
 
-/// CVSS v3.1 Roundup: the smallest number with one decimal that is at least `x`, computed on
-/// integers to avoid floating-point surprises.
-fn roundup(x: f64) -> f64 {
-    let int = (x * 100_000.0).round() as i64;
-    if int % 10_000 == 0 {
-        int as f64 / 100_000.0
-    } else {
-        ((int / 10_000) + 1) as f64 / 10.0
-    }
+/// The base score of a complete, valid CVSS v3 vector; `None` otherwise.
+pub fn base_score(vector: &str) -> Option<f64> {
+    vector
+        .starts_with("CVSS:3")
+        .then(|| score(vector).ok())
+        .flatten()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::base_score;
+    use super::{base_score, score};
 
     #[test]
     fn known_scores() {
@@ -97,11 +61,42 @@ mod tests {
             ("CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:N/I:N/A:H", 5.9),
             ("CVSS:3.1/AV:P/AC:H/PR:H/UI:R/S:U/C:N/I:N/A:N", 0.0),
             ("CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:C/C:L/I:L/A:N", 6.4),
+            (
+                "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+                9.3,
+            ),
         ];
-        for (vector, score) in cases {
-            assert_eq!(base_score(vector), Some(score), "{vector}");
+        for (vector, expected) in cases {
+            assert_eq!(score(vector), Ok(expected), "{vector}");
         }
         assert_eq!(base_score("CVSS:3.1/AV:N"), None);
         assert_eq!(base_score("AV:N/AC:L/Au:N/C:P/I:P/A:P"), None);
+    }
+
+    #[test]
+    fn malformed_vectors_are_refused() {
+        for (vector, why) in [
+            (
+                "CVSS:3.1/AV:P/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+                "duplicate",
+            ),
+            (
+                "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/E:Z",
+                "invalid",
+            ),
+            (
+                "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H",
+                "missing base metric",
+            ),
+            ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:X/C:H/I:H/A:H", "invalid"),
+            (
+                "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H",
+                "missing",
+            ),
+            ("CVSS:9.9/AV:N", "unsupported"),
+        ] {
+            let e = score(vector).unwrap_err();
+            assert!(e.to_lowercase().contains(why), "{vector}: {e}");
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
-use crate::analyze::{self, Found};
+use crate::analyze::{self, ArchiveBudget, Found};
 use crate::image::Image;
 use crate::secrets::{self, Secret};
 
@@ -53,13 +53,21 @@ pub struct WalkOptions {
     pub secrets: bool,
     /// Files larger than this are not read by analyzers.
     pub max_file_size: u64,
+    /// Bytes the archives inside the image's files (jars in jars) may inflate to, in all.
+    pub max_archive_bytes: u64,
 }
+
+/// [`WalkOptions::max_file_size`] by default.
+pub const MAX_FILE_SIZE: u64 = 512 << 20;
+/// [`WalkOptions::max_archive_bytes`] by default.
+pub const MAX_ARCHIVE_BYTES: u64 = 4 << 30;
 
 impl Default for WalkOptions {
     fn default() -> Self {
         WalkOptions {
             secrets: true,
-            max_file_size: 512 << 20,
+            max_file_size: MAX_FILE_SIZE,
+            max_archive_bytes: MAX_ARCHIVE_BYTES,
         }
     }
 }
@@ -77,11 +85,16 @@ pub struct Walked {
     pub problems: Vec<(usize, String)>,
     /// Uncompressed bytes read per layer.
     pub layer_bytes: Vec<u64>,
+    /// What the archives inside files cost (bytes inflated, the most held at once).
+    pub archives: ArchiveBudget,
 }
 
 /// Reads every layer of `image` in order. `progress` is called after each layer with its index.
 pub fn walk(image: &Image, options: WalkOptions, progress: &mut dyn FnMut(usize)) -> Walked {
-    let mut walked = Walked::default();
+    let mut walked = Walked {
+        archives: ArchiveBudget::new(options.max_archive_bytes),
+        ..Walked::default()
+    };
     if let Some(dir) = image.rootfs_dir() {
         let mut bytes = 0;
         walk_dir(dir, dir, options, &mut walked, &mut bytes);
@@ -115,10 +128,13 @@ fn walk_layer(
 /// Reads one layer stream (tar, gzip or zstd) as the only layer of an image: what the fuzz
 /// target drives, and a way to inspect a single layer blob.
 pub fn walk_stream(reader: impl Read, options: WalkOptions) -> Walked {
-    let mut walked = Walked::default();
+    let mut walked = Walked {
+        archives: ArchiveBudget::new(options.max_archive_bytes),
+        ..Walked::default()
+    };
     let mut bytes = 0;
     let result = crate::image::decompress(reader)
-        .map_err(|e| format!("layer 0: {e}"))
+        .map_err(|e| format!("layer 0: {}", crate::file::stream_error(&e)))
         .and_then(|r| apply_tar(r, 0, "stream", options, &mut walked, &mut bytes));
     if let Err(message) = result {
         walked.problems.push((0, message));
@@ -136,14 +152,18 @@ fn apply_tar(
     bytes: &mut u64,
 ) -> Result<(), String> {
     let mut archive = tar::Archive::new(reader);
-    let entries = archive
-        .entries()
-        .map_err(|e| format!("layer {index} ({digest}): {e}"))?;
+    let entries = archive.entries().map_err(|e| {
+        format!(
+            "layer {index} ({digest}): {}",
+            crate::file::stream_error(&e)
+        )
+    })?;
     for (count, entry) in entries.enumerate() {
         let mut entry = entry.map_err(|e| {
             format!(
-                "layer {index} ({digest}) is corrupt after {count} entries: {e}; \
-                 the entries before it and the other layers were read"
+                "layer {index} ({digest}) is corrupt after {count} entries: {}; \
+                 the entries before it and the other layers were read",
+                crate::file::stream_error(&e)
             )
         })?;
         let path = normalize(&String::from_utf8_lossy(&entry.path_bytes()));
@@ -180,18 +200,23 @@ fn apply_tar(
         if kind == Kind::File && size <= options.max_file_size {
             let want_secrets = options.secrets && secrets::wants(&path, size);
             if analyze::wants(&path, size, mode) || want_secrets {
-                let mut data = Vec::with_capacity(size as usize);
+                // The header's size bounds the read; it sizes the first allocation only up to
+                // 64 MiB, so a header that lies costs no more than the data that follows it.
+                let mut data = Vec::with_capacity(size.min(64 << 20) as usize);
                 entry.read_to_end(&mut data).map_err(|e| {
                     format!(
-                        "layer {index} ({digest}) is corrupt in /{path}: {e}; \
-                         the entries before it and the other layers were read"
+                        "layer {index} ({digest}) is corrupt in /{path}: {}; \
+                         the entries before it and the other layers were read",
+                        crate::file::stream_error(&e)
                     )
                 })?;
                 if want_secrets {
                     secrets::scan(&path, &data, index, &mut walked.secrets);
                 }
-                found = analyze::analyze(&path, &data, mode, index);
+                found = analyze::analyze(&path, &data, mode, index, &mut walked.archives);
             }
+        } else if kind == Kind::File && analyze::wants(&path, size, mode) {
+            found = Some(too_large(&path, size, options));
         }
         let size = match &kind {
             Kind::Hardlink(target) => walked.fs.entries.get(target).map_or(0, |e| e.size),
@@ -256,17 +281,36 @@ fn walk_dir(root: &Path, dir: &Path, options: WalkOptions, walked: &mut Walked, 
             let mode = meta.permissions().mode();
             let want_secrets = options.secrets && secrets::wants(&path, size);
             if analyze::wants(&path, size, mode) || want_secrets {
-                match std::fs::read(&full) {
+                // Opened without following a link and read no further than the limit, in case
+                // the file changed since it was listed.
+                let read = crate::file::open_inside(root, rel)
+                    .map_err(|e| e.to_string())
+                    .and_then(|file| {
+                        crate::file::read_limited(file, options.max_file_size, size).map_err(|e| {
+                            match e {
+                                crate::file::ReadError::TooLarge(_) => {
+                                    "it grew past --max-file-size while it was read".to_string()
+                                }
+                                crate::file::ReadError::Io(e) => e.to_string(),
+                            }
+                        })
+                    });
+                match read {
                     Ok(data) => {
                         if want_secrets {
                             secrets::scan(&path, &data, 0, &mut walked.secrets);
                         }
-                        found = analyze::analyze(&path, &data, mode, 0);
+                        found = analyze::analyze(&path, &data, mode, 0, &mut walked.archives);
                     }
                     Err(e) => walked
                         .problems
                         .push((0, format!("cannot read {}: {e}", full.display()))),
                 }
+            }
+        } else if kind == Kind::File {
+            use std::os::unix::fs::PermissionsExt;
+            if analyze::wants(&path, size, meta.permissions().mode()) {
+                found = Some(too_large(&path, size, options));
             }
         }
         let is_dir = kind == Kind::Dir;
@@ -283,6 +327,18 @@ fn walk_dir(root: &Path, dir: &Path, options: WalkOptions, walked: &mut Walked, 
             walk_dir(root, &full, options, walked, bytes);
         }
     }
+}
+
+/// What an analyzer wanted but did not read: a file over `--max-file-size`.
+fn too_large(path: &str, size: u64, options: WalkOptions) -> Box<Found> {
+    Box::new(Found {
+        problems: vec![format!(
+            "/{path}: not read: {} is more than --max-file-size ({})",
+            crate::file::size_text(size),
+            crate::file::size_text(options.max_file_size)
+        )],
+        ..Found::default()
+    })
 }
 
 impl Filesystem {

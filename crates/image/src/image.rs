@@ -173,7 +173,7 @@ impl Image {
         let name = path.display().to_string();
         let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
         if meta.is_dir() {
-            if !path.join("index.json").is_file() {
+            if !path.join("index.json").exists() {
                 return Err(Error::Image {
                     path: name,
                     message: "directory has no index.json, so it is not an OCI image layout; \
@@ -447,9 +447,17 @@ fn normalize_member(name: &str) -> String {
         .to_string()
 }
 
+/// Opens the image file the user named, if it is a regular file.
+fn open_file(path: &Path) -> Result<File, Error> {
+    crate::file::open_regular(path).map_err(|e| Error::Image {
+        path: path.display().to_string(),
+        message: format!("the image {e}"),
+    })
+}
+
 /// Member name → (data offset, size) of every regular file in the tarball at `path`.
 fn index_tar(path: &Path) -> Result<HashMap<String, (u64, u64)>, Error> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = open_file(path)?;
     let mut head = [0u8; 4];
     let n = (&file).read(&mut head).map_err(|e| Error::io(path, e))?;
     if head[..n].starts_with(&[0x1f, 0x8b]) {
@@ -465,7 +473,10 @@ fn index_tar(path: &Path) -> Result<HashMap<String, (u64, u64)>, Error> {
     let mut members = HashMap::new();
     let bad = |e: io::Error| Error::Image {
         path: path.display().to_string(),
-        message: format!("not a readable tar archive: {e}"),
+        message: format!(
+            "not a readable tar archive: {}",
+            crate::file::stream_error(&e)
+        ),
     };
     for entry in archive.entries().map_err(bad)? {
         let entry = entry.map_err(bad)?;
@@ -477,10 +488,14 @@ fn index_tar(path: &Path) -> Result<HashMap<String, (u64, u64)>, Error> {
     Ok(members)
 }
 
+/// Largest JSON metadata file of an image (`manifest.json`, `index.json`, a manifest, the
+/// config); real ones are kilobytes.
+pub const MAX_IMAGE_JSON: u64 = 64 << 20;
+
 impl Storage {
     fn has(&self, member: &str) -> bool {
         match self {
-            Storage::Dir(dir) => dir.join(member).is_file(),
+            Storage::Dir(dir) => crate::file::exists_inside(dir, member),
             Storage::Tar { members, .. } => members.contains_key(member),
             Storage::Rootfs(_) => false,
         }
@@ -488,29 +503,34 @@ impl Storage {
 
     fn size(&self, member: &str) -> Option<u64> {
         match self {
-            Storage::Dir(dir) => std::fs::metadata(dir.join(member)).ok().map(|m| m.len()),
+            Storage::Dir(dir) => crate::file::open_inside(dir, member)
+                .ok()
+                .and_then(|f| f.metadata().ok())
+                .map(|m| m.len()),
             Storage::Tar { members, .. } => members.get(&normalize_member(member)).map(|m| m.1),
             Storage::Rootfs(_) => None,
         }
     }
 
+    /// Opens a member. In a layout directory, members are opened without following symbolic
+    /// links and must be regular files: a blob cannot point at a file outside the layout.
     fn open(&self, image: &str, member: &str) -> Result<Box<dyn Read>, Error> {
         let missing = || Error::Image {
             path: image.to_string(),
             message: format!("{member} is missing from the image"),
         };
         match self {
-            Storage::Dir(dir) => {
-                let path = dir.join(member);
-                let file = File::open(&path).map_err(|e| match e.kind() {
-                    io::ErrorKind::NotFound => missing(),
-                    _ => Error::io(&path, e),
-                })?;
-                Ok(Box::new(file))
-            }
+            Storage::Dir(dir) => match crate::file::open_inside(dir, member) {
+                Ok(file) => Ok(Box::new(file)),
+                Err(crate::file::Refused::Missing) => Err(missing()),
+                Err(e) => Err(Error::Image {
+                    path: image.to_string(),
+                    message: format!("{member} {e}"),
+                }),
+            },
             Storage::Tar { file, members } => {
                 let &(offset, size) = members.get(&normalize_member(member)).ok_or_else(missing)?;
-                let mut f = File::open(file).map_err(|e| Error::io(file, e))?;
+                let mut f = open_file(file)?;
                 f.seek(SeekFrom::Start(offset))
                     .map_err(|e| Error::io(file, e))?;
                 Ok(Box::new(f.take(size)))
@@ -520,17 +540,37 @@ impl Storage {
     }
 
     fn json<T: serde::de::DeserializeOwned>(&self, image: &str, member: &str) -> Result<T, Error> {
-        let mut text = Vec::new();
-        self.open(image, member)?
-            .take(64 << 20)
-            .read_to_end(&mut text)
-            .map_err(|e| Error::Image {
-                path: image.to_string(),
-                message: format!("cannot read {member}: {e}"),
-            })?;
-        serde_json::from_slice(&text).map_err(|e| Error::Image {
+        let fail = |message: String| Error::Image {
             path: image.to_string(),
-            message: format!("{member}: invalid JSON at line {}: {e}", e.line()),
+            message,
+        };
+        let text = crate::file::read_limited(self.open(image, member)?, MAX_IMAGE_JSON, 0)
+            .map_err(|e| match e {
+                crate::file::ReadError::TooLarge(limit) => fail(format!(
+                    "{member} is larger than {}, the most an image's JSON metadata may be",
+                    crate::file::size_text(limit)
+                )),
+                crate::file::ReadError::Io(e) => fail(format!("cannot read {member}: {e}")),
+            })?;
+        serde_json::from_slice(&text).map_err(|e| {
+            // A data error quotes the value it did not expect: say where, not what.
+            let what = match e.classify() {
+                serde_json::error::Category::Data => "not the JSON an image has there".into(),
+                serde_json::error::Category::Io => "cannot be read".into(),
+                _ => format!("invalid JSON ({})", strip_position(&e.to_string())),
+            };
+            fail(format!(
+                "{member}: {what} at line {} column {}",
+                e.line(),
+                e.column()
+            ))
         })
     }
+}
+
+/// A serde_json syntax message without its `at line L column C` tail.
+fn strip_position(message: &str) -> &str {
+    message
+        .rsplit_once(" at line ")
+        .map_or(message, |(head, _)| head)
 }

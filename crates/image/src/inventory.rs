@@ -48,15 +48,18 @@ impl Inventory {
         progress: &mut dyn FnMut(usize),
     ) -> Inventory {
         let walked = fs::walk(image, options, progress);
-        Inventory::from_walk(image, walked)
+        Inventory::from_walked(image, walked)
     }
 
-    fn from_walk(image: &Image, walked: Walked) -> Inventory {
+    /// Collects what a walk of `image`'s layers found. The analyzers' results are moved out of
+    /// the walk, never copied, so the packages of a large database are in memory once.
+    pub fn from_walked(image: &Image, walked: Walked) -> Inventory {
         let Walked {
             fs,
             secrets,
             problems: layer_problems,
             layer_bytes,
+            archives: _,
         } = walked;
         let incomplete = !layer_problems.is_empty();
         let mut problems: Vec<String> = layer_problems.into_iter().map(|(_, m)| m).collect();
@@ -81,13 +84,15 @@ impl Inventory {
                 "/{db}: this rpm database format (Berkeley DB or ndb) is not read yet, so this image's rpm packages are not listed or matched"
             ));
         }
+        let files = fs.entries.len();
         let mut packages = Vec::new();
         let mut owned = std::collections::HashSet::new();
-        for entry in fs.entries.values() {
-            if let Some(found) = &entry.found {
-                packages.extend(found.packages.iter().cloned());
-                problems.extend(found.problem.clone());
-                owned.extend(found.owned.iter().map(String::as_str));
+        for entry in fs.entries.into_values() {
+            if let Some(found) = entry.found {
+                let found = *found;
+                packages.extend(found.packages);
+                problems.extend(found.problems);
+                owned.extend(found.owned);
             }
         }
         // A Python or Go package that dpkg or apk installed is the OS package's: its advisories
@@ -109,7 +114,7 @@ impl Inventory {
             incomplete,
             layers: image.layers.clone(),
             config: image.config.clone(),
-            files: fs.entries.len(),
+            files,
             bytes: layer_bytes.iter().sum(),
         }
     }

@@ -15,6 +15,7 @@
 
 pub mod analyze;
 pub mod cvss;
+mod file;
 pub mod format;
 pub mod fs;
 pub mod image;

@@ -19,6 +19,15 @@ use crate::version::Scheme;
 
 const MAGIC: &[u8] = b"HAECHI-OSV-INDEX 1\n";
 
+/// Largest OSV record read (a JSON file, a zip entry or an index record); osv.dev's largest
+/// are a few MiB.
+pub const MAX_RECORD_BYTES: u64 = 64 << 20;
+/// A zip of records may inflate to this many times its own size in all (osv.dev's zips
+/// inflate about ten times), and to at least [`MIN_ZIP_INFLATE`].
+pub const MAX_ZIP_RATIO: u64 = 100;
+/// The least a zip of records may inflate to in all.
+pub const MIN_ZIP_INFLATE: u64 = 1 << 30;
+
 /// Errors reading or writing the database.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -45,7 +54,7 @@ pub struct Advisory {
     pub summary: Option<String>,
     /// Severity from the CVSS vector or the database's own rating.
     pub severity: Severity,
-    /// CVSS v3 base score, when the advisory has a v3 vector.
+    /// CVSS base score: the highest of the record's valid CVSS v3 vectors, else of its v4 ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
     /// The CVSS vector the score comes from.
@@ -56,6 +65,10 @@ pub struct Advisory {
     pub url: Option<String>,
     /// Affected packages.
     pub affected: Vec<Affected>,
+    /// What in the record could not be used (a CVSS vector refused), in words that name the
+    /// advisory; reported when the advisory matches a package.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
 }
 
 /// One affected package of an advisory.
@@ -162,26 +175,42 @@ pub fn parse_record(json: &[u8]) -> Result<Option<Advisory>, String> {
     if raw.withdrawn.is_some() {
         return Ok(None);
     }
-    let vectors = raw
+    let vectors: Vec<&RawSeverity> = raw
         .severity
         .iter()
-        .chain(raw.affected.iter().flat_map(|a| &a.severity));
+        .chain(raw.affected.iter().flat_map(|a| &a.severity))
+        .collect();
     let mut severity = Severity::Unknown;
     let mut score = None;
     let mut vector = None;
-    for s in vectors {
-        if s.kind == "CVSS_V3"
-            && let Some(v) = crate::cvss::base_score(&s.score)
-            && score.is_none_or(|old| v > old)
-        {
-            score = Some(v);
-            vector = Some(s.score.clone());
-            severity = Severity::from_score(v);
-        } else if score.is_none()
-            && s.kind == "Ubuntu"
-            && let Ok(named) = Severity::parse_among(&s.score, &Severity::ADVISORY)
-        {
-            severity = severity.max(named);
+    let mut problems = Vec::new();
+    // The highest valid v3 score, else the highest valid v4 one; a refused vector is a problem.
+    for kind in ["CVSS_V3", "CVSS_V4"] {
+        for s in vectors.iter().filter(|s| s.kind == kind) {
+            match crate::cvss::score(&s.score) {
+                Ok(v) if score.is_none_or(|old| v > old) => {
+                    score = Some(v);
+                    vector = Some(s.score.clone());
+                    severity = Severity::from_score(v);
+                }
+                Ok(_) => {}
+                Err(why) => problems.push(format!(
+                    "advisory {}: invalid {kind} vector {}: {why}; its severity is not taken \
+                     from it",
+                    plain(&raw.id),
+                    shorten(&s.score, 120)
+                )),
+            }
+        }
+        if score.is_some() {
+            break;
+        }
+    }
+    if score.is_none() {
+        for s in vectors.iter().filter(|s| s.kind == "Ubuntu") {
+            if let Ok(named) = Severity::parse_among(&s.score, &Severity::ADVISORY) {
+                severity = severity.max(named);
+            }
         }
     }
     if score.is_none() {
@@ -252,7 +281,27 @@ pub fn parse_record(json: &[u8]) -> Result<Option<Advisory>, String> {
         vector,
         url,
         affected,
+        problems,
     }))
+}
+
+/// An id as messages show it: as it is when it looks like an id, quoted otherwise.
+fn plain(id: &str) -> String {
+    let tame = id.len() <= 80
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    if tame { id.to_owned() } else { shorten(id, 80) }
+}
+
+/// `text` quoted for a message: control characters escaped, cut after `max` characters.
+fn shorten(text: &str, max: usize) -> String {
+    let cut: String = text.chars().take(max).collect();
+    let mut quoted = format!("{cut:?}");
+    if text.chars().count() > max {
+        quoted.insert(quoted.len() - 1, '…');
+    }
+    quoted
 }
 
 /// The ecosystem part of an index key: `Ubuntu:22.04:LTS` → `Ubuntu:22.04`.
@@ -359,11 +408,13 @@ fn range_includes(scheme: Scheme, events: &[Event], version: &str) -> bool {
 enum Records {
     Parsed(Vec<Advisory>),
     /// Advisories stay in the file and are read (`pread`) and parsed the first time a package
-    /// asks for them: a scan touches a few hundred of tens of thousands.
+    /// asks for them: a scan touches a few hundred of tens of thousands. A record that cannot
+    /// be read keeps the reason.
     Indexed {
+        path: String,
         file: std::fs::File,
         offsets: Vec<(u64, usize)>,
-        cache: Vec<OnceLock<Option<Advisory>>>,
+        cache: Vec<OnceLock<Result<Advisory, String>>>,
     },
 }
 
@@ -396,7 +447,12 @@ impl Database {
             let path = path.as_ref();
             if is_index(path) {
                 let db = Database::open_index(path)?;
-                advisories.extend(db.all());
+                for i in 0..db.len() as u32 {
+                    match db.get(i) {
+                        Ok(advisory) => advisories.push(advisory.clone()),
+                        Err(e) => problems.push(e),
+                    }
+                }
                 problems.extend(db.problems);
             } else {
                 read_source(path, &mut advisories, &mut problems)?;
@@ -437,47 +493,86 @@ impl Database {
         self.len() == 0
     }
 
-    fn get(&self, i: u32) -> Option<&Advisory> {
+    /// Record `i`, or why it cannot be read (naming the index file and the record).
+    fn get(&self, i: u32) -> Result<&Advisory, String> {
         match &self.records {
-            Records::Parsed(list) => list.get(i as usize),
+            Records::Parsed(list) => list
+                .get(i as usize)
+                .ok_or_else(|| format!("record {i} does not exist")),
             Records::Indexed {
+                path,
                 file,
                 offsets,
                 cache,
-            } => cache
-                .get(i as usize)?
-                .get_or_init(|| {
+            } => {
+                let damaged = |why: &str| {
+                    format!(
+                        "{path}: record {i} {why}; the advisory is missing from this scan: \
+                         rebuild the index with `haechi image db build`"
+                    )
+                };
+                let Some(slot) = cache.get(i as usize) else {
+                    return Err(damaged(&format!(
+                        "is named in the key table but the index has {} records",
+                        offsets.len()
+                    )));
+                };
+                slot.get_or_init(|| {
                     use std::os::unix::fs::FileExt;
-                    let (start, len) = *offsets.get(i as usize)?;
+                    let (start, len) = offsets[i as usize];
+                    if len as u64 > MAX_RECORD_BYTES {
+                        return Err(damaged(&format!(
+                            "is larger than {}",
+                            crate::file::size_text(MAX_RECORD_BYTES)
+                        )));
+                    }
                     let mut blob = vec![0; len];
-                    file.read_exact_at(&mut blob, start).ok()?;
-                    serde_json::from_slice(&blob).ok()
+                    file.read_exact_at(&mut blob, start)
+                        .map_err(|e| damaged(&format!("cannot be read ({e})")))?;
+                    serde_json::from_slice(&blob).map_err(|e| {
+                        damaged(&format!(
+                            "is damaged (not an advisory: column {} of the record)",
+                            e.column()
+                        ))
+                    })
                 })
-                .as_ref(),
+                .as_ref()
+                .map_err(Clone::clone)
+            }
         }
     }
 
-    fn all(&self) -> Vec<Advisory> {
-        (0..self.len() as u32)
-            .filter_map(|i| self.get(i).cloned())
-            .collect()
+    /// The advisories filed for `name` in `ecosystem`, each with its affected entry; records
+    /// that cannot be read are left out (see [`Database::lookup_checked`]).
+    pub fn lookup(&self, ecosystem: &str, name: &str) -> Vec<(&Advisory, &Affected)> {
+        self.lookup_checked(ecosystem, name, &mut Vec::new())
     }
 
-    /// The advisories filed for `name` in `ecosystem`, each with its affected entry.
-    pub fn lookup(&self, ecosystem: &str, name: &str) -> Vec<(&Advisory, &Affected)> {
+    /// Like [`Database::lookup`]; why a record filed under the name could not be read goes to
+    /// `problems`.
+    pub fn lookup_checked(
+        &self,
+        ecosystem: &str,
+        name: &str,
+        problems: &mut Vec<String>,
+    ) -> Vec<(&Advisory, &Affected)> {
         let wanted = key(ecosystem, name);
         let Some(ids) = self.keys.get(&wanted) else {
             return Vec::new();
         };
-        ids.iter()
-            .filter_map(|&i| self.get(i))
-            .flat_map(|a| {
-                a.affected
-                    .iter()
-                    .filter(|af| key(&af.ecosystem, &af.name) == wanted)
-                    .map(move |af| (a, af))
-            })
-            .collect()
+        let mut out = Vec::new();
+        for &i in ids {
+            match self.get(i) {
+                Ok(a) => out.extend(
+                    a.affected
+                        .iter()
+                        .filter(|af| key(&af.ecosystem, &af.name) == wanted)
+                        .map(|af| (a, af)),
+                ),
+                Err(e) => problems.push(e),
+            }
+        }
+        out
     }
 
     /// Writes the index file: header, key table, then each advisory as a JSON blob.
@@ -489,9 +584,9 @@ impl Database {
         let mut blobs = Vec::new();
         let mut offsets = Vec::with_capacity(self.len());
         for i in 0..self.len() as u32 {
-            let advisory = self.get(i).ok_or_else(|| DbError::File {
+            let advisory = self.get(i).map_err(|message| DbError::File {
                 path: path.display().to_string(),
-                message: format!("record {i} is unreadable"),
+                message,
             })?;
             let start = blobs.len();
             serde_json::to_writer(&mut blobs, advisory).map_err(|e| fail(e.into()))?;
@@ -518,7 +613,7 @@ impl Database {
             message,
         };
         let rebuild = "; rebuild it with `haechi image db build`";
-        let mut file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+        let mut file = crate::file::open_regular(path).map_err(|e| bad(e.to_string()))?;
         let size = file.metadata().map_err(|e| bad(e.to_string()))?.len();
         let mut head = vec![0u8; MAGIC.len() + 8];
         file.read_exact(&mut head)
@@ -551,6 +646,7 @@ impl Database {
         Ok(Database {
             keys: header.keys,
             records: Records::Indexed {
+                path: path.display().to_string(),
                 file,
                 offsets,
                 cache,
@@ -562,9 +658,7 @@ impl Database {
 
 fn is_index(path: &Path) -> bool {
     let mut head = [0u8; MAGIC.len()];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok()
+    crate::file::open_regular(path).is_ok_and(|mut f| f.read_exact(&mut head).is_ok())
         && head == MAGIC
 }
 
@@ -585,6 +679,12 @@ fn read_source(
         path: path.display().to_string(),
         message,
     };
+    let too_large = |name: &str, limit: u64| {
+        format!(
+            "{name}: larger than {}, the most an OSV record may be; skipped",
+            crate::file::size_text(limit)
+        )
+    };
     let meta = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
     if meta.is_dir() {
         let mut stack = vec![path.to_path_buf()];
@@ -594,29 +694,50 @@ fn read_source(
                 std::fs::read_dir(&dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
             for entry in list.flatten() {
                 let p = entry.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|e| e == "json") {
-                    files.push(p);
+                // Directories are entered only when they are directories, not links to one: a
+                // link back up would make the walk endless.
+                match entry.file_type() {
+                    Ok(t) if t.is_dir() => stack.push(p),
+                    Ok(t) if t.is_symlink() && p.is_dir() => problems.push(format!(
+                        "{}: a symbolic link to a directory; not followed",
+                        p.display()
+                    )),
+                    _ if p.extension().is_some_and(|e| e == "json") => files.push(p),
+                    _ => {}
                 }
             }
         }
         files.sort();
         for file in files {
-            match std::fs::read(&file) {
-                Ok(bytes) => add(&file.display().to_string(), &bytes, out, problems),
-                Err(e) => problems.push(format!("{}: {e}", file.display())),
+            let name = file.display().to_string();
+            let bytes = crate::file::open_regular(&file)
+                .map_err(|e| format!("{name} {e}"))
+                .and_then(|f| {
+                    crate::file::read_limited(f, MAX_RECORD_BYTES, 0).map_err(|e| match e {
+                        crate::file::ReadError::TooLarge(limit) => too_large(&name, limit),
+                        crate::file::ReadError::Io(e) => format!("{name}: {e}"),
+                    })
+                });
+            match bytes {
+                Ok(bytes) => add(&name, &bytes, out, problems),
+                Err(e) => problems.push(e),
             }
         }
         return Ok(());
     }
-    let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    let file = crate::file::open_regular(path).map_err(|e| fail(format!("the database {e}")))?;
+    let size = file.metadata().map_or(0, |m| m.len());
     let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| {
         fail(format!(
             "not a directory, zip or index file of OSV records: {e}"
         ))
     })?;
-    for i in 0..zip.len() {
+    // Entries that overlap or deflate extremely can inflate without end: the zip as a whole
+    // may inflate to MAX_ZIP_RATIO times its size.
+    let budget = size.saturating_mul(MAX_ZIP_RATIO).max(MIN_ZIP_INFLATE);
+    let mut inflated = 0u64;
+    let entries = zip.len();
+    for i in 0..entries {
         let mut entry = match zip.by_index(i) {
             Ok(entry) => entry,
             Err(e) => {
@@ -628,15 +749,25 @@ fn read_source(
         if !name.ends_with(".json") {
             continue;
         }
-        let mut bytes = Vec::with_capacity(entry.size() as usize);
-        match entry.read_to_end(&mut bytes) {
-            Ok(_) => add(
-                &format!("{}!/{name}", path.display()),
-                &bytes,
-                out,
-                problems,
-            ),
-            Err(e) => problems.push(format!("{}!/{name}: {e}", path.display())),
+        let full = format!("{}!/{name}", path.display());
+        let limit = MAX_RECORD_BYTES.min(budget - inflated);
+        let declared = entry.size();
+        let bytes = crate::file::read_limited(&mut entry, limit, declared);
+        inflated += bytes.as_ref().map_or(limit, |b| b.len() as u64);
+        match bytes {
+            Ok(bytes) => add(&full, &bytes, out, problems),
+            Err(crate::file::ReadError::TooLarge(_)) if limit < MAX_RECORD_BYTES => {
+                problems.push(format!(
+                    "{}: entry {i} ({name}) and the {} after it were not read: the zip's records \
+                     inflate to more than {} ({MAX_ZIP_RATIO} times the zip's size)",
+                    path.display(),
+                    entries - i - 1,
+                    crate::file::size_text(budget)
+                ));
+                break;
+            }
+            Err(crate::file::ReadError::TooLarge(limit)) => problems.push(too_large(&full, limit)),
+            Err(crate::file::ReadError::Io(e)) => problems.push(format!("{full}: {e}")),
         }
     }
     Ok(())

@@ -129,6 +129,9 @@ pub struct Report {
     pub incomplete: bool,
 }
 
+/// Largest ignore file read.
+pub const MAX_IGNORE_FILE: u64 = 16 << 20;
+
 /// The ignore file: vulnerabilities and secrets accepted, each with a reason.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -170,7 +173,25 @@ pub struct IgnoreSecret {
 impl IgnoreFile {
     /// Reads an ignore file (YAML).
     pub fn load(path: &Path) -> Result<IgnoreFile, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let fail = |message: String| Error::Image {
+            path: path.display().to_string(),
+            message,
+        };
+        let file =
+            crate::file::open_regular(path).map_err(|e| fail(format!("the ignore file {e}")))?;
+        let bytes = crate::file::read_limited(file, MAX_IGNORE_FILE, 0).map_err(|e| match e {
+            crate::file::ReadError::TooLarge(limit) => fail(format!(
+                "the ignore file is larger than {}",
+                crate::file::size_text(limit)
+            )),
+            crate::file::ReadError::Io(e) => Error::io(path, e),
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            fail(format!(
+                "the ignore file is not UTF-8 (invalid bytes at offset {})",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
         let file: IgnoreFile = serde_saphyr::from_str(&text).map_err(|e| Error::Image {
             path: path.display().to_string(),
             message: format!("invalid ignore file: {e}"),
@@ -266,7 +287,66 @@ pub fn match_packages(
     os: Option<&OsInfo>,
     db: &Database,
 ) -> Vec<Vulnerability> {
+    match_packages_checked(packages, os, db, &mut Vec::new())
+}
+
+/// Like [`match_packages`]; what could not be checked goes to `problems`, once each: database
+/// records filed under a package's name that could not be read, CVSS vectors refused in the
+/// advisories that matched, and OS packages whose distribution haechi has no advisories for.
+pub fn match_packages_checked(
+    packages: &[Package],
+    os: Option<&OsInfo>,
+    db: &Database,
+    problems: &mut Vec<String>,
+) -> Vec<Vulnerability> {
     let mut out = Vec::new();
+    let mut said = HashSet::new();
+    let mut say = |problems: &mut Vec<String>, p: &str| {
+        if said.insert(p.to_string()) {
+            problems.push(p.to_string());
+        }
+    };
+    let mut unmatched: std::collections::BTreeMap<PackageKind, usize> = Default::default();
+    for package in packages {
+        if package.kind.is_os()
+            && let Some(os) = os
+            && ecosystem(package, Some(os)).is_none()
+        {
+            *unmatched.entry(package.kind).or_default() += 1;
+        }
+    }
+    if let Some(os) = os {
+        for (kind, n) in unmatched {
+            let known = match kind {
+                PackageKind::Deb => "Debian and Ubuntu",
+                PackageKind::Apk => "Alpine, Wolfi and Chainguard",
+                _ => "Rocky Linux and AlmaLinux",
+            };
+            let why = if os.version.is_empty()
+                && matches!(
+                    os.family.as_str(),
+                    "debian" | "ubuntu" | "alpine" | "rocky" | "almalinux"
+                ) {
+                format!("ID={} has no VERSION_ID", os.family)
+            } else {
+                format!(
+                    "haechi has no {} advisories for ID={} VERSION_ID={} (it matches those of \
+                     {known})",
+                    kind.as_str(),
+                    os.family,
+                    os.version,
+                )
+            };
+            say(
+                problems,
+                &format!(
+                    "/etc/os-release: {why}: its {n} {} package{} were not matched",
+                    kind.as_str(),
+                    if n == 1 { "" } else { "s" }
+                ),
+            );
+        }
+    }
     for package in packages {
         let Some(eco) = ecosystem(package, os) else {
             continue;
@@ -280,9 +360,17 @@ pub fn match_packages(
             _ => (package.name.as_str(), package.version.as_str()),
         };
         let mut seen: HashSet<&str> = HashSet::new();
-        for (advisory, affected) in db.lookup(&eco, name) {
+        let mut unreadable = Vec::new();
+        let found = db.lookup_checked(&eco, name, &mut unreadable);
+        for p in &unreadable {
+            say(problems, p);
+        }
+        for (advisory, affected) in found {
             if !affected.includes(version) {
                 continue;
+            }
+            for p in &advisory.problems {
+                say(problems, p);
             }
             if seen.contains(advisory.id.as_str())
                 || advisory.aliases.iter().any(|a| seen.contains(a.as_str()))
@@ -330,8 +418,18 @@ impl Report {
         let misconfigurations = inventory.config_findings(image.kind);
         let incomplete = inventory.incomplete;
         let mut problems = inventory.problems;
+        if let Some(db) = db {
+            problems.extend(db.problems.iter().cloned());
+        }
         let found = db
-            .map(|db| match_packages(&inventory.packages, inventory.os.as_ref(), db))
+            .map(|db| {
+                match_packages_checked(
+                    &inventory.packages,
+                    inventory.os.as_ref(),
+                    db,
+                    &mut problems,
+                )
+            })
             .unwrap_or_default();
         if db.is_some()
             && inventory.os.is_none()

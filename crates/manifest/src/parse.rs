@@ -116,6 +116,8 @@ struct Builder {
     stack: Vec<Frame>,
     anchors: HashMap<usize, Node>,
     nodes: usize,
+    /// How many of `nodes` are copies aliases made.
+    alias_nodes: usize,
     root: Option<Node>,
     failure: Option<ParseError>,
 }
@@ -128,6 +130,7 @@ impl Builder {
             stack: Vec::new(),
             anchors: HashMap::new(),
             nodes: 0,
+            alias_nodes: 0,
             root: None,
             failure: None,
         }
@@ -237,6 +240,7 @@ impl Builder {
                     return Err(error(pos, "alias to an unknown anchor"));
                 };
                 let mut copy = target.clone();
+                self.alias_nodes = self.alias_nodes.saturating_add(copy.size());
                 self.count(copy.size(), pos)?;
                 copy.pos = pos;
                 self.push_node(copy)
@@ -261,13 +265,20 @@ impl Builder {
     fn count(&mut self, added: usize, pos: Pos) -> Result<(), ParseError> {
         self.nodes = self.nodes.saturating_add(added);
         if self.nodes > self.limits.max_nodes {
-            return Err(error(
-                pos,
-                &format!(
-                    "document expands to more than {} nodes (alias expansion bomb?)",
+            // Name what passed the limit: copies made by aliases, or the document's own size.
+            let message = if self.alias_nodes.saturating_mul(2) >= self.nodes {
+                format!(
+                    "aliases expand the document to more than {} nodes (an alias expansion bomb?)",
                     self.limits.max_nodes
-                ),
-            ));
+                )
+            } else {
+                format!(
+                    "the document has more than {} nodes, the most one document may have; \
+                     split it into several documents or files",
+                    self.limits.max_nodes
+                )
+            };
+            return Err(error(pos, &message));
         }
         Ok(())
     }
@@ -476,6 +487,19 @@ mod tests {
         let docs = parse_documents(&src, &Limits::default());
         let err = docs[0].as_ref().unwrap_err();
         assert!(err.message.contains("alias"), "{err}");
+    }
+
+    #[test]
+    fn large_documents_name_the_node_limit_not_aliases() {
+        let src = format!("[{}x]", "x, ".repeat(2000));
+        let limits = Limits {
+            max_nodes: 1000,
+            ..Limits::default()
+        };
+        let docs = parse_documents(&src, &limits);
+        let err = docs[0].as_ref().unwrap_err();
+        assert!(!err.message.contains("alias"), "{err}");
+        assert!(err.message.contains("more than 1000 nodes"), "{err}");
     }
 
     #[test]

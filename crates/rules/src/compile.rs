@@ -5,9 +5,17 @@
 //! A field or source haechi knows but cannot evaluate makes its rule *unsupported*: the rule is
 //! reported by name with what it needs and left out, and the rest loads. Anything else wrong is
 //! an [`Error`].
+//!
+//! Each macro and each list is expanded once (per `skip-if-unknown-filter` setting, which
+//! changes how a macro's unknown fields count) and the result copied where it is used, with the
+//! errors and unsupported constructs it carries. Everything built is counted against
+//! [`MAX_COMPILED_SIZE`] and nesting against [`MAX_COMPILED_DEPTH`], so a few kilobytes of macros
+//! that use each other twice stop at the limit with an error instead of doubling 40 times.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::Hash;
 use std::net::IpAddr;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use aho_corasick::AhoCorasick;
@@ -24,6 +32,7 @@ use crate::eval::{
 };
 use crate::fields::{self, Arg, Derive, FieldType, Source};
 use crate::hash::StrSet;
+use crate::limits::{MAX_COMPILED_DEPTH, MAX_COMPILED_SIZE, MAX_EXPANSION_CHAIN, thousands};
 use crate::load::{Definitions, ExValue, ExceptionDef, ListDef, RuleDef};
 use crate::output::{self, Part, Piece, Template};
 use crate::parse::{ParseError, parse_condition, parse_field_prefix, unquote_item};
@@ -31,8 +40,6 @@ use crate::rule::{Rule, Unsupported};
 
 /// How many ancestors `proc.aname` without an index looks at.
 const MAX_ANCESTORS: usize = 16;
-/// Deepest chain of macros using macros, and of lists naming lists.
-const MAX_EXPANSION: usize = 64;
 
 /// Field names to dense keys.
 #[derive(Default)]
@@ -60,8 +67,71 @@ impl Interner {
 pub(crate) struct Compiler<'d> {
     lists: HashMap<&'d str, &'d ListDef>,
     macros: HashMap<&'d str, (&'d Loc, Result<Expr, ParseError>)>,
+    /// Each macro compiled once, by name and `skip-if-unknown-filter`.
+    macro_cache: HashMap<(&'d str, bool), Rc<Expansion>>,
+    /// Each list expanded once.
+    list_cache: HashMap<&'d str, Rc<ListExpansion>>,
     pub interner: Interner,
     pub errors: Vec<Error>,
+    reported: HashSet<Error>,
+    /// Nodes and list values built so far, copies included (see [`MAX_COMPILED_SIZE`]).
+    pub size: usize,
+    /// Set once `size` passes the limit: everything after compiles to nothing.
+    exhausted: bool,
+}
+
+/// A compiled macro and what compiling it found, replayed into each scope that uses it.
+struct Expansion {
+    node: Node,
+    /// Nodes of `node` (what a copy costs).
+    nodes: usize,
+    /// How deep `node` nests.
+    depth: usize,
+    errors: Vec<Error>,
+    unsupported: Vec<String>,
+    unknown: Vec<String>,
+    failed: bool,
+}
+
+/// A list's values, its named lists expanded and duplicates dropped, with its errors
+/// (message, hint), reported in each scope that uses it.
+struct ListExpansion {
+    values: Vec<String>,
+    errors: Vec<(String, &'static str)>,
+}
+
+/// A list without duplicates that keeps the first occurrence's order.
+struct Unique<T> {
+    items: Vec<T>,
+    seen: HashSet<T>,
+}
+
+impl<T> Default for Unique<T> {
+    fn default() -> Self {
+        Unique {
+            items: Vec::new(),
+            seen: HashSet::new(),
+        }
+    }
+}
+
+impl<T: Clone + Eq + Hash> Unique<T> {
+    fn push(&mut self, item: T) {
+        if self.seen.insert(item.clone()) {
+            self.items.push(item);
+        }
+    }
+
+    fn extend<'a>(&mut self, items: impl IntoIterator<Item = &'a T>)
+    where
+        T: 'a,
+    {
+        for item in items {
+            if !self.seen.contains(item) {
+                self.push(item.clone());
+            }
+        }
+    }
 }
 
 /// The rule (or macro) being compiled, for messages.
@@ -71,18 +141,30 @@ struct Scope<'a> {
     /// `macro 'x'` while inside a macro.
     item: String,
     /// Unsupported constructs found so far.
-    unsupported: Vec<String>,
+    unsupported: Unique<String>,
     /// Unknown fields, when the rule says `skip-if-unknown-filter`.
     skip_unknown: bool,
-    unknown: Vec<String>,
+    unknown: Unique<String>,
     failed: bool,
+    /// Errors found so far, with the item they are in (the rule is named when they are
+    /// reported, so a macro's errors can be replayed for every rule using it).
+    errors: Unique<Error>,
+    /// Nesting of the node being built, macros expanded, and the deepest reached.
+    depth: usize,
+    max_depth: usize,
 }
 
 impl Scope<'_> {
     fn unsupported(&mut self, what: String) {
-        if !self.unsupported.contains(&what) {
-            self.unsupported.push(what);
-        }
+        self.unsupported.push(what);
+    }
+
+    /// Takes over what a macro's or list's expansion found.
+    fn absorb(&mut self, x: &Expansion) {
+        self.errors.extend(&x.errors);
+        self.unsupported.extend(&x.unsupported);
+        self.unknown.extend(&x.unknown);
+        self.failed |= x.failed;
     }
 }
 
@@ -113,8 +195,13 @@ impl<'d> Compiler<'d> {
         Compiler {
             lists,
             macros,
+            macro_cache: HashMap::new(),
+            list_cache: HashMap::new(),
             interner,
             errors,
+            reported: HashSet::new(),
+            size: 0,
+            exhausted: false,
         }
     }
 
@@ -124,10 +211,13 @@ impl<'d> Compiler<'d> {
             rule: &def.name,
             loc: def.cond_loc.clone(),
             item: format!("rule '{}'", def.name),
-            unsupported: Vec::new(),
+            unsupported: Unique::default(),
             skip_unknown: def.skip_if_unknown_filter,
-            unknown: Vec::new(),
+            unknown: Unique::default(),
             failed: false,
+            errors: Unique::default(),
+            depth: 0,
+            max_depth: 0,
         };
         if def.source != "syscall" {
             scope.unsupported(format!(
@@ -166,16 +256,19 @@ impl<'d> Compiler<'d> {
             // A folded YAML scalar (`output: >`) ends in a newline Falco does not print.
             template = self.template(&with_suggested_output(def.output.trim()), &mut scope);
         }
-        for field in &scope.unknown {
+        for e in std::mem::take(&mut scope.errors).items {
+            self.report(e, &def.name);
+        }
+        for field in std::mem::take(&mut scope.unknown).items {
             scope
                 .unsupported
                 .push(format!("unknown field `{field}` (skip-if-unknown-filter)"));
         }
-        if !scope.unsupported.is_empty() {
+        if !scope.unsupported.items.is_empty() {
             return Some(Err(Unsupported {
                 rule: def.name.clone(),
                 loc: def.loc.clone(),
-                constructs: scope.unsupported,
+                constructs: scope.unsupported.items,
             }));
         }
         if scope.failed {
@@ -189,42 +282,108 @@ impl<'d> Compiler<'d> {
             source: def.source.clone(),
             enabled: def.enabled,
             loc: def.loc.clone(),
-            cond,
+            cond: Arc::new(cond),
             output: template,
         }))
     }
 
+    /// Records an error of the item being compiled; the rule that uses it is named when the
+    /// rule is done ([`Compiler::report`]).
     fn error(&mut self, scope: &mut Scope<'_>, message: String, hint: &str) {
         scope.failed = true;
-        let item = if scope.item.starts_with("rule") {
-            scope.item.clone()
-        } else {
-            format!("{} (used by rule '{}')", scope.item, scope.rule)
-        };
-        let e = Error::new(&scope.loc, Some(&item), message).hint(hint);
-        if !self.errors.contains(&e) {
+        scope
+            .errors
+            .push(Error::new(&scope.loc, Some(&scope.item), message).hint(hint));
+    }
+
+    /// Reports an error found while compiling rule `rule`, once.
+    fn report(&mut self, mut e: Error, rule: &str) {
+        if let Some(item) = &e.item
+            && !item.starts_with("rule")
+        {
+            e.item = Some(format!("{item} (used by rule '{rule}')"));
+        }
+        if self.reported.insert(e.clone()) {
             self.errors.push(e);
         }
     }
 
-    fn expr(&mut self, e: &Expr, scope: &mut Scope<'_>, chain: &mut Vec<String>) -> Node {
+    /// Counts `n` more nodes or values; false (after one error) past [`MAX_COMPILED_SIZE`].
+    fn spend(&mut self, n: usize, scope: &mut Scope<'_>) -> bool {
+        self.size = self.size.saturating_add(n);
+        if self.size <= MAX_COMPILED_SIZE {
+            return true;
+        }
+        if !self.exhausted {
+            self.exhausted = true;
+            self.error(
+                scope,
+                format!(
+                    "the rules compile to more than {} nodes (conditions with their macros and \
+                     lists expanded, each use a copy), the most haechi compiles",
+                    thousands(MAX_COMPILED_SIZE)
+                ),
+                "a macro that uses another macro twice doubles with each level: use each macro \
+                 once per condition, or put values shared by several conditions in a list",
+            );
+        }
+        scope.failed = true;
+        false
+    }
+
+    /// One level deeper; false (after an error) past [`MAX_COMPILED_DEPTH`].
+    fn enter(&mut self, scope: &mut Scope<'_>, by: usize) -> bool {
+        if scope.depth + by > MAX_COMPILED_DEPTH {
+            self.error(
+                scope,
+                format!(
+                    "the condition nests deeper than {MAX_COMPILED_DEPTH} levels with its macros \
+                     expanded"
+                ),
+                "flatten the condition: fewer macros wrapping macros, fewer nested parentheses",
+            );
+            return false;
+        }
+        scope.max_depth = scope.max_depth.max(scope.depth + by);
+        true
+    }
+
+    fn expr(&mut self, e: &Expr, scope: &mut Scope<'_>, chain: &mut Vec<&'d str>) -> Node {
+        if self.exhausted {
+            scope.failed = true;
+            return Node::Const(false);
+        }
         match e {
-            Expr::And(items) => {
-                Node::And(items.iter().map(|x| self.expr(x, scope, chain)).collect())
+            Expr::Check(c) => {
+                if !self.enter(scope, 1) || !self.spend(1, scope) {
+                    return Node::Const(false);
+                }
+                self.check(c, scope)
             }
-            Expr::Or(items) => merge_or(items.iter().map(|x| self.expr(x, scope, chain)).collect()),
-            Expr::Not(x) => Node::Not(Box::new(self.expr(x, scope, chain))),
-            Expr::Check(c) => self.check(c, scope),
             Expr::Macro { name, .. } => self.macro_ref(name, scope, chain),
+            Expr::And(_) | Expr::Or(_) | Expr::Not(_) => {
+                if !self.enter(scope, 1) || !self.spend(1, scope) {
+                    return Node::Const(false);
+                }
+                scope.depth += 1;
+                let node = match e {
+                    Expr::And(items) => {
+                        Node::And(items.iter().map(|x| self.expr(x, scope, chain)).collect())
+                    }
+                    Expr::Or(items) => {
+                        merge_or(items.iter().map(|x| self.expr(x, scope, chain)).collect())
+                    }
+                    Expr::Not(x) => Node::Not(Box::new(self.expr(x, scope, chain))),
+                    _ => Node::Const(false),
+                };
+                scope.depth -= 1;
+                node
+            }
         }
     }
 
-    fn macro_ref(&mut self, name: &str, scope: &mut Scope<'_>, chain: &mut Vec<String>) -> Node {
-        let Some((loc, parsed)) = self
-            .macros
-            .get(name)
-            .map(|(l, p)| ((*l).clone(), p.clone()))
-        else {
+    fn macro_ref(&mut self, name: &str, scope: &mut Scope<'_>, chain: &mut Vec<&'d str>) -> Node {
+        let Some((&name, &(loc, ref parsed))) = self.macros.get_key_value(name) else {
             let hint = if self.lists.contains_key(name) {
                 format!("`{name}` is a list: use it after `in`, as in `proc.name in ({name})`")
             } else {
@@ -233,29 +392,73 @@ impl<'d> Compiler<'d> {
             self.error(scope, format!("unknown macro `{name}`"), &hint);
             return Node::Const(false);
         };
-        if chain.iter().any(|c| c == name) || chain.len() >= MAX_EXPANSION {
-            let path = chain.join(" -> ");
+        if let Some(done) = self.macro_cache.get(&(name, scope.skip_unknown)).cloned() {
+            return self.copy(&done, scope);
+        }
+        let path = || chain_text(chain, name);
+        if chain.contains(&name) {
+            let message = format!("macro `{name}` uses itself ({})", path());
             self.error(
                 scope,
-                format!("macro `{name}` uses itself ({path} -> {name})"),
+                message,
                 "break the cycle: a macro cannot refer to itself, directly or through others",
             );
             return Node::Const(false);
         }
-        let Ok(expr) = parsed else {
+        if chain.len() >= MAX_EXPANSION_CHAIN {
+            let message = format!(
+                "macros use macros more than {MAX_EXPANSION_CHAIN} deep ({})",
+                path()
+            );
+            self.error(
+                scope,
+                message,
+                "flatten the chain: a macro may use the conditions of several others directly",
+            );
+            return Node::Const(false);
+        }
+        let Ok(expr) = parsed.clone() else {
             // Its syntax error is reported once, with the macro.
             scope.failed = true;
             return Node::Const(false);
         };
-        let (saved_loc, saved_item) = (scope.loc.clone(), scope.item.clone());
-        scope.loc = loc;
-        scope.item = format!("macro '{name}'");
-        chain.push(name.to_owned());
-        let node = self.expr(&expr, scope, chain);
+        let mut inner = Scope {
+            rule: scope.rule,
+            loc: loc.clone(),
+            item: format!("macro '{name}'"),
+            unsupported: Unique::default(),
+            skip_unknown: scope.skip_unknown,
+            unknown: Unique::default(),
+            failed: false,
+            errors: Unique::default(),
+            depth: scope.depth,
+            max_depth: scope.depth,
+        };
+        chain.push(name);
+        let node = self.expr(&expr, &mut inner, chain);
         chain.pop();
-        scope.loc = saved_loc;
-        scope.item = saved_item;
-        node
+        let done = Rc::new(Expansion {
+            nodes: count(&node),
+            depth: inner.max_depth - scope.depth,
+            node,
+            errors: inner.errors.items,
+            unsupported: inner.unsupported.items,
+            unknown: inner.unknown.items,
+            failed: inner.failed,
+        });
+        self.macro_cache
+            .insert((name, scope.skip_unknown), done.clone());
+        self.copy(&done, scope)
+    }
+
+    /// A copy of a compiled macro where `scope` uses it, counted against the limits.
+    fn copy(&mut self, done: &Expansion, scope: &mut Scope<'_>) -> Node {
+        scope.absorb(done);
+        if self.exhausted || !self.enter(scope, done.depth) || !self.spend(done.nodes, scope) {
+            scope.failed = true;
+            return Node::Const(false);
+        }
+        done.node.clone()
     }
 
     /// Resolves a field; `None` after reporting what is wrong with it.
@@ -264,9 +467,7 @@ impl<'d> Compiler<'d> {
             if let Some(why) = fields::unsupported_class(&f.name) {
                 scope.unsupported(format!("field `{f}` ({why})"));
             } else if scope.skip_unknown {
-                if !scope.unknown.contains(&f.to_string()) {
-                    scope.unknown.push(f.to_string());
-                }
+                scope.unknown.push(f.to_string());
             } else {
                 self.error(
                     scope,
@@ -407,43 +608,74 @@ impl<'d> Compiler<'d> {
         ))
     }
 
-    /// The values of a list operator's right-hand side, list names expanded.
+    /// The values of a list operator's right-hand side, list names expanded, duplicates
+    /// dropped (every list operator treats its values as a set).
     fn list_values(&mut self, items: &[Value], scope: &mut Scope<'_>) -> Vec<String> {
-        let mut out = Vec::new();
+        let mut out = Unique::default();
         for v in items {
             if v.quoted {
                 out.push(v.text.clone());
+            } else if let Some((&name, _)) = self.lists.get_key_value(v.text.as_str()) {
+                let list = self.expand(name, scope, &mut Vec::new());
+                for (message, hint) in &list.errors {
+                    self.error(scope, message.clone(), hint);
+                }
+                out.extend(&list.values);
             } else {
-                self.expand(&v.text, &mut out, scope, 0);
+                out.push(unquote_item(&v.text));
             }
         }
-        out
+        self.spend(out.items.len(), scope);
+        out.items
     }
 
-    fn expand(&mut self, item: &str, out: &mut Vec<String>, scope: &mut Scope<'_>, depth: usize) {
-        let Some(list) = self.lists.get(item).copied() else {
-            out.push(unquote_item(item));
-            return;
-        };
-        if depth >= MAX_EXPANSION {
-            self.error(
-                scope,
-                format!("list `{item}` nests lists too deeply"),
-                "a list probably names itself, directly or through others",
-            );
-            return;
+    /// The values of list `name`, expanded once.
+    fn expand(
+        &mut self,
+        name: &'d str,
+        scope: &mut Scope<'_>,
+        chain: &mut Vec<&'d str>,
+    ) -> Rc<ListExpansion> {
+        if let Some(done) = self.list_cache.get(name) {
+            return done.clone();
         }
-        for x in &list.items {
-            if x == item {
-                self.error(
-                    scope,
-                    format!("list `{item}` names itself"),
-                    "remove the list's own name from its items",
-                );
-                continue;
+        let mut values = Unique::default();
+        let mut errors = Unique::default();
+        if chain.len() >= MAX_EXPANSION_CHAIN {
+            errors.push((
+                format!(
+                    "lists name lists more than {MAX_EXPANSION_CHAIN} deep ({})",
+                    chain_text(chain, name)
+                ),
+                "flatten the chain: a list may name several others directly",
+            ));
+        } else if let Some(list) = self.lists.get(name).copied() {
+            chain.push(name);
+            for x in &list.items {
+                match self.lists.get_key_value(x.as_str()) {
+                    _ if self.exhausted => break,
+                    Some(_) if chain.contains(&x.as_str()) => errors.push((
+                        format!("list `{x}` names itself ({})", chain_text(chain, x)),
+                        "remove the list's name from its own items and from the lists it names",
+                    )),
+                    Some((&sub, _)) => {
+                        let sub = self.expand(sub, scope, chain);
+                        values.extend(&sub.values);
+                        errors.extend(&sub.errors);
+                    }
+                    None => values.push(unquote_item(x)),
+                }
             }
-            self.expand(x, out, scope, depth + 1);
+            chain.pop();
         }
+        // Each expanded list is kept, so it counts.
+        self.spend(values.items.len(), scope);
+        let done = Rc::new(ListExpansion {
+            values: values.items,
+            errors: errors.items,
+        });
+        self.list_cache.insert(name, done.clone());
+        done
     }
 
     fn check(&mut self, c: &Check, scope: &mut Scope<'_>) -> Node {
@@ -892,6 +1124,28 @@ fn with_suggested_output(output: &str) -> String {
         text.push_str(field);
     }
     text
+}
+
+/// `a -> b -> c`, shortened in the middle when long.
+fn chain_text(chain: &[&str], last: &str) -> String {
+    let all: Vec<&str> = chain.iter().copied().chain([last]).collect();
+    if all.len() <= 8 {
+        return all.join(" -> ");
+    }
+    format!(
+        "{} -> ... -> {}",
+        all[..3].join(" -> "),
+        all[all.len() - 3..].join(" -> ")
+    )
+}
+
+/// Nodes in a compiled condition.
+pub(crate) fn count(node: &Node) -> usize {
+    match node {
+        Node::And(items) | Node::Or(items) => 1 + items.iter().map(count).sum::<usize>(),
+        Node::Not(inner) => 1 + count(inner),
+        Node::Test(_) | Node::Const(_) => 1,
+    }
 }
 
 fn flatten(values: &[ExValue], out: &mut Vec<Value>) {

@@ -19,7 +19,7 @@ impl fmt::Display for Loc {
 }
 
 /// A mistake in a rules file: where, in which item, what, and what to do.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
 pub struct Error {
     /// Where.
     pub loc: Loc,

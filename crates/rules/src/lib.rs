@@ -25,6 +25,7 @@ mod error;
 mod eval;
 pub mod fields;
 mod hash;
+pub mod limits;
 mod load;
 mod output;
 pub mod parse;

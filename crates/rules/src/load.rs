@@ -9,6 +9,7 @@ use haechi_manifest::{Limits, Node, parse_documents};
 
 use crate::alert::Priority;
 use crate::error::{Error, Loc, Warning};
+use crate::limits::{MAX_FILE_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES};
 
 /// A `list` item after merging.
 #[derive(Debug, Clone)]
@@ -129,9 +130,13 @@ impl Definitions {
     /// Reads one rules file into the definitions, after those of earlier files.
     pub fn add(&mut self, file: &str, text: &str) {
         let file: Arc<str> = Arc::from(file);
+        if text.len() > MAX_FILE_BYTES {
+            self.errors.push(too_large(&file, text.len() as u64));
+            return;
+        }
         let limits = Limits {
-            max_depth: 64,
-            max_nodes: 1_000_000,
+            max_depth: MAX_YAML_DEPTH,
+            max_nodes: MAX_YAML_NODES,
         };
         for doc in parse_documents(text, &limits) {
             match doc {
@@ -880,6 +885,35 @@ fn no_earlier(loc: &Loc, what: &str, kind: &str) -> Error {
     .hint(format!(
         "define the {kind} first (an earlier file or item), or drop `append`/`override`"
     ))
+}
+
+/// A rules file over [`MAX_FILE_BYTES`].
+pub(crate) fn too_large(file: &Arc<str>, bytes: u64) -> Error {
+    Error::new(
+        &Loc {
+            file: file.clone(),
+            line: 0,
+        },
+        None,
+        format!(
+            "the file is {}, more than the {} MiB a rules file may have",
+            mib(bytes),
+            MAX_FILE_BYTES >> 20
+        ),
+    )
+    .hint(
+        "check that this is a rules file; split a large ruleset into several files \
+         (each --rules file is read in order)",
+    )
+}
+
+/// `20.0 MiB`, `512 KiB`, `300 bytes`.
+fn mib(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / f64::from(1u32 << 20)),
+        b if b >= 1 << 10 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
 }
 
 fn at(file: &Arc<str>, node: &Node) -> Loc {

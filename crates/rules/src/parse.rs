@@ -18,7 +18,7 @@
 use crate::ast::{Check, Expr, FieldName, Op, Operand, Rhs, Transformer, Value};
 
 /// Deepest nesting of parentheses, `not`s and transformers the parser accepts.
-const MAX_DEPTH: usize = 256;
+const MAX_DEPTH: usize = crate::limits::MAX_CONDITION_NESTING;
 
 /// A syntax error and the byte offset it was found at.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,5 +1,7 @@
 //! A compiled rule, and a rule left out: what the compiler produces and the ruleset indexes.
 
+use std::sync::Arc;
+
 use crate::alert::Priority;
 use crate::error::Loc;
 use crate::eval::Node;
@@ -22,7 +24,7 @@ pub struct Rule {
     pub enabled: bool,
     /// Where it is defined.
     pub loc: Loc,
-    pub(crate) cond: Node,
+    pub(crate) cond: Arc<Node>,
     pub(crate) output: Template,
 }
 

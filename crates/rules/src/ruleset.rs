@@ -10,7 +10,8 @@ use crate::compile::{Compiler, event_types, specialize};
 use crate::error::{Error, Errors, Loc, Warning};
 use crate::eval::{Event, Key, Node, Val};
 use crate::hash::StrMap;
-use crate::load::Definitions;
+use crate::limits::{MAX_FILE_BYTES, MAX_INDEX_SIZE, thousands};
+use crate::load::{Definitions, too_large};
 use crate::rule::{Rule, Unsupported};
 
 /// How to treat what haechi cannot evaluate.
@@ -39,22 +40,14 @@ impl Loader {
         self.defs.add(name, text);
     }
 
-    /// Adds a rules file; a file that cannot be read is an error of the load.
+    /// Adds a rules file; a file that cannot be read is an error of the load. Only regular
+    /// files are read (a FIFO or a device is refused before reading), and at most
+    /// [`crate::limits::MAX_FILE_BYTES`] of them.
     pub fn add_file(&mut self, path: &Path) {
-        let name = path.display().to_string();
-        match std::fs::read_to_string(path) {
+        let name: Arc<str> = Arc::from(path.display().to_string());
+        match read_rules_file(path, &name) {
             Ok(text) => self.add_source(&name, &text),
-            Err(e) => self.defs.errors.push(
-                Error::new(
-                    &Loc {
-                        file: Arc::from(name.as_str()),
-                        line: 0,
-                    },
-                    None,
-                    format!("cannot read the file: {e}"),
-                )
-                .hint("check the path and its permissions"),
-            ),
+            Err(error) => self.defs.errors.push(error),
         }
     }
 
@@ -98,18 +91,50 @@ impl Loader {
         }
         let evt_type = compiler.interner.key("evt.type");
         let evt_time = compiler.interner.key("evt.time");
-        let report = Report {
+        let mut report = Report {
             files: self.files,
             rules: defs.rules.len(),
             compiled: rules.len(),
             enabled: rules.iter().filter(|r| r.enabled).count(),
             macros: defs.macros.len(),
             lists: defs.lists.len(),
+            size: compiler.size,
+            indexed: 0,
             unsupported,
             warnings: defs.warnings.clone(),
             required_engine_version: defs.required_engine_version.clone(),
         };
-        let (by_type, any_type) = index(&rules, &evt_type);
+        let (by_type, any_type) = match index(&rules, &evt_type) {
+            Ok((by_type, any_type, size)) => {
+                report.indexed = size;
+                (by_type, any_type)
+            }
+            Err(needed) => {
+                report.warnings.push(Warning {
+                    loc: Loc {
+                        file: Arc::from(""),
+                        line: 0,
+                    },
+                    message: format!(
+                        "the rules are not indexed by event type: the index would hold {} \
+                         entries, more than the {} it may have; every event is tested against \
+                         every rule (the same alerts, slower)",
+                        thousands(needed),
+                        thousands(MAX_INDEX_SIZE)
+                    ),
+                });
+                let all = rules
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.enabled)
+                    .map(|(i, r)| Candidate {
+                        rule: i as u32,
+                        cond: r.cond.clone(),
+                    })
+                    .collect();
+                (StrMap::default(), all)
+            }
+        };
         Ok(Ruleset {
             rules,
             by_type,
@@ -122,54 +147,165 @@ impl Loader {
     }
 }
 
+/// The text of the rules file at `path`, or the error to report for it under the name `file`.
+fn read_rules_file(path: &Path, file: &Arc<str>) -> Result<String, Error> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let at = Loc {
+        file: file.clone(),
+        line: 0,
+    };
+    let unreadable = |e: std::io::Error| {
+        Error::new(&at, None, format!("cannot read the file: {e}"))
+            .hint("check the path and its permissions")
+    };
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
+    let handle = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(unreadable)?;
+    let meta = handle.metadata().map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            &at,
+            None,
+            "not a regular file (a directory, FIFO, socket or device); only regular files are read",
+        )
+        .hint("give the path of a rules file"));
+    }
+    // One byte past the limit is read whatever size the file reports (files in /proc say 0).
+    let mut bytes = Vec::new();
+    (&handle)
+        .take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(too_large(file, meta.len().max(bytes.len() as u64)));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        Error::new(
+            &at,
+            None,
+            format!(
+                "not UTF-8 text (invalid bytes at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+        .hint("save the rules file as UTF-8")
+    })
+}
+
 /// A rule that may match, with its condition as evaluated.
 #[derive(Debug)]
 struct Candidate {
     rule: u32,
-    cond: Node,
+    cond: Arc<Node>,
 }
 
 /// The candidates of each event type, their conditions specialized for the type.
 type TypeIndex = StrMap<Box<[Candidate]>>;
 
 /// Rules by the event types they can match; rules that may match any type are in every list.
-/// Under a type, a rule's condition is specialized for it, and left out when that makes it false.
-fn index(rules: &[Rule], evt_type: &Key) -> (TypeIndex, Box<[Candidate]>) {
+/// Under a type, a rule's condition is specialized for it, and left out when that makes it
+/// false; once the specialized copies fill the [`MAX_INDEX_SIZE`] budget, the rest share the
+/// rule's own condition. Returns the index and its size, or (`Err`) the number of entries it
+/// would need when even one entry per rule and type is past the budget.
+fn index(rules: &[Rule], evt_type: &Key) -> Result<(TypeIndex, Box<[Candidate]>, usize), usize> {
     let mut typed: Vec<(u32, Option<BTreeSet<Box<str>>>)> = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         if rule.enabled {
             typed.push((i as u32, event_types(&rule.cond, evt_type)));
         }
     }
-    let any = typed
-        .iter()
-        .filter(|(_, t)| t.is_none())
-        .map(|&(rule, _)| Candidate {
-            rule,
-            cond: rules[rule as usize].cond.clone(),
-        })
-        .collect();
     let names: BTreeSet<&Box<str>> = typed
         .iter()
         .filter_map(|(_, t)| t.as_ref())
         .flatten()
         .collect();
-    let by_type = names
+    // One entry per rule and type it can match, counted before anything is built.
+    let any_count = typed.iter().filter(|(_, t)| t.is_none()).count();
+    let entries = typed
+        .iter()
+        .filter_map(|(_, t)| t.as_ref().map(BTreeSet::len))
+        .fold(
+            any_count.saturating_mul(names.len() + 1),
+            usize::saturating_add,
+        );
+    if entries > MAX_INDEX_SIZE {
+        return Err(entries);
+    }
+    let mut size = entries;
+    let any_rules: Vec<u32> = typed
+        .iter()
+        .filter(|(_, t)| t.is_none())
+        .map(|&(rule, _)| rule)
+        .collect();
+    let any = any_rules
+        .iter()
+        .map(|&rule| Candidate {
+            rule,
+            cond: rules[rule as usize].cond.clone(),
+        })
+        .collect();
+    // The typed rules of each type, in rule order, built in one pass over the rules.
+    let mut per_type: BTreeMap<&Box<str>, Vec<u32>> =
+        names.into_iter().map(|n| (n, Vec::new())).collect();
+    for (rule, types) in &typed {
+        for name in types.iter().flatten() {
+            if let Some(list) = per_type.get_mut(name) {
+                list.push(*rule);
+            }
+        }
+    }
+    let nodes: Vec<usize> = rules
+        .iter()
+        .map(|r| crate::compile::count(&r.cond))
+        .collect();
+    let by_type = per_type
         .into_iter()
-        .map(|name| {
-            let list = typed
-                .iter()
-                .filter(|(_, t)| t.as_ref().is_none_or(|t| t.contains(name)))
-                .map(|&(rule, _)| Candidate {
-                    rule,
-                    cond: specialize(&rules[rule as usize].cond, evt_type, name),
+        .map(|(name, typed_rules)| {
+            let list = merge_sorted(&any_rules, &typed_rules)
+                .filter_map(|rule| {
+                    let cond = &rules[rule as usize].cond;
+                    let nodes = nodes[rule as usize];
+                    let cond = if size + nodes <= MAX_INDEX_SIZE {
+                        size += nodes;
+                        Arc::new(specialize(cond, evt_type, name))
+                    } else {
+                        cond.clone()
+                    };
+                    (!matches!(*cond, Node::Const(false))).then_some(Candidate { rule, cond })
                 })
-                .filter(|c| !matches!(c.cond, Node::Const(false)))
                 .collect();
             (name.clone(), list)
         })
         .collect();
-    (by_type, any)
+    Ok((by_type, any, size))
+}
+
+/// The union of two ascending lists, ascending.
+fn merge_sorted<'a>(a: &'a [u32], b: &'a [u32]) -> impl Iterator<Item = u32> + 'a {
+    let (mut i, mut j) = (0, 0);
+    std::iter::from_fn(move || {
+        let next = match (a.get(i), b.get(j)) {
+            (Some(&x), Some(&y)) if x <= y => {
+                i += 1;
+                j += usize::from(x == y);
+                x
+            }
+            (_, Some(&y)) => {
+                j += 1;
+                y
+            }
+            (Some(&x), None) => {
+                i += 1;
+                x
+            }
+            (None, None) => return None,
+        };
+        Some(next)
+    })
 }
 
 /// What a load produced.
@@ -187,6 +323,12 @@ pub struct Report {
     pub macros: usize,
     /// Lists defined.
     pub lists: usize,
+    /// Nodes and list values the compiled conditions hold, macros and lists expanded, each
+    /// copy counted (at most [`crate::limits::MAX_COMPILED_SIZE`]).
+    pub size: usize,
+    /// Entries of the index by event type (at most [`crate::limits::MAX_INDEX_SIZE`]; 0 when
+    /// the rules are evaluated unindexed).
+    pub indexed: usize,
     /// Rules left out, with what they need.
     pub unsupported: Vec<Unsupported>,
     /// Accepted oddities (unknown keys).

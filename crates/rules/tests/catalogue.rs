@@ -103,8 +103,57 @@ read when the event's producer sets it (the agent does not yet).
 |---|---|---|---|---|
 ";
 
+/// The limits section, from the constants the loader and compiler use.
+fn limits() -> String {
+    use haechi_rules::limits::*;
+    let n = |x: usize| {
+        let digits = x.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    format!(
+        "## Limits
+
+Loading rules costs work and memory in proportion to the rules, whatever a file asks for: each
+macro and each list is expanded once and the result copied where it is used, and everything
+compiled is counted. The limits are far above what real rules need (haechi's defaults and
+Falco's stable ruleset together compile to 2,261 nodes and an index of 1,797 entries). Passing
+one is an error that names the limit, the file, line and item, and what to do; only the index
+limit is a warning, because rules past it still work.
+
+| What | Limit | When it is passed |
+|---|---|---|
+| a rules file | {file} MiB; only regular files are read (a FIFO, socket or device is refused unread) | error: the file's size and the limit |
+| YAML in one file | {yaml_nodes} nodes (alias copies included), {yaml_depth} levels of nesting | error naming the node limit, or aliases when they make most of the nodes |
+| one condition | {nesting} levels of parentheses, `not`s and transformers | syntax error |
+| macros using macros, lists naming lists | chains of {chain} | error with the chain (a cycle is an error at once) |
+| all compiled conditions together | {size} nodes: each `and`, `or`, `not` and test counts one, each value of an expanded list one, each copy of a macro its nodes | error at the macro or rule that passes it; nothing is compiled after it |
+| nesting of a compiled condition, macros expanded | {depth} levels | error at the macro or rule that passes it |
+| the index by event type | {index} entries (each rule once per event type it can match, plus the nodes of its condition specialized for that type) | past the specialized copies' share, rules keep their own condition; past one entry per rule and type, a warning, and every event is tested against every rule (the same alerts, slower) |
+
+",
+        file = MAX_FILE_BYTES >> 20,
+        yaml_nodes = n(MAX_YAML_NODES),
+        yaml_depth = MAX_YAML_DEPTH,
+        nesting = MAX_CONDITION_NESTING,
+        chain = MAX_EXPANSION_CHAIN,
+        size = n(MAX_COMPILED_SIZE),
+        depth = MAX_COMPILED_DEPTH,
+        index = n(MAX_INDEX_SIZE),
+    )
+}
+
 fn render() -> String {
-    let mut md = String::from(INTRO);
+    let (intro, fields) = INTRO.split_at(INTRO.find("## Fields").expect("a Fields section"));
+    let mut md = String::from(intro);
+    md.push_str(&limits());
+    md.push_str(fields);
     for f in CATALOGUE {
         let arg = match f.arg {
             Arg::None => "",

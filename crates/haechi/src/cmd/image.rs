@@ -48,8 +48,12 @@ struct Target {
     #[arg(long, value_name = "DIR")]
     rootfs: Option<PathBuf>,
     /// Files larger than this many bytes are not read by the analyzers.
-    #[arg(long, value_name = "BYTES", default_value_t = 512 << 20)]
+    #[arg(long, value_name = "BYTES", default_value_t = haechi_image::fs::MAX_FILE_SIZE)]
     max_file_size: u64,
+    /// The archives inside the image's files (jars in jars) may inflate to this many bytes in
+    /// all; past it they are not read, and each is reported.
+    #[arg(long, value_name = "BYTES", default_value_t = haechi_image::fs::MAX_ARCHIVE_BYTES)]
+    max_archive_bytes: u64,
     /// No progress bar (it is shown only when standard error is a terminal).
     #[arg(long)]
     no_progress: bool,
@@ -162,6 +166,7 @@ fn collect(image: &Image, target: &Target, secrets: bool) -> Inventory {
     let options = WalkOptions {
         secrets,
         max_file_size: target.max_file_size,
+        max_archive_bytes: target.max_archive_bytes,
     };
     let bar = (!target.no_progress && io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(image.layers.len() as u64);
@@ -184,9 +189,10 @@ fn collect(image: &Image, target: &Target, secrets: bool) -> Inventory {
     inventory
 }
 
-fn load_db(paths: &[PathBuf]) -> Result<Database, String> {
+/// Loads the database; `say` prints what could not be read (a scan's report carries it).
+fn load_db(paths: &[PathBuf], say: bool) -> Result<Database, String> {
     let db = Database::load(paths).map_err(|e| e.to_string())?;
-    if let Some(first) = db.problems.first() {
+    if say && let Some(first) = db.problems.first() {
         eprintln!(
             "haechi image: {} advisory file(s) could not be read and were skipped; first: {first}",
             db.problems.len()
@@ -200,7 +206,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         Some(path) => IgnoreFile::load(path).map_err(|e| e.to_string())?,
         None => IgnoreFile::default(),
     };
-    let db = load_db(&args.db)?;
+    let db = load_db(&args.db, false)?;
     let image = open(&args.target)?;
     let inventory = collect(&image, &args.target, !args.no_secrets);
     let options = MatchOptions {
@@ -253,7 +259,7 @@ fn sbom(args: SbomArgs) -> Result<ExitCode, String> {
 
 fn build_db(sources: &[PathBuf], output: &Path) -> Result<ExitCode, String> {
     let start = Instant::now();
-    let db = load_db(sources)?;
+    let db = load_db(sources, true)?;
     db.write_index(output).map_err(|e| e.to_string())?;
     let size = fs::metadata(output).map_or(0, |m| m.len());
     eprintln!(

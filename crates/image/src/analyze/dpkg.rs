@@ -2,7 +2,7 @@
 //! per file). Only packages whose status says `installed` count; `Source: name (version)`
 //! gives the source package that Debian's and Ubuntu's advisories are filed under.
 
-use super::{Package, PackageKind, field, paragraphs};
+use super::{Package, PackageKind, Paragraphs};
 
 pub(super) fn wants(path: &str) -> bool {
     path == "var/lib/dpkg/status"
@@ -28,22 +28,21 @@ pub(super) fn parse_list(data: &[u8], owned: &mut Vec<String>) {
 }
 
 pub(super) fn parse(path: &str, data: &[u8], out: &mut Vec<Package>) -> Result<(), String> {
-    let text = std::str::from_utf8(data).map_err(|e| format!("not UTF-8 text: {e}"))?;
-    for paragraph in paragraphs(text) {
-        let (Some(name), Some(version)) =
-            (field(&paragraph, "Package"), field(&paragraph, "Version"))
+    let mut paragraphs = Paragraphs::new(data);
+    for paragraph in paragraphs.by_ref() {
+        let (Some(name), Some(version)) = (paragraph.get("Package"), paragraph.get("Version"))
         else {
             continue;
         };
         // status.d files have no Status field: everything listed there is installed.
-        if let Some(status) = field(&paragraph, "Status")
+        if let Some(status) = paragraph.get("Status")
             && !status.ends_with(" installed")
         {
             continue;
         }
         let mut package = Package::new(PackageKind::Deb, name, version, path);
-        package.arch = field(&paragraph, "Architecture").map(str::to_string);
-        if let Some(source) = field(&paragraph, "Source") {
+        package.arch = paragraph.get("Architecture").map(str::to_string);
+        if let Some(source) = paragraph.get("Source") {
             let (src_name, src_version) = match source.split_once('(') {
                 Some((n, v)) => (n.trim(), Some(v.trim_end_matches(')').trim())),
                 None => (source.trim(), None),
@@ -57,7 +56,7 @@ pub(super) fn parse(path: &str, data: &[u8], out: &mut Vec<Package>) -> Result<(
         }
         out.push(package);
     }
-    Ok(())
+    paragraphs.invalid_problem().map_or(Ok(()), Err)
 }
 
 #[cfg(test)]
@@ -75,6 +74,18 @@ mod tests {
         assert_eq!(out[1].advisory_name(), "gcc-12");
         assert_eq!(out[1].advisory_version(), "12.2.0-14");
         assert_eq!(out[1].version, "12.2.0-14+deb12u1");
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_and_reported_by_line() {
+        let status = b"Package: a\nVersion: 1\nMaintainer: J\xf6rg\n\nPackage: b\nVersion: 2\nDescription: x\n \xff\n";
+        let mut out = Vec::new();
+        let e = parse("var/lib/dpkg/status", status, &mut out).unwrap_err();
+        assert_eq!(out.len(), 2);
+        assert!(
+            e.starts_with("line 3 (and 1 more line) is not UTF-8"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Python distributions: `*.dist-info/METADATA` (wheels, pip) and `*.egg-info/PKG-INFO`
 //! (setuptools), whose header carries `Name` and `Version`.
 
-use super::{Package, PackageKind, field, paragraphs};
+use super::{Package, PackageKind, Paragraphs};
 
 pub(super) fn wants(path: &str) -> bool {
     path.ends_with(".dist-info/METADATA")
@@ -10,14 +10,14 @@ pub(super) fn wants(path: &str) -> bool {
 }
 
 pub(super) fn parse(path: &str, data: &[u8], out: &mut Vec<Package>) -> Result<(), String> {
-    let text = String::from_utf8_lossy(data);
-    let header = paragraphs(&text).into_iter().next().unwrap_or_default();
-    let (Some(name), Some(version)) = (field(&header, "Name"), field(&header, "Version")) else {
+    let header = Paragraphs::new(data).next();
+    let get = |name: &str| header.as_ref().and_then(|h| h.get(name));
+    let (Some(name), Some(version)) = (get("Name"), get("Version")) else {
         return Err("no Name or Version field in the metadata header".into());
     };
     let mut package = Package::new(PackageKind::Pypi, name, version, path);
-    package.license = field(&header, "License-Expression")
-        .or_else(|| field(&header, "License"))
+    package.license = get("License-Expression")
+        .or_else(|| get("License"))
         .filter(|l| !l.is_empty() && !l.contains('\n') && *l != "UNKNOWN")
         .map(str::to_string);
     out.push(package);

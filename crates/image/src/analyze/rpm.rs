@@ -3,7 +3,11 @@
 //! blob: a count of index entries, the data size, 16-byte entries (tag, type, offset, count;
 //! big-endian) and the data they point into. The source package comes from `SOURCERPM`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rusqlite::limits::Limit;
 
 use super::{Package, PackageKind};
 
@@ -15,51 +19,158 @@ const LICENSE: u32 = 1014;
 const ARCH: u32 = 1022;
 const SOURCERPM: u32 = 1044;
 
+/// Most rows read from the `Packages` table (a RHEL image holds hundreds to a few thousand).
+pub const MAX_RPM_ROWS: usize = 100_000;
+/// Largest value a query may produce (SQLite's `SQLITE_LIMIT_LENGTH`): a header blob, file
+/// list included, is at most a few MiB.
+pub const MAX_RPM_BLOB: usize = 64 << 20;
+/// SQLite virtual-machine steps the queries of one database may take (reading a few thousand
+/// headers takes well under a million).
+pub const MAX_RPM_STEPS: u64 = 100_000_000;
+
+/// How many steps between two looks at the step count.
+const STEP_CHECK: u64 = 10_000;
+
 pub(super) fn wants(path: &str) -> bool {
     path == "var/lib/rpm/rpmdb.sqlite" || path == "usr/lib/sysimage/rpm/rpmdb.sqlite"
 }
 
+/// Reads the database from memory (SQLite's deserialize interface): nothing is written to disk.
 pub(super) fn parse(path: &str, data: &[u8], out: &mut Vec<Package>) -> Result<(), String> {
-    // sqlite reads files, not memory: the database goes to a private temporary file.
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let tmp = std::env::temp_dir().join(format!(
-        "haechi-rpmdb-{}-{}.sqlite",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::write(&tmp, data).map_err(|e| format!("cannot stage the database: {e}"))?;
-    let result = read(&tmp, path, out);
-    // sqlite leaves -wal and -shm files next to a WAL-mode database it opened read-only.
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let mut name = tmp.clone().into_os_string();
-        name.push(suffix);
-        let _ = std::fs::remove_file(name);
-    }
-    result
+    let mut conn = rusqlite::Connection::open_in_memory()
+        .map_err(|e| format!("cannot open an in-memory database: {e}"))?;
+    // Bytes 18 and 19 say WAL mode (2), which an in-memory database cannot open; the pages
+    // read the same in rollback mode (1). The image holds no -wal file to replay anyway.
+    let wal = data.len() >= 100 && data[18] == 2 && data[19] == 2;
+    let reader = if wal {
+        (&data[..18]).chain(&[1u8, 1][..]).chain(&data[20..])
+    } else {
+        data.chain(&[][..]).chain(&[][..])
+    };
+    conn.deserialize_read_exact(rusqlite::MAIN_DB, reader, data.len(), true)
+        .map_err(|e| format!("not a readable rpm sqlite database: {e}"))?;
+    let limit = |what, value: usize| {
+        conn.set_limit(what, i32::try_from(value).unwrap_or(i32::MAX))
+            .map_err(|e| format!("cannot limit the database's queries: {e}"))
+    };
+    limit(Limit::SQLITE_LIMIT_LENGTH, MAX_RPM_BLOB)?;
+    limit(Limit::SQLITE_LIMIT_ATTACHED, 0)?;
+    let stopped = Arc::new(AtomicBool::new(false));
+    let flag = stopped.clone();
+    let mut steps = 0u64;
+    conn.progress_handler(
+        STEP_CHECK as i32,
+        Some(move || {
+            steps += STEP_CHECK;
+            let stop = steps > MAX_RPM_STEPS;
+            if stop {
+                flag.store(true, Ordering::Relaxed);
+            }
+            stop
+        }),
+    )
+    .map_err(|e| format!("cannot limit the database's queries: {e}"))?;
+    let explain = |e: rusqlite::Error, what: &str| {
+        let too_big = matches!(&e, rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::TooBig);
+        if too_big {
+            format!(
+                "{what}: a value is larger than {} MiB, the most an rpm header may be; this is \
+                 not an rpm database as rpm writes it",
+                MAX_RPM_BLOB >> 20
+            )
+        } else if stopped.load(Ordering::Relaxed) {
+            format!(
+                "{what}: stopped after {} SQLite steps, the most one rpm database may take; \
+                 this is not an rpm database as rpm writes it",
+                thousands(MAX_RPM_STEPS as usize)
+            )
+        } else {
+            format!("{what}: {e}")
+        }
+    };
+    read(&conn, path, out).map_err(|(e, what)| explain(e, &what))?
 }
 
-fn read(db: &std::path::Path, path: &str, out: &mut Vec<Package>) -> Result<(), String> {
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|e| format!("not a readable rpm sqlite database: {e}"))?;
+/// The rows of `Packages`, checked to be a plain table first (a view can compute rows without
+/// end). `Err` carries SQLite's error and what was being done; `Ok(Err)` a finding.
+fn read(
+    conn: &rusqlite::Connection,
+    path: &str,
+    out: &mut Vec<Package>,
+) -> Result<Result<(), String>, (rusqlite::Error, String)> {
+    let fail = |what: &str| {
+        let what = what.to_owned();
+        move |e| (e, what)
+    };
+    let kind: Option<(String, String)> = conn
+        .query_row(
+            "SELECT type, coalesce(sql, '') FROM sqlite_schema WHERE name = 'Packages'",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })
+        .map_err(fail("not a readable rpm sqlite database"))?;
+    match kind {
+        None => return Ok(Err("not an rpm database (no Packages table)".into())),
+        Some((kind, _)) if kind != "table" => {
+            return Ok(Err(format!(
+                "not an rpm database: Packages is a {kind}, not a table"
+            )));
+        }
+        Some((_, sql)) if sql.to_ascii_uppercase().contains("VIRTUAL TABLE") => {
+            return Ok(Err(
+                "not an rpm database: Packages is a virtual table, not a table".into(),
+            ));
+        }
+        Some(_) => {}
+    }
     let mut stmt = conn
         .prepare("SELECT blob FROM Packages")
-        .map_err(|e| format!("not an rpm database (no Packages table): {e}"))?;
-    let rows = stmt
-        .query_map([], |row| row.get::<_, Vec<u8>>(0))
-        .map_err(|e| format!("cannot read the Packages table: {e}"))?;
+        .map_err(fail("not an rpm database (no blob column in Packages)"))?;
+    let mut rows = stmt
+        .query([])
+        .map_err(fail("cannot read the Packages table"))?;
     let mut bad = 0;
-    for blob in rows {
-        match blob.ok().and_then(|b| header(&b, path)) {
+    let mut count = 0;
+    while let Some(row) = rows
+        .next()
+        .map_err(fail("cannot read the Packages table"))?
+    {
+        count += 1;
+        if count > MAX_RPM_ROWS {
+            return Ok(Err(format!(
+                "the Packages table has more than {} rows, the most read; the packages after \
+                 them were not read",
+                thousands(MAX_RPM_ROWS)
+            )));
+        }
+        match row.get::<_, Vec<u8>>(0).ok().and_then(|b| header(&b, path)) {
             Some(Some(package)) => out.push(package),
             Some(None) => {}
             None => bad += 1,
         }
     }
     if bad > 0 {
-        return Err(format!("{bad} package header(s) could not be read"));
+        return Ok(Err(format!("{bad} package header(s) could not be read")));
     }
-    Ok(())
+    Ok(Ok(()))
+}
+
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// One header blob → its package; `Some(None)` for the pseudo-packages of imported keys.

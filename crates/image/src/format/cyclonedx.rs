@@ -4,6 +4,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Value, json};
 
 use crate::analyze::{OsInfo, Package, PackageKind};
@@ -137,78 +138,120 @@ fn timestamp() -> String {
     )
 }
 
-/// The CycloneDX 1.5 document of a report's packages.
-pub fn cyclonedx(report: &Report) -> Value {
-    let os = report.os.as_ref();
-    let mut components: Vec<Value> = Vec::new();
-    if let Some(o) = os {
-        components.push(json!({
-            "type": "operating-system",
-            "bom-ref": format!("os:{}-{}", o.family, o.version),
-            "name": o.family,
-            "version": o.version,
-            "description": o.name,
-        }));
+/// The CycloneDX 1.5 document of a report's packages, written as it is serialized: one
+/// component is built at a time, so an image with half a million packages does not hold half a
+/// million JSON objects.
+pub fn cyclonedx(report: &Report) -> CycloneDx<'_> {
+    CycloneDx {
+        report,
+        timestamp: timestamp(),
     }
-    let mut seen = std::collections::HashSet::new();
-    for p in &report.packages {
-        let purl = purl(p, os);
-        // The same package at two paths is two components; bom-refs must stay unique.
-        let bom_ref = if seen.insert(purl.clone()) {
-            purl.clone()
-        } else {
-            format!("{purl}#{}", p.path)
-        };
-        let mut properties = vec![
-            json!({"name": "haechi:package:type", "value": p.kind.as_str()}),
-            json!({"name": "haechi:path", "value": p.path}),
-            json!({"name": "haechi:layer", "value": p.layer.to_string()}),
-        ];
-        if let Some(src) = &p.source_name {
-            properties.push(json!({"name": "haechi:source:name", "value": src}));
-        }
-        if let Some(src) = &p.source_version {
-            properties.push(json!({"name": "haechi:source:version", "value": src}));
-        }
-        if let Some(d) = report.layers.get(p.layer) {
-            properties.push(json!({"name": "haechi:layer:digest", "value": d.digest}));
-        }
-        let (group, name) = match (p.kind, p.name.split_once(':')) {
-            (PackageKind::Maven, Some((g, a))) => (Some(g), a),
-            _ => (None, p.name.as_str()),
-        };
-        let mut component = json!({
-            "type": "library",
-            "bom-ref": bom_ref,
-            "name": name,
-            "version": p.version,
-            "purl": purl,
-            "properties": properties,
-        });
-        if let Some(g) = group {
-            component["group"] = json!(g);
-        }
-        if let Some(license) = &p.license {
-            component["licenses"] = json!([{"license": {"name": license}}]);
-        }
-        components.push(component);
-    }
-    json!({
-        "$schema": "http://cyclonedx.org/schema/bom-1.5.schema.json",
-        "bomFormat": "CycloneDX",
-        "specVersion": "1.5",
-        "version": 1,
-        "metadata": {
-            "timestamp": timestamp(),
+}
+
+/// A CycloneDX document to serialize (`serde_json::to_writer`).
+pub struct CycloneDx<'a> {
+    report: &'a Report,
+    timestamp: String,
+}
+
+impl Serialize for CycloneDx<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let report = self.report;
+        let metadata = json!({
+            "timestamp": self.timestamp,
             "tools": {"components": [{"type": "application", "name": "haechi", "version": env!("CARGO_PKG_VERSION")}]},
             "component": {
                 "type": "container",
                 "bom-ref": format!("image:{}", report.artifact.name),
                 "name": report.artifact.tags.first().unwrap_or(&report.artifact.name),
             },
-        },
-        "components": components,
-    })
+        });
+        // Keys in the order serde_json's map writes them (sorted).
+        let mut map = serializer.serialize_map(Some(6))?;
+        map.serialize_entry("$schema", "http://cyclonedx.org/schema/bom-1.5.schema.json")?;
+        map.serialize_entry("bomFormat", "CycloneDX")?;
+        map.serialize_entry("components", &Components(report))?;
+        map.serialize_entry("metadata", &metadata)?;
+        map.serialize_entry("specVersion", "1.5")?;
+        map.serialize_entry("version", &1)?;
+        map.end()
+    }
+}
+
+/// The `components` array, built one component at a time.
+struct Components<'a>(&'a Report);
+
+impl Serialize for Components<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let report = self.0;
+        let os = report.os.as_ref();
+        let mut seq = serializer.serialize_seq(None)?;
+        if let Some(o) = os {
+            seq.serialize_element(&json!({
+                "type": "operating-system",
+                "bom-ref": format!("os:{}-{}", o.family, o.version),
+                "name": o.family,
+                "version": o.version,
+                "description": o.name,
+            }))?;
+        }
+        // Purls seen, by hash: a collision only makes a bom-ref longer, never the same.
+        let mut seen = std::collections::HashSet::new();
+        for p in &report.packages {
+            seq.serialize_element(&component(report, p, os, &mut seen))?;
+        }
+        seq.end()
+    }
+}
+
+fn component(
+    report: &Report,
+    p: &Package,
+    os: Option<&OsInfo>,
+    seen: &mut std::collections::HashSet<u64>,
+) -> Value {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let purl = purl(p, os);
+    // The same package at two paths is two components; bom-refs must stay unique.
+    let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(&purl);
+    let bom_ref = if seen.insert(hash) {
+        purl.clone()
+    } else {
+        format!("{purl}#{}", p.path)
+    };
+    let mut properties = vec![
+        json!({"name": "haechi:package:type", "value": p.kind.as_str()}),
+        json!({"name": "haechi:path", "value": p.path}),
+        json!({"name": "haechi:layer", "value": p.layer.to_string()}),
+    ];
+    if let Some(src) = &p.source_name {
+        properties.push(json!({"name": "haechi:source:name", "value": src}));
+    }
+    if let Some(src) = &p.source_version {
+        properties.push(json!({"name": "haechi:source:version", "value": src}));
+    }
+    if let Some(d) = report.layers.get(p.layer) {
+        properties.push(json!({"name": "haechi:layer:digest", "value": d.digest}));
+    }
+    let (group, name) = match (p.kind, p.name.split_once(':')) {
+        (PackageKind::Maven, Some((g, a))) => (Some(g), a),
+        _ => (None, p.name.as_str()),
+    };
+    let mut component = json!({
+        "type": "library",
+        "bom-ref": bom_ref,
+        "name": name,
+        "version": p.version,
+        "purl": purl,
+        "properties": properties,
+    });
+    if let Some(g) = group {
+        component["group"] = json!(g);
+    }
+    if let Some(license) = &p.license {
+        component["licenses"] = json!([{"license": {"name": license}}]);
+    }
+    component
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use haechi_report::{Finding, Location, Problem, Root, Rule, Severity};
 
 use crate::report::Report;
 
-pub use cyclonedx::{cyclonedx, purl};
+pub use cyclonedx::{CycloneDx, cyclonedx, purl};
 
 fn rule(
     id: &str,
