@@ -85,6 +85,10 @@ struct ScanArgs {
     /// Do not search layers for secrets.
     #[arg(long)]
     no_secrets: bool,
+    /// Exit 0 or 1 even when something could not be checked (a layer, a package database or an
+    /// advisory that could not be read); by default that exits 2, as the verdict is incomplete.
+    #[arg(long)]
+    allow_problems: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -225,7 +229,14 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     for problem in &report.problems {
         eprintln!("haechi image: {problem}");
     }
-    if report.incomplete {
+    if report.incomplete || !report.problems.is_empty() && !args.allow_problems {
+        if !report.problems.is_empty() {
+            eprintln!(
+                "haechi image: {} problem(s): not everything was checked (--allow-problems \
+                 exits 0 or 1 anyway)",
+                report.problems.len()
+            );
+        }
         return Ok(ExitCode::from(EXIT_USAGE));
     }
     Ok(
