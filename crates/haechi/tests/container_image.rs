@@ -546,7 +546,7 @@ fn sibling_image() -> &'static str {
         }
         std::fs::write(dir.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
         std::fs::write(dir.join("etc/shadow"), "root:*:19000:0:99999:7:::\n").unwrap();
-        let tar = Command::new("tar")
+        let mut tar = Command::new("tar")
             .arg("-C")
             .arg(dir)
             .args(["-c", "."])
@@ -555,7 +555,8 @@ fn sibling_image() -> &'static str {
             .unwrap();
         run(Command::new("docker")
             .args(["import", "-", &tag])
-            .stdin(tar.stdout.unwrap()));
+            .stdin(tar.stdout.take().unwrap()));
+        let _ = tar.wait();
         tag
     })
 }

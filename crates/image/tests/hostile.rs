@@ -106,7 +106,7 @@ fn a_jar_bomb_stops_at_the_per_image_inflate_budget() {
     assert!(stats.inflated <= budget, "{} inflated", stats.inflated);
     assert!(stats.inflated > budget / 2, "{} inflated", stats.inflated);
     assert!(
-        stats.peak_held <= 3 * (MIB + 64 << 10),
+        stats.peak_held <= 3 * (MIB + (64 << 10)),
         "{}",
         stats.peak_held
     );
