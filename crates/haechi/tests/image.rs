@@ -363,14 +363,20 @@ fn hostile_inputs_are_problems_in_the_report() {
     );
     assert_eq!(out.status.code(), Some(2));
 
-    // A jar of 8 jars of 8 jars of 1 MiB each, scanned with a 16 MiB budget.
-    let leaf = zip(&[
-        (
-            "META-INF/maven/g/leaf/pom.properties",
-            b"groupId=g\nartifactId=leaf\nversion=1\n",
-        ),
-        ("pad.bin", &vec![0u8; 1 << 20]),
-    ]);
+    // A jar of 8 jars of 8 jars of 8 jars of 1 MiB each (stored, so that each deflates to
+    // almost nothing inside the one around it), scanned with a 16 MiB budget.
+    let leaf = {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        w.start_file("META-INF/maven/g/leaf/pom.properties", stored)
+            .unwrap();
+        w.write_all(b"groupId=g\nartifactId=leaf\nversion=1\n")
+            .unwrap();
+        w.start_file("pad.bin", stored).unwrap();
+        w.write_all(&vec![0u8; 1 << 20]).unwrap();
+        w.finish().unwrap().into_inner()
+    };
     let fan = |inner: &[u8]| {
         let names: Vec<String> = (0..8).map(|i| format!("lib/x{i}.jar")).collect();
         let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), inner)).collect();

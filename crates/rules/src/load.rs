@@ -902,8 +902,8 @@ pub(crate) fn too_large(file: &Arc<str>, bytes: u64) -> Error {
         ),
     )
     .hint(
-        "check that this is a rules file; split a large ruleset into several files \
-         (each --rules file is read in order)",
+        "check that this is a rules file; split a large ruleset into several files, which \
+         load in the order given as one ruleset",
     )
 }
 
