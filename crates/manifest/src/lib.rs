@@ -17,6 +17,7 @@
 mod json;
 mod node;
 mod parse;
+pub mod read;
 
 pub use node::{Key, Node, Pos, Scalar, ScalarKind, Value};
-pub use parse::{Limits, ParseError, parse_documents, parse_documents_at};
+pub use parse::{Limits, ParseError, Parsed, parse_documents, parse_documents_at, parse_stream};

@@ -132,6 +132,7 @@ impl Definitions {
         let limits = Limits {
             max_depth: 64,
             max_nodes: 1_000_000,
+            ..Limits::default()
         };
         for doc in parse_documents(text, &limits) {
             match doc {
