@@ -15,14 +15,15 @@ pub mod check;
 pub mod checks;
 pub mod config;
 pub mod engine;
+pub mod facts;
 pub mod fix;
 pub mod object;
 pub mod options;
 pub mod path;
 
-pub use check::{Check, CheckMeta, PssLevel, PssVersion, Severity, Violation};
+pub use check::{Check, CheckMeta, Condition, Pending, PssLevel, PssVersion, Severity, Violation};
 pub use config::{Config, ConfigError};
-pub use engine::{Engine, Finding, Fixed, Ignored};
+pub use engine::{Checked, Engine, Finding, Fixed, Ignored, Session};
 pub use object::{Object, ObjectRef, ObjectSet};
 pub use options::Options;
 pub use path::FieldPath;

@@ -22,7 +22,7 @@ mod volume_types;
 mod windows_host_process;
 
 use crate::check::{Check, Context, PssLevel, PssVersion, Rule, Violation};
-use crate::object::{Object, ObjectSet};
+use crate::object::Object;
 use crate::options::Options;
 
 /// The PSS checks, baseline first.
@@ -53,7 +53,6 @@ pub static CHECKS: &[Check] = &[
 /// for `restricted`, nothing for `privileged`.
 pub fn evaluate(
     object: &Object<'_>,
-    set: &ObjectSet<'_>,
     level: PssLevel,
     version: PssVersion,
 ) -> Vec<(&'static Check, Violation)> {
@@ -63,7 +62,6 @@ pub fn evaluate(
     };
     let ctx = Context {
         object,
-        set,
         options: &options,
     };
     let mut found = Vec::new();

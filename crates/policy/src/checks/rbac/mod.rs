@@ -12,6 +12,7 @@ mod roles;
 use haechi_manifest::Node;
 
 use crate::check::Check;
+pub(crate) use roles::workload_write_resources;
 use crate::object::Object;
 use crate::path::FieldPath;
 
@@ -31,7 +32,7 @@ pub static CHECKS: &[Check] = &[
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io/";
 
 /// Whether `object` is an RBAC object of `kind`.
-fn is_rbac(object: &Object<'_>, kind: &str) -> bool {
+pub(crate) fn is_rbac(object: &Object<'_>, kind: &str) -> bool {
     object.kind == kind && object.api_version.starts_with(RBAC_GROUP)
 }
 
