@@ -20,4 +20,6 @@ mod parse;
 pub mod read;
 
 pub use node::{Key, Node, Pos, Scalar, ScalarKind, Value};
-pub use parse::{Limits, ParseError, Parsed, parse_documents, parse_documents_at, parse_stream};
+pub use parse::{
+    Limits, ParseError, ParseErrorKind, Parsed, parse_documents, parse_documents_at, parse_stream,
+};

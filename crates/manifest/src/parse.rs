@@ -48,6 +48,19 @@ pub struct ParseError {
     pub column: u32,
     /// What went wrong.
     pub message: String,
+    /// Which kind of problem it is.
+    pub kind: ParseErrorKind,
+}
+
+/// What kind of problem ended a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ParseErrorKind {
+    /// Not valid YAML or JSON (an unrendered template included).
+    Syntax,
+    /// A mapping with the same key twice.
+    DuplicateKey,
+    /// A bound of [`Limits`] was hit: nesting, nodes held, or alias expansion.
+    Limit,
 }
 
 /// What [`parse_stream`] hands out, in source order.
@@ -117,14 +130,17 @@ pub fn parse_stream(
             }
             Some(Err(err)) => {
                 let mark = err.marker();
-                let message = match err.kind() {
-                    ErrorKind::RecursionLimitExceeded => depth_message(limits.max_depth),
-                    _ => err.info().to_string(),
+                let (message, kind) = match err.kind() {
+                    ErrorKind::RecursionLimitExceeded => {
+                        (depth_message(limits.max_depth), ParseErrorKind::Limit)
+                    }
+                    _ => (err.info().to_string(), ParseErrorKind::Syntax),
                 };
                 sink(Parsed::Document(Err(ParseError {
                     line: to_u32(mark.line()).saturating_add(line_offset),
                     column: to_u32(mark.col() + 1),
                     message,
+                    kind,
                 })));
                 builder = Builder::new(*limits, line_offset, split_items);
                 match parser.proceed_next_document() {
@@ -368,7 +384,11 @@ impl Builder {
 
     fn open(&mut self, pos: Pos) -> Result<(), ParseError> {
         if self.stack.len() >= self.limits.max_depth {
-            return Err(error(pos, &depth_message(self.limits.max_depth)));
+            return Err(error_of(
+                ParseErrorKind::Limit,
+                pos,
+                &depth_message(self.limits.max_depth),
+            ));
         }
         self.write(1, pos)
     }
@@ -384,7 +404,8 @@ impl Builder {
         self.copied = self.copied.saturating_add(added);
         let allowance = self.limits.alias_allowance.max(self.written);
         if self.copied > allowance {
-            return Err(error(
+            return Err(error_of(
+                ParseErrorKind::Limit,
                 pos,
                 &format!(
                     "aliases expand to more than {allowance} nodes, more than the document \
@@ -407,7 +428,8 @@ impl Builder {
     fn hold(&mut self, added: usize, pos: Pos) -> Result<(), ParseError> {
         self.held = self.held.saturating_add(added);
         if self.held.saturating_add(self.anchored) > self.limits.max_nodes {
-            return Err(error(
+            return Err(error_of(
+                ParseErrorKind::Limit,
                 pos,
                 &format!(
                     "document holds more than {} nodes at once: not read (limit {}; a \
@@ -427,9 +449,7 @@ impl Builder {
         self.hold(added, pos)?;
         match self.stack.last_mut() {
             None => self.root = Some(node),
-            Some(Frame::Seq {
-                streamed: true, ..
-            }) => {
+            Some(Frame::Seq { streamed: true, .. }) => {
                 self.held = self.held_before_items;
                 return Ok(Some(node));
             }
@@ -495,7 +515,8 @@ fn check_duplicate(
         }
     };
     match seen {
-        Some(first) => Err(error(
+        Some(first) => Err(error_of(
+            ParseErrorKind::DuplicateKey,
             pos,
             &format!(
                 "duplicate key \"{text}\" (first at line {}, column {}): Kubernetes refuses \
@@ -532,10 +553,15 @@ fn apply_merges(entries: &mut Vec<(Key, Node)>, merges: Vec<Node>) {
 }
 
 fn error(pos: Pos, message: &str) -> ParseError {
+    error_of(ParseErrorKind::Syntax, pos, message)
+}
+
+fn error_of(kind: ParseErrorKind, pos: Pos, message: &str) -> ParseError {
     ParseError {
         line: pos.line,
         column: pos.column,
         message: message.to_string(),
+        kind,
     }
 }
 
@@ -676,7 +702,10 @@ mod tests {
         let mut src = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..levels {
             let prev = i - 1;
-            src.push_str(&format!("a{i}: &a{i} [{}]\n", vec![format!("*a{prev}"); 10].join(", ")));
+            src.push_str(&format!(
+                "a{i}: &a{i} [{}]\n",
+                vec![format!("*a{prev}"); 10].join(", ")
+            ));
         }
         src
     }
@@ -739,7 +768,9 @@ mod tests {
         let ok = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
         assert!(parse_documents(&ok, &Limits::default())[0].is_ok());
         let deep = format!("{}{}", "[".repeat(depth + 1), "]".repeat(depth + 1));
-        let err = parse_documents(&deep, &Limits::default()).remove(0).unwrap_err();
+        let err = parse_documents(&deep, &Limits::default())
+            .remove(0)
+            .unwrap_err();
         assert!(err.message.contains("nesting deeper than 1000"), "{err}");
         // Block nesting too, and far deeper input, still as the same error.
         let mut block = String::new();
@@ -747,10 +778,14 @@ mod tests {
             block.push_str(&" ".repeat(level));
             block.push_str("k:\n");
         }
-        let err = parse_documents(&block, &Limits::default()).remove(0).unwrap_err();
+        let err = parse_documents(&block, &Limits::default())
+            .remove(0)
+            .unwrap_err();
         assert!(err.message.contains("nesting deeper"), "{err}");
         let src = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-        let err = parse_documents(&src, &Limits::default()).remove(0).unwrap_err();
+        let err = parse_documents(&src, &Limits::default())
+            .remove(0)
+            .unwrap_err();
         assert!(err.message.contains("nesting deeper"), "{err}");
     }
 
@@ -786,19 +821,26 @@ mod tests {
         let Parsed::Item(last) = &out[499] else {
             panic!("{:?}", out[499])
         };
-        assert_eq!(last.path(&["metadata", "name"]).unwrap().as_str(), Some("p499"));
+        assert_eq!(
+            last.path(&["metadata", "name"]).unwrap().as_str(),
+            Some("p499")
+        );
         assert_eq!(last.pos, Pos::new(501, 1));
         let Parsed::Document(Ok(root)) = &out[500] else {
             panic!("{:?}", out[500])
         };
         assert_eq!(root.get("kind").unwrap().as_str(), Some("List"));
-        assert!(root.get("items").unwrap().is_seq() && root.get("items").unwrap().items().is_empty());
+        assert!(
+            root.get("items").unwrap().is_seq() && root.get("items").unwrap().items().is_empty()
+        );
         assert!(matches!(&out[501], Parsed::Document(Ok(n)) if n.get("kind").is_some()));
         // Without splitting, the same document is over the limit.
         assert!(parse_documents(&src, &limits)[0].is_err());
         // Only the top-level `items` is split.
         let mut out = Vec::new();
-        parse_stream("spec:\n  items: [1, 2]\n", 1, &limits, true, &mut |p| out.push(p));
+        parse_stream("spec:\n  items: [1, 2]\n", 1, &limits, true, &mut |p| {
+            out.push(p)
+        });
         assert_eq!(out.len(), 1);
     }
 
@@ -810,11 +852,17 @@ mod tests {
         );
         let err = docs[0].as_ref().unwrap_err();
         assert_eq!((err.line, err.column), (4, 1), "{err}");
-        assert!(err.message.contains("duplicate key \"kind\" (first at line 2"), "{err}");
+        assert!(
+            err.message
+                .contains("duplicate key \"kind\" (first at line 2"),
+            "{err}"
+        );
         // In large mappings too, and quoted spellings are the same key.
         let mut src: String = (0..100).map(|i| format!("k{i}: {i}\n")).collect();
         src.push_str("\"k57\": again\n");
-        let err = parse_documents(&src, &Limits::default()).remove(0).unwrap_err();
+        let err = parse_documents(&src, &Limits::default())
+            .remove(0)
+            .unwrap_err();
         assert!(err.message.contains("\"k57\" (first at line 58"), "{err}");
         // Merge keys are not duplicates, and what they merge never overrides.
         let doc = one("a: &a {x: 1}\nb: &b {y: 2}\nm:\n  <<: *a\n  <<: *b\n  x: 3\n");

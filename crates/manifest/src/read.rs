@@ -50,7 +50,10 @@ impl fmt::Display for ReadError {
             }
             ReadError::Binary => write!(f, "binary file (contains NUL bytes): not read"),
             ReadError::NotUtf8 { offset } => {
-                write!(f, "not UTF-8 text (invalid byte at offset {offset}): not read")
+                write!(
+                    f,
+                    "not UTF-8 text (invalid byte at offset {offset}): not read"
+                )
             }
             ReadError::Io(e) => write!(f, "cannot read: {e}"),
         }
@@ -105,20 +108,36 @@ pub fn describe_file_type(file_type: std::fs::FileType) -> &'static str {
     }
 }
 
-/// Reads the UTF-8 text of the regular file at `path`, at most `limit` bytes.
-pub fn read_text_file(path: &Path, limit: u64) -> Result<String, ReadError> {
-    let mut file = open(path)?;
+/// Opens the regular file at `path` (anything else is refused without reading or waiting) and
+/// returns it with what the opened file reports of itself.
+pub fn open_regular(path: &Path) -> Result<(File, std::fs::Metadata), ReadError> {
+    let file = open(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(ReadError::NotRegular(describe_file_type(meta.file_type())));
     }
+    Ok((file, meta))
+}
+
+/// Reads the UTF-8 text of the regular file at `path`, at most `limit` bytes.
+pub fn read_text_file(path: &Path, limit: u64) -> Result<String, ReadError> {
+    let (mut file, meta) = open_regular(path)?;
+    read_opened(&mut file, &meta, limit)
+}
+
+/// Reads the text of a file [`open_regular`] opened, at most `limit` bytes.
+pub fn read_opened(
+    file: &mut File,
+    meta: &std::fs::Metadata,
+    limit: u64,
+) -> Result<String, ReadError> {
     if meta.len() > limit {
         return Err(ReadError::TooLarge {
             limit,
             size: Some(meta.len()),
         });
     }
-    read_text(&mut file, limit, meta.len())
+    read_text(file, limit, meta.len())
 }
 
 /// Reads UTF-8 text from `reader` (standard input, say), at most `limit` bytes; `size_hint`
@@ -127,7 +146,9 @@ pub fn read_text_file(path: &Path, limit: u64) -> Result<String, ReadError> {
 pub fn read_text(reader: &mut dyn Read, limit: u64, size_hint: u64) -> Result<String, ReadError> {
     let capacity = usize::try_from(size_hint.min(limit)).unwrap_or(0);
     let mut bytes = Vec::with_capacity(capacity.saturating_add(1));
-    let sniff = u64::try_from(SNIFF).unwrap_or(u64::MAX).min(limit.saturating_add(1));
+    let sniff = u64::try_from(SNIFF)
+        .unwrap_or(u64::MAX)
+        .min(limit.saturating_add(1));
     reader.take(sniff).read_to_end(&mut bytes)?;
     if bytes.contains(&0) {
         return Err(ReadError::Binary);

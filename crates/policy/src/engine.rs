@@ -152,7 +152,9 @@ impl Engine {
                 Rule::Object(rule) => {
                     rule(&ctx, &mut violations);
                     for violation in violations.drain(..) {
-                        checked.findings.push(self.finding(check, object, violation));
+                        checked
+                            .findings
+                            .push(self.finding(check, object, violation));
                     }
                 }
                 Rule::Depends(rule) => {
@@ -167,7 +169,9 @@ impl Engine {
                 }
                 Rule::Set(_) => {
                     if checked.facts.is_workload() {
-                        checked.set_ignored.push(self.ignored(check.meta.id, object));
+                        checked
+                            .set_ignored
+                            .push(self.ignored(check.meta.id, object));
                     }
                 }
             }
@@ -293,11 +297,15 @@ impl Session<'_> {
         if self.facts.add(index, checked.facts) {
             self.set_ignored.insert(index, checked.set_ignored);
         }
-        self.deferred
-            .extend(checked.deferred.into_iter().map(|(mut finding, condition)| {
-                finding.object = index;
-                (finding, condition)
-            }));
+        self.deferred.extend(
+            checked
+                .deferred
+                .into_iter()
+                .map(|(mut finding, condition)| {
+                    finding.object = index;
+                    (finding, condition)
+                }),
+        );
         let mut findings = checked.findings;
         for finding in &mut findings {
             finding.object = index;
@@ -321,7 +329,10 @@ impl Session<'_> {
         let options = &engine.config.options;
         let mut findings = Vec::new();
         for (mut finding, condition) in self.deferred {
-            if self.facts.holds(&condition, options, &mut finding.violation) {
+            if self
+                .facts
+                .holds(&condition, options, &mut finding.violation)
+            {
                 findings.push(finding);
             }
         }
@@ -401,7 +412,11 @@ mod tests {
         };
         assert_eq!(on(0, "automount-service-account-token"), [] as [bool; 0]);
         assert_eq!(on(1, "automount-service-account-token"), [false]);
-        assert_eq!(on(0, "network-policy-default-deny"), [true], "ignored by annotation");
+        assert_eq!(
+            on(0, "network-policy-default-deny"),
+            [true],
+            "ignored by annotation"
+        );
         assert_eq!(on(1, "network-policy-default-deny"), [false]);
     }
 

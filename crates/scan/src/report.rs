@@ -3,11 +3,14 @@
 
 use std::collections::BTreeMap;
 
+use haechi_manifest::Node;
 use haechi_policy::fix::Fix;
-use haechi_policy::{CheckMeta, Engine, Object, ObjectRef, ObjectSet, PssLevel, Severity};
+use haechi_policy::{
+    CheckMeta, Checked, Engine, Finding, Object, ObjectRef, PssLevel, Session, Severity,
+};
 use serde::Serialize;
 
-use crate::load::{CHECKED_KINDS, Loaded, Problem};
+use crate::load::{CHECKED_KINDS, Input, LoadOptions, Problem, Visitor, load};
 
 /// One finding, with everything a reader needs.
 #[derive(Debug, Clone, Serialize)]
@@ -75,7 +78,7 @@ pub struct Summary {
     pub findings: BTreeMap<Severity, usize>,
     /// Findings silenced by annotations or exemptions.
     pub ignored: usize,
-    /// Problems with the input.
+    /// Problems with the input: what could not be checked.
     pub problems: usize,
 }
 
@@ -116,6 +119,11 @@ impl Report {
     pub fn has_fatal_problem(&self) -> bool {
         self.problems.iter().any(|p| p.fatal)
     }
+
+    /// Whether something could not be checked.
+    pub fn has_problems(&self) -> bool {
+        !self.problems.is_empty()
+    }
 }
 
 fn weight(severity: Severity) -> u32 {
@@ -128,81 +136,156 @@ fn weight(severity: Severity) -> u32 {
     }
 }
 
-/// Runs the engine over the loaded objects and assembles the report.
-pub fn build_report(engine: &Engine, loaded: &Loaded, show_ignored: bool) -> Report {
-    let mut summary = Summary {
-        files: loaded.files,
-        not_objects: loaded.not_objects,
-        skipped_kinds: loaded.skipped_kinds.clone(),
-        problems: loaded.problems.len(),
-        ..Summary::default()
+/// Reads `inputs`, runs the engine over every object as it is read, and assembles the report.
+/// Only one object's tree is held at a time; the report keeps findings and one small entry per
+/// checked object.
+pub fn scan(
+    inputs: &[Input],
+    options: &LoadOptions,
+    engine: &Engine,
+    show_ignored: bool,
+) -> Report {
+    let mut builder = Builder {
+        engine,
+        session: engine.session(),
+        show_ignored,
+        objects: Vec::new(),
+        findings: Vec::new(),
+        summary: Summary::default(),
     };
-    let mut checked = Vec::new();
-    let mut objects = Vec::new();
-    for source in &loaded.objects {
-        let Some(object) = Object::new(&source.node) else {
-            continue;
-        };
-        if CHECKED_KINDS.contains(&object.kind) {
-            checked.push(source);
-            objects.push(object);
-        } else {
-            *summary
-                .skipped_kinds
-                .entry(object.kind.to_string())
-                .or_default() += 1;
-        }
+    let loaded = load(inputs, options, &mut builder);
+    let Builder {
+        session,
+        mut objects,
+        mut findings,
+        mut summary,
+        ..
+    } = builder;
+    for finding in session.finish() {
+        add_finding(
+            &mut summary,
+            &mut objects,
+            &mut findings,
+            show_ignored,
+            finding,
+        );
     }
+    findings.sort_by(|a, b| {
+        (a.object_index, a.line, a.column, a.check).cmp(&(
+            b.object_index,
+            b.line,
+            b.column,
+            b.check,
+        ))
+    });
+    summary.files = loaded.files;
+    summary.not_objects = loaded.not_objects;
     summary.objects = objects.len();
-    let set = ObjectSet::new(objects);
-    let mut object_reports: Vec<ObjectReport> = set
-        .objects
-        .iter()
-        .zip(&checked)
-        .map(|(object, source)| ObjectReport {
-            object: object.reference(),
-            file: source.file.clone(),
-            line: source.node.pos.line,
-            score: 100,
-            findings: 0,
-        })
-        .collect();
-    let mut findings = Vec::new();
-    for finding in engine.evaluate(&set) {
-        if finding.ignored.is_some() {
-            summary.ignored += 1;
-            if !show_ignored {
-                continue;
-            }
-        } else {
-            *summary.findings.entry(finding.severity).or_default() += 1;
-            let report = &mut object_reports[finding.object];
-            report.findings += 1;
-            report.score = report.score.saturating_sub(weight(finding.severity));
-        }
-        let object = &set.objects[finding.object];
-        findings.push(ReportFinding {
-            check: finding.check.id,
-            title: finding.check.title,
-            severity: finding.severity,
-            pss: finding.check.pss,
-            object: object.reference(),
-            object_index: finding.object,
-            file: checked[finding.object].file.clone(),
-            line: finding.violation.pos.line,
-            column: finding.violation.pos.column,
-            path: finding.violation.path.to_string(),
-            message: finding.violation.message,
-            remediation: finding.check.remediation,
-            fix: finding.violation.fix,
-            ignored: finding.ignored.map(|i| i.reason().to_string()),
-        });
+    for (kind, n) in loaded.skipped_kinds {
+        *summary.skipped_kinds.entry(kind).or_default() += n;
     }
+    summary.problems = loaded.problems.len();
     Report {
         checks: engine.checks().iter().map(|c| &c.meta).collect(),
         findings,
-        objects: object_reports,
-        problems: loaded.problems.clone(),
+        objects,
+        problems: loaded.problems,
         summary,
     }
+}
+
+/// Builds the report as objects come.
+struct Builder<'e> {
+    engine: &'e Engine,
+    session: Session<'e>,
+    show_ignored: bool,
+    objects: Vec<ObjectReport>,
+    findings: Vec<ReportFinding>,
+    summary: Summary,
+}
+
+/// What checking one object leaves.
+enum Outcome {
+    /// A checked object: its report entry (score not yet known) and its findings so far.
+    Checked(ObjectReport, Checked),
+    /// An object of a kind haechi does not check.
+    Skipped(String),
+}
+
+impl Visitor for Builder<'_> {
+    type Outcome = Outcome;
+
+    fn check(&mut self, file: &str, node: &Node) -> Outcome {
+        let Some(object) = Object::new(node) else {
+            // The loader hands out only objects; an object whose kind is not a string is not one.
+            return Outcome::Skipped(String::new());
+        };
+        if !CHECKED_KINDS.contains(&object.kind) {
+            return Outcome::Skipped(object.kind.to_string());
+        }
+        let report = ObjectReport {
+            object: object.reference(),
+            file: file.to_string(),
+            line: node.pos.line,
+            score: 100,
+            findings: 0,
+        };
+        Outcome::Checked(report, self.engine.check(&object))
+    }
+
+    fn commit(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Skipped(kind) => *self.summary.skipped_kinds.entry(kind).or_default() += 1,
+            Outcome::Checked(report, checked) => {
+                self.objects.push(report);
+                let (_, findings) = self.session.commit(checked);
+                for finding in findings {
+                    add_finding(
+                        &mut self.summary,
+                        &mut self.objects,
+                        &mut self.findings,
+                        self.show_ignored,
+                        finding,
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn add_finding(
+    summary: &mut Summary,
+    objects: &mut [ObjectReport],
+    findings: &mut Vec<ReportFinding>,
+    show_ignored: bool,
+    finding: Finding,
+) {
+    if finding.ignored.is_some() {
+        summary.ignored += 1;
+        if !show_ignored {
+            return;
+        }
+    } else {
+        *summary.findings.entry(finding.severity).or_default() += 1;
+        let report = &mut objects[finding.object];
+        report.findings += 1;
+        report.score = report.score.saturating_sub(weight(finding.severity));
+    }
+    let object = &objects[finding.object];
+    findings.push(ReportFinding {
+        check: finding.check.id,
+        title: finding.check.title,
+        severity: finding.severity,
+        pss: finding.check.pss,
+        object: object.object.clone(),
+        object_index: finding.object,
+        file: object.file.clone(),
+        line: finding.violation.pos.line,
+        column: finding.violation.pos.column,
+        path: finding.violation.path.to_string(),
+        message: finding.violation.message,
+        remediation: finding.check.remediation,
+        fix: finding.violation.fix,
+        ignored: finding.ignored.map(|i| i.reason().to_string()),
+    });
 }

@@ -153,9 +153,8 @@ fn denies_all(policy: &Node, direction: Direction) -> bool {
 /// Whether a NetworkPolicy denies all ingress and all egress of its namespace by default;
 /// `None` for other objects.
 pub(crate) fn default_denies(object: &Object<'_>) -> Option<[bool; 2]> {
-    is_network_policy(object).then(|| {
-        [Direction::Ingress, Direction::Egress].map(|d| denies_all(object.root, d))
-    })
+    is_network_policy(object)
+        .then(|| [Direction::Ingress, Direction::Egress].map(|d| denies_all(object.root, d)))
 }
 
 fn default_deny(facts: &Facts, _: &Options, out: &mut Vec<SetViolation>) {

@@ -12,9 +12,9 @@ mod roles;
 use haechi_manifest::Node;
 
 use crate::check::Check;
-pub(crate) use roles::workload_write_resources;
 use crate::object::Object;
 use crate::path::FieldPath;
+pub(crate) use roles::workload_write_resources;
 
 /// The RBAC checks.
 pub static CHECKS: &[Check] = &[

@@ -177,7 +177,9 @@ fn string_values<'a>(
 /// YAML block scalars leave in, are ignored.
 fn decode_base64(value: &str) -> Option<Vec<u8>> {
     let compact: String = value.split_ascii_whitespace().collect();
-    base64::engine::general_purpose::STANDARD.decode(compact).ok()
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()
 }
 
 fn config_map(ctx: &Context<'_>, out: &mut Vec<Violation>) {
@@ -313,7 +315,10 @@ mod tests {
 
     #[test]
     fn base64_as_kubernetes_writes_it() {
-        assert_eq!(decode_base64("aGVs\n  bG8=").as_deref(), Some(&b"hello"[..]));
+        assert_eq!(
+            decode_base64("aGVs\n  bG8=").as_deref(),
+            Some(&b"hello"[..])
+        );
         assert!(decode_base64("not base64!").is_none());
     }
 }
