@@ -232,7 +232,7 @@ impl Reader<'_> {
         match error {
             ReadError::TooLarge { .. } => message.push_str(" (raise it with --max-file-size)"),
             ReadError::NotRegular("a FIFO") => {
-                message.push_str(" (pipe it to standard input instead: … | haechi scan -)")
+                message.push_str(" (pipe it to standard input instead: ... | haechi scan -)")
             }
             _ => {}
         }
