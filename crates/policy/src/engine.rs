@@ -277,6 +277,13 @@ impl Checked {
     pub fn findings(&self) -> &[Finding] {
         &self.findings
     }
+
+    /// Takes the findings known so far out (their `object` is not yet known: 0), for a caller
+    /// that turns them into its own form before committing; [`Session::commit`] then returns
+    /// none for this object.
+    pub fn take_findings(&mut self) -> Vec<Finding> {
+        std::mem::take(&mut self.findings)
+    }
 }
 
 /// Objects checked one at a time, and what is decided once all are seen.

@@ -109,17 +109,18 @@ pub struct Loaded {
     pub problems: Vec<Problem>,
 }
 
-/// What receives the objects. An object is first checked ([`Visitor::check`]) and its outcome
-/// committed ([`Visitor::commit`]) once it is certain to be an object of the input: the items of
-/// a document are only known to be a list's when the document ends, so their outcomes wait until
-/// then (and are dropped when the document turns out to be broken).
+/// What receives the objects, one at a time.
+///
+/// The items of a document are only known to be a list's when the document ends (kubectl
+/// writes `items` before `kind`), so they come *provisionally*: the visitor keeps what they
+/// lead to apart until [`Visitor::settle`] says whether they stand (a `kind: List`) or not (a
+/// broken document, or a document that merely has an `items` field, which is then handed out
+/// again whole).
 pub trait Visitor {
-    /// What checking one object leaves (no tree).
-    type Outcome;
-    /// Checks one object of `file`.
-    fn check(&mut self, file: &str, node: &Node) -> Self::Outcome;
-    /// Accepts the outcome of an object as the next one of the input.
-    fn commit(&mut self, outcome: Self::Outcome);
+    /// One object of `file`; its tree is dropped when this returns.
+    fn object(&mut self, file: &str, node: &Node, provisional: bool);
+    /// Whether the provisional objects since the last call stand.
+    fn settle(&mut self, keep: bool);
 }
 
 /// Kinds haechi checks; every other kind is counted and skipped.
@@ -371,8 +372,7 @@ impl Reader<'_> {
     /// Reads one chunk of a stream (usually one document), handing items of lists out one at a
     /// time.
     fn read_chunk<V: Visitor>(&mut self, name: &str, first_line: u32, text: &str, visitor: &mut V) {
-        // What the items of the document being read lead to, until its end says it is a list.
-        let mut waiting: Vec<V::Outcome> = Vec::new();
+        // Documents not yet known to be lists count their non-object items apart.
         let mut waiting_not_objects = 0;
         let mut items = 0usize;
         let mut ordinal = 0usize;
@@ -387,45 +387,24 @@ impl Reader<'_> {
             &mut |parsed| match parsed {
                 Parsed::Item(node) => {
                     items += 1;
-                    add_object(name, &node, visitor, &mut waiting, &mut waiting_not_objects);
+                    add_object(name, &node, visitor, true, &mut waiting_not_objects);
                 }
                 Parsed::Document(result) => {
-                    match result {
-                        Ok(root) if items == 0 => {
-                            let mut outcomes = Vec::new();
-                            add_object(
-                                name,
-                                &root,
-                                visitor,
-                                &mut outcomes,
-                                &mut self.loaded.not_objects,
-                            );
-                            for outcome in outcomes {
-                                visitor.commit(outcome);
-                            }
-                        }
-                        Ok(root) if is_list(&root) => {
-                            for outcome in waiting.drain(..) {
-                                visitor.commit(outcome);
-                            }
+                    let list = matches!(&result, Ok(root) if is_list(root));
+                    if items > 0 {
+                        visitor.settle(list);
+                        if list {
                             self.loaded.not_objects += waiting_not_objects;
-                            // Items a merge key brought in stay in the tree.
-                            let mut outcomes = Vec::new();
-                            add_object(
-                                name,
-                                &root,
-                                visitor,
-                                &mut outcomes,
-                                &mut self.loaded.not_objects,
-                            );
-                            for outcome in outcomes {
-                                visitor.commit(outcome);
-                            }
+                        }
+                    }
+                    match result {
+                        // Items a merge key brought in are still in the tree of a list.
+                        Ok(root) if items == 0 || list => {
+                            add_object(name, &root, visitor, false, &mut self.loaded.not_objects);
                         }
                         Ok(_) => again.push(ordinal),
                         Err(e) => self.parse_problem(name, e),
                     }
-                    waiting.clear();
                     waiting_not_objects = 0;
                     items = 0;
                     ordinal += 1;
@@ -441,17 +420,7 @@ impl Reader<'_> {
                 if again.contains(&ordinal) {
                     match result {
                         Ok(root) => {
-                            let mut outcomes = Vec::new();
-                            add_object(
-                                name,
-                                &root,
-                                visitor,
-                                &mut outcomes,
-                                &mut self.loaded.not_objects,
-                            );
-                            for outcome in outcomes {
-                                visitor.commit(outcome);
-                            }
+                            add_object(name, &root, visitor, false, &mut self.loaded.not_objects)
                         }
                         Err(e) => self.parse_problem(name, e),
                     }
@@ -471,13 +440,13 @@ fn is_list(node: &Node) -> bool {
         && node.get("items").is_some_and(Node::is_seq)
 }
 
-/// Checks a document: an object, the items of a list, or nothing. Outcomes go to `outcomes`,
-/// documents that are not objects are counted in `not_objects`.
+/// Hands a document to the visitor: an object, the items of a list, or nothing (documents that
+/// are not objects are counted in `not_objects`).
 fn add_object<V: Visitor>(
     file: &str,
     node: &Node,
     visitor: &mut V,
-    outcomes: &mut Vec<V::Outcome>,
+    provisional: bool,
     not_objects: &mut usize,
 ) {
     if node.is_null() {
@@ -491,11 +460,11 @@ fn add_object<V: Visitor>(
     }
     if is_list(node) {
         for item in node.get("items").map(Node::items).unwrap_or_default() {
-            add_object(file, item, visitor, outcomes, not_objects);
+            add_object(file, item, visitor, provisional, not_objects);
         }
         return;
     }
-    outcomes.push(visitor.check(file, node));
+    visitor.object(file, node, provisional);
 }
 
 /// Cuts a YAML stream at its document markers, returning each document with its first line.
@@ -585,6 +554,65 @@ fn unchecked_kind(document: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Records what a visitor is told.
+    #[derive(Default)]
+    struct Recorder(Vec<String>);
+
+    impl Visitor for Recorder {
+        fn object(&mut self, _: &str, node: &Node, provisional: bool) {
+            let name = node
+                .path(&["metadata", "name"])
+                .and_then(Node::as_str)
+                .unwrap_or("?");
+            self.0
+                .push(format!("{}{name}", if provisional { "~" } else { "" }));
+        }
+
+        fn settle(&mut self, keep: bool) {
+            self.0.push(format!("settle {keep}"));
+        }
+    }
+
+    fn record(text: &str) -> (Vec<String>, Loaded) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("x.yaml");
+        fs::write(&file, text).unwrap();
+        let mut recorder = Recorder::default();
+        let loaded = load(&[Input::Path(file)], &LoadOptions::default(), &mut recorder);
+        (recorder.0, loaded)
+    }
+
+    #[test]
+    fn list_items_stand_only_when_the_document_is_a_list() {
+        let item =
+            |name: &str| format!("{{apiVersion: v1, kind: Pod, metadata: {{name: {name}}}}}");
+        let (seen, loaded) = record(&format!(
+            "apiVersion: v1\nitems:\n- {}\n- {}\n- not an object\nkind: List\n",
+            item("a"),
+            item("b")
+        ));
+        assert_eq!(seen, ["~a", "~b", "settle true"]);
+        assert_eq!(loaded.not_objects, 1);
+        // A document that has `items` but is no list is handed out whole instead.
+        let (seen, loaded) = record(&format!(
+            "{{apiVersion: v1, items: [{}], kind: Thing, metadata: {{name: t}}}}\n",
+            item("a")
+        ));
+        assert_eq!(seen, ["~a", "settle false", "t"]);
+        assert_eq!(loaded.not_objects, 0);
+        // A list that breaks after some items: none of them stands, and the break is a problem.
+        let items: Vec<String> = (0..100).map(|i| item(&format!("p{i}"))).collect();
+        let (seen, loaded) = record(&format!(
+            "{{\"apiVersion\": \"v1\", \"items\": [{}, [}}\n",
+            items.join(",\n")
+        ));
+        assert!(seen.len() > 2, "{seen:?}");
+        assert!(seen[..seen.len() - 1].iter().all(|s| s.starts_with('~')));
+        assert_eq!(seen.last().unwrap(), "settle false");
+        assert_eq!(loaded.problems.len(), 1);
+        assert_eq!(loaded.problems[0].reason, Reason::Syntax);
+    }
 
     #[test]
     fn documents_split_at_markers_only() {

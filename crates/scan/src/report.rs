@@ -152,6 +152,7 @@ pub fn scan(
         objects: Vec::new(),
         findings: Vec::new(),
         summary: Summary::default(),
+        provisional: None,
     };
     let loaded = load(inputs, options, &mut builder);
     let Builder {
@@ -162,13 +163,17 @@ pub fn scan(
         ..
     } = builder;
     for finding in session.finish() {
-        add_finding(
-            &mut summary,
-            &mut objects,
-            &mut findings,
-            show_ignored,
-            finding,
-        );
+        let object = &mut objects[finding.object];
+        match report_finding(object, show_ignored, finding) {
+            Some(finding) => findings.push(finding),
+            None => summary.ignored += 1,
+        }
+    }
+    for finding in &findings {
+        match finding.ignored {
+            Some(_) => summary.ignored += 1,
+            None => *summary.findings.entry(finding.severity).or_default() += 1,
+        }
     }
     findings.sort_by(|a, b| {
         (a.object_index, a.line, a.column, a.check).cmp(&(
@@ -202,84 +207,116 @@ struct Builder<'e> {
     objects: Vec<ObjectReport>,
     findings: Vec<ReportFinding>,
     summary: Summary,
+    /// Provisional objects (items of a document not yet known to be a list): their entries and
+    /// findings are already in `objects` and `findings`, from these lengths on; what the
+    /// session must keep of them, and what they add to the summary, waits here.
+    provisional: Option<Provisional>,
 }
 
-/// What checking one object leaves.
-enum Outcome {
-    /// A checked object: its report entry (score not yet known) and its findings so far.
-    Checked(ObjectReport, Checked),
-    /// An object of a kind haechi does not check.
-    Skipped(String),
+#[derive(Default)]
+struct Provisional {
+    objects: usize,
+    findings: usize,
+    checked: Vec<Checked>,
+    skipped_kinds: BTreeMap<String, usize>,
+    hidden: usize,
 }
 
 impl Visitor for Builder<'_> {
-    type Outcome = Outcome;
-
-    fn check(&mut self, file: &str, node: &Node) -> Outcome {
+    fn object(&mut self, file: &str, node: &Node, provisional: bool) {
         let Some(object) = Object::new(node) else {
-            // The loader hands out only objects; an object whose kind is not a string is not one.
-            return Outcome::Skipped(String::new());
+            return;
         };
-        if !CHECKED_KINDS.contains(&object.kind) {
-            return Outcome::Skipped(object.kind.to_string());
+        if provisional && self.provisional.is_none() {
+            self.provisional = Some(Provisional {
+                objects: self.objects.len(),
+                findings: self.findings.len(),
+                ..Provisional::default()
+            });
         }
-        let report = ObjectReport {
+        // Where what this object adds to the summary goes.
+        let waiting = self.provisional.as_mut().filter(|_| provisional);
+        if !CHECKED_KINDS.contains(&object.kind) {
+            let kinds = match waiting {
+                Some(p) => &mut p.skipped_kinds,
+                None => &mut self.summary.skipped_kinds,
+            };
+            *kinds.entry(object.kind.to_string()).or_default() += 1;
+            return;
+        }
+        let mut report = ObjectReport {
             object: object.reference(),
             file: file.to_string(),
             line: node.pos.line,
             score: 100,
             findings: 0,
         };
-        Outcome::Checked(report, self.engine.check(&object))
+        let mut checked = self.engine.check(&object);
+        let index = self.objects.len();
+        let mut hidden = 0;
+        for finding in checked.take_findings() {
+            match report_finding(&mut report, self.show_ignored, finding) {
+                Some(mut finding) => {
+                    finding.object_index = index;
+                    self.findings.push(finding);
+                }
+                None => hidden += 1,
+            }
+        }
+        self.objects.push(report);
+        match self.provisional.as_mut().filter(|_| provisional) {
+            Some(p) => {
+                p.checked.push(checked);
+                p.hidden += hidden;
+            }
+            None => {
+                let (committed, _) = self.session.commit(checked);
+                debug_assert_eq!(committed, index);
+                self.summary.ignored += hidden;
+            }
+        }
     }
 
-    fn commit(&mut self, outcome: Outcome) {
-        match outcome {
-            Outcome::Skipped(kind) => *self.summary.skipped_kinds.entry(kind).or_default() += 1,
-            Outcome::Checked(report, checked) => {
-                self.objects.push(report);
-                let (_, findings) = self.session.commit(checked);
-                for finding in findings {
-                    add_finding(
-                        &mut self.summary,
-                        &mut self.objects,
-                        &mut self.findings,
-                        self.show_ignored,
-                        finding,
-                    );
-                }
+    fn settle(&mut self, keep: bool) {
+        let Some(p) = self.provisional.take() else {
+            return;
+        };
+        if keep {
+            for checked in p.checked {
+                self.session.commit(checked);
             }
+            for (kind, n) in p.skipped_kinds {
+                *self.summary.skipped_kinds.entry(kind).or_default() += n;
+            }
+            self.summary.ignored += p.hidden;
+        } else {
+            self.objects.truncate(p.objects);
+            self.findings.truncate(p.findings);
         }
     }
 }
 
-fn add_finding(
-    summary: &mut Summary,
-    objects: &mut [ObjectReport],
-    findings: &mut Vec<ReportFinding>,
+/// Scores `report` for a finding and returns the finding as the report shows it (`None` for an
+/// ignored finding when ignored ones are not shown). Its `object_index` is set on commit.
+fn report_finding(
+    report: &mut ObjectReport,
     show_ignored: bool,
     finding: Finding,
-) {
-    if finding.ignored.is_some() {
-        summary.ignored += 1;
-        if !show_ignored {
-            return;
-        }
-    } else {
-        *summary.findings.entry(finding.severity).or_default() += 1;
-        let report = &mut objects[finding.object];
+) -> Option<ReportFinding> {
+    if finding.ignored.is_none() {
         report.findings += 1;
         report.score = report.score.saturating_sub(weight(finding.severity));
+    } else if !show_ignored {
+        return None;
     }
-    let object = &objects[finding.object];
-    findings.push(ReportFinding {
+    Some(ReportFinding {
         check: finding.check.id,
         title: finding.check.title,
         severity: finding.severity,
         pss: finding.check.pss,
-        object: object.object.clone(),
+        object: report.object.clone(),
         object_index: finding.object,
-        file: object.file.clone(),
+        file: report.file.clone(),
         line: finding.violation.pos.line,
         column: finding.violation.pos.column,
         path: finding.violation.path.to_string(),
@@ -287,5 +324,5 @@ fn add_finding(
         remediation: finding.check.remediation,
         fix: finding.violation.fix,
         ignored: finding.ignored.map(|i| i.reason().to_string()),
-    });
+    })
 }

@@ -277,6 +277,7 @@ fn write_fixes(
         stdout: io::BufWriter::new(io::stdout()),
         first: true,
         error: None,
+        provisional: Vec::new(),
     };
     let loaded = load(inputs, options, &mut writer);
     writer.flush();
@@ -302,6 +303,8 @@ struct FixWriter<'a> {
     /// Nothing written to standard output yet.
     first: bool,
     error: Option<String>,
+    /// Fixed items of a document not yet known to be a list.
+    provisional: Vec<(String, Result<String, String>)>,
 }
 
 impl FixWriter<'_> {
@@ -332,19 +335,32 @@ impl FixWriter<'_> {
 }
 
 impl Visitor for FixWriter<'_> {
-    /// The object as YAML, with every fix applied.
-    type Outcome = (String, Result<String, String>);
-
-    fn check(&mut self, file: &str, node: &Node) -> Self::Outcome {
+    fn object(&mut self, file: &str, node: &Node, provisional: bool) {
         let fixed = match Object::new(node) {
             Some(_) => self.engine.fix(node).object,
             None => node.to_json(),
         };
         let yaml = serde_saphyr::to_string(&fixed).map_err(|e| format!("cannot write YAML: {e}"));
-        (file.to_string(), yaml)
+        if provisional {
+            self.provisional.push((file.to_string(), yaml));
+        } else {
+            self.write(file.to_string(), yaml);
+        }
     }
 
-    fn commit(&mut self, (file, yaml): Self::Outcome) {
+    fn settle(&mut self, keep: bool) {
+        let provisional = std::mem::take(&mut self.provisional);
+        if keep {
+            for (file, yaml) in provisional {
+                self.write(file, yaml);
+            }
+        }
+    }
+}
+
+impl FixWriter<'_> {
+    /// Writes one fixed object (to standard output, or to the current file's text).
+    fn write(&mut self, file: String, yaml: Result<String, String>) {
         if self.error.is_some() {
             return;
         }
