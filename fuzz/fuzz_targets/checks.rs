@@ -10,6 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let limits = Limits {
         max_depth: 64,
         max_nodes: 100_000,
+        ..Limits::default()
     };
     let nodes: Vec<Node> = parse_documents(text, &limits).into_iter().flatten().collect();
     let engine = Engine::new(Config::default());

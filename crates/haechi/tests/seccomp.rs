@@ -49,7 +49,8 @@ fn can_record_and_run() -> bool {
 /// Reads and writes files and talks to itself over a loopback TCP socket; busybox applets
 /// only, so it runs the same on the host and in the busybox container. It waits for a child
 /// that is still running on purpose: whether the shell's `wait` suspends (rt_sigsuspend)
-/// otherwise depends on timing, and a recording only sees the paths a run takes.
+/// otherwise depends on timing, and a recording only sees the paths a run takes. The client
+/// tries again while the listener is not up yet (a loaded machine can take longer than 0.3 s).
 const WORKLOAD: &str = "set -e
 busybox sleep 0.2 &
 wait
@@ -59,7 +60,10 @@ busybox cat $d/a > $d/b
 busybox ls $d > /dev/null
 busybox nc -l -p 7791 127.0.0.1 > $d/got &
 busybox sleep 0.3
-echo ping | busybox nc 127.0.0.1 7791
+for i in 1 2 3 4 5 6 7 8 9 10; do
+  echo ping | busybox nc 127.0.0.1 7791 && break
+  busybox sleep 0.3
+done
 wait
 busybox grep -q ping $d/got
 busybox rm -r $d

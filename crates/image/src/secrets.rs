@@ -1,12 +1,8 @@
-//! Secrets in layers: private keys, cloud credentials and tokens. Every layer is searched, so
-//! a key that a later layer deletes is still reported (it ships in the image). A literal
-//! prefilter (Aho-Corasick) picks the files worth a regex, which keeps the cost of reading
-//! every small text file of an image low (binary files are skipped).
+//! Secrets in layers: private keys, cloud credentials and tokens, as the shared catalogue
+//! (`haechi-secrets`, which `haechi scan` uses for manifests too) recognises them. Every layer
+//! is searched, so a key that a later layer deletes is still reported (it ships in the image);
+//! binary files are skipped.
 
-use std::sync::LazyLock;
-
-use aho_corasick::AhoCorasick;
-use regex::bytes::Regex;
 use serde::Serialize;
 
 /// Files larger than this are not searched (secrets live in small config and key files).
@@ -32,94 +28,6 @@ pub struct Secret {
     pub excerpt: String,
 }
 
-struct Rule {
-    id: &'static str,
-    title: &'static str,
-    severity: crate::Severity,
-    /// Any of these must occur for the pattern to be tried.
-    literals: &'static [&'static str],
-    pattern: &'static str,
-}
-
-const RULES: &[Rule] = &[
-    Rule {
-        id: "private-key",
-        title: "Private key",
-        severity: crate::Severity::High,
-        literals: &["PRIVATE KEY"],
-        pattern: r"-----BEGIN[ A-Z0-9]*PRIVATE KEY( BLOCK)?-----[\s\S]{16,}?-----END[ A-Z0-9]*PRIVATE KEY",
-    },
-    Rule {
-        id: "aws-access-key-id",
-        title: "AWS access key ID",
-        severity: crate::Severity::Critical,
-        literals: &["AKIA", "ASIA", "ABIA", "ACCA"],
-        pattern: r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b",
-    },
-    Rule {
-        id: "aws-secret-access-key",
-        title: "AWS secret access key",
-        severity: crate::Severity::Critical,
-        literals: &["ws_secret_access_key", "WS_SECRET_ACCESS_KEY"],
-        pattern: r#"(?i)aws_secret_access_key["']?\s*[:=]\s*["']?[A-Za-z0-9/+=]{40}\b"#,
-    },
-    Rule {
-        id: "gcp-service-account",
-        title: "Google Cloud service account key",
-        severity: crate::Severity::Critical,
-        literals: &["service_account"],
-        pattern: r#""type"\s*:\s*"service_account"[\s\S]{0,4096}"private_key"\s*:"#,
-    },
-    Rule {
-        id: "github-token",
-        title: "GitHub token",
-        severity: crate::Severity::Critical,
-        literals: &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
-        pattern: r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})\b",
-    },
-    Rule {
-        id: "gitlab-token",
-        title: "GitLab personal access token",
-        severity: crate::Severity::Critical,
-        literals: &["glpat-"],
-        pattern: r"\bglpat-[A-Za-z0-9_\-]{20}\b",
-    },
-    Rule {
-        id: "slack-token",
-        title: "Slack token",
-        severity: crate::Severity::High,
-        literals: &["xoxb-", "xoxa-", "xoxp-", "xoxr-", "xoxs-"],
-        pattern: r"\bxox[baprs]-[0-9A-Za-z\-]{10,72}\b",
-    },
-    Rule {
-        id: "google-api-key",
-        title: "Google API key",
-        severity: crate::Severity::High,
-        literals: &["AIza"],
-        pattern: r"\bAIza[0-9A-Za-z_\-]{35}\b",
-    },
-];
-
-struct Compiled {
-    prefilter: AhoCorasick,
-    /// Literal index → rule index.
-    rule_of: Vec<usize>,
-    regexes: Vec<Regex>,
-}
-
-static COMPILED: LazyLock<Compiled> = LazyLock::new(|| Compiled {
-    prefilter: AhoCorasick::new(RULES.iter().flat_map(|r| r.literals)).expect("valid literals"),
-    rule_of: RULES
-        .iter()
-        .enumerate()
-        .flat_map(|(i, r)| r.literals.iter().map(move |_| i))
-        .collect(),
-    regexes: RULES
-        .iter()
-        .map(|r| Regex::new(r.pattern).expect("valid secret pattern"))
-        .collect(),
-});
-
 /// Directories whose contents are documentation or test fixtures shipped by packages.
 const SKIPPED: &[&str] = &[
     "usr/share/doc/",
@@ -137,45 +45,20 @@ pub(crate) fn wants(path: &str, size: u64) -> bool {
 }
 
 pub(crate) fn scan(path: &str, data: &[u8], layer: usize, out: &mut Vec<Secret>) {
-    // Binary files (a NUL early on) are not searched, as Trivy does not.
-    if memchr::memchr(0, &data[..data.len().min(4096)]).is_some() {
-        return;
+    for found in haechi_secrets::find(data) {
+        out.push(Secret {
+            rule: found.rule.id,
+            title: found.rule.title,
+            severity: match found.rule.severity {
+                haechi_secrets::Severity::High => crate::Severity::High,
+                haechi_secrets::Severity::Critical => crate::Severity::Critical,
+            },
+            path: format!("/{path}"),
+            layer,
+            line: found.line,
+            excerpt: found.excerpt,
+        });
     }
-    let compiled = &*COMPILED;
-    let mut candidates = [false; RULES.len()];
-    for m in compiled.prefilter.find_overlapping_iter(data) {
-        candidates[compiled.rule_of[m.pattern().as_usize()]] = true;
-    }
-    for (i, rule) in RULES.iter().enumerate() {
-        if !candidates[i] {
-            continue;
-        }
-        if let Some(m) = compiled.regexes[i].find(data) {
-            let line = 1 + memchr::memchr_iter(b'\n', &data[..m.start()]).count();
-            out.push(Secret {
-                rule: rule.id,
-                title: rule.title,
-                severity: rule.severity,
-                path: format!("/{path}"),
-                layer,
-                line,
-                excerpt: mask(&String::from_utf8_lossy(m.as_bytes())),
-            });
-        }
-    }
-}
-
-/// Keeps the first line's first characters so a reader recognises the secret, masks the rest.
-fn mask(found: &str) -> String {
-    let first = found.lines().next().unwrap_or("");
-    if first.starts_with("-----BEGIN") {
-        return first.to_string();
-    }
-    let keep: String = first.chars().take(first.len().min(8) / 2 + 2).collect();
-    format!(
-        "{keep}{}",
-        "*".repeat(first.chars().count().saturating_sub(keep.chars().count()))
-    )
 }
 
 #[cfg(test)]

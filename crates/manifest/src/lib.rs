@@ -15,6 +15,9 @@
 mod json;
 mod node;
 mod parse;
+pub mod read;
 
 pub use node::{Key, Node, Pos, Scalar, ScalarKind, Value};
-pub use parse::{Limits, ParseError, parse_documents, parse_documents_at};
+pub use parse::{
+    Limits, ParseError, ParseErrorKind, Parsed, parse_documents, parse_documents_at, parse_stream,
+};

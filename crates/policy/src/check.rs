@@ -2,8 +2,9 @@
 
 use haechi_manifest::Pos;
 
+use crate::facts::Facts;
 use crate::fix::Fix;
-use crate::object::{Object, ObjectSet};
+use crate::object::Object;
 use crate::options::Options;
 use crate::path::FieldPath;
 pub use crate::standards::PssLevel;
@@ -44,10 +45,48 @@ pub struct Violation {
 /// A violation of a check that looks across objects, attached to one of them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SetViolation {
-    /// Index in the [`ObjectSet`] of the object the finding is reported on.
+    /// Number of the object the finding is reported on (its place in the scan, from 0).
     pub object: usize,
     /// The violation.
     pub violation: Violation,
+}
+
+/// What another object of the scan must say for a violation to stand. Checks that look past
+/// their object say so with a condition instead of reading the other objects, which may come
+/// later in the input: the engine decides once every object is seen, from the [`Facts`] it
+/// kept of each, so no object's tree has to be kept until then.
+#[derive(Debug, Clone)]
+pub enum Condition {
+    /// Stands unless the ServiceAccount `account` (looked up in `namespace`, then among
+    /// ServiceAccounts without a namespace) sets `automountServiceAccountToken: false`.
+    TokenNotRefused {
+        /// The pod's namespace, when set.
+        namespace: Option<String>,
+        /// The ServiceAccount's name.
+        account: String,
+    },
+    /// Stands when the Namespace `namespace` of the scan carries an untrusted label.
+    NamespaceUntrusted {
+        /// The namespace.
+        namespace: String,
+    },
+    /// Stands when the ClusterRole `name` grants writing workloads; `message` then says what
+    /// it grants (the resources, comma-separated).
+    ClusterRoleWritesWorkloads {
+        /// The ClusterRole.
+        name: String,
+        /// The violation's message, given the resources.
+        message: fn(&str, &str) -> String,
+    },
+}
+
+/// A violation that may depend on other objects.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// The violation as it stands when the condition holds.
+    pub violation: Violation,
+    /// `None`: it stands whatever the other objects say.
+    pub condition: Option<Condition>,
 }
 
 /// How a check runs.
@@ -55,8 +94,12 @@ pub struct SetViolation {
 pub enum Rule {
     /// Looks at one object at a time.
     Object(fn(&Context<'_>, &mut Vec<Violation>)),
-    /// Looks at the whole scanned set (NetworkPolicy coverage, for example).
-    Set(fn(&ObjectSet<'_>, &Options, &mut Vec<SetViolation>)),
+    /// Looks at one object, but whether a violation stands may depend on other objects (its
+    /// ServiceAccount, Namespace, ClusterRole): decided when every object has been seen.
+    Depends(fn(&Context<'_>, &mut Vec<Pending>)),
+    /// Looks across the whole scan through the facts kept of each object (NetworkPolicy
+    /// coverage, for example).
+    Set(fn(&Facts, &Options, &mut Vec<SetViolation>)),
 }
 
 /// A check: metadata, the kinds it reads and rule.
@@ -84,8 +127,6 @@ impl std::fmt::Debug for Check {
 pub struct Context<'a> {
     /// The object under check.
     pub object: &'a Object<'a>,
-    /// Everything scanned or reviewed with it (Namespaces, for example).
-    pub set: &'a ObjectSet<'a>,
     /// Engine options (PSS version, sandbox runtime classes, …).
     pub options: &'a Options,
 }

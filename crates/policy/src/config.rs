@@ -140,15 +140,25 @@ impl Exemption {
     }
 }
 
+/// The largest configuration file read, in bytes: a real one is a few kilobytes.
+pub const MAX_CONFIG_SIZE: u64 = 1 << 20;
+
 /// The file name looked for upward from the scanned path.
 pub const CONFIG_FILE_NAME: &str = ".haechi.yaml";
 
 impl Config {
     /// Reads and validates a configuration file. `known_check` tells which check IDs exist.
+    /// Only a regular file is read (a FIFO or device given as `--config` is refused, not waited
+    /// on), and at most [`MAX_CONFIG_SIZE`] bytes of it.
     pub fn load(path: &Path, known_check: impl Fn(&str) -> bool) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
+        let text = haechi_manifest::read::read_text_file(path, MAX_CONFIG_SIZE).map_err(|e| {
+            ConfigError::Read {
+                path: path.to_path_buf(),
+                source: match e {
+                    haechi_manifest::read::ReadError::Io(source) => source,
+                    other => std::io::Error::other(other.to_string()),
+                },
+            }
         })?;
         Config::parse(&text, path, known_check)
     }

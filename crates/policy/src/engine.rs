@@ -1,12 +1,20 @@
-//! Running the enabled checks over a set of objects, applying exemptions, and fixing objects.
+//! Running the enabled checks over objects, applying exemptions, and fixing objects.
+//!
+//! Objects go through a [`Session`] one at a time: each is checked while its tree is at hand and
+//! leaves behind only its findings and its [`Facts`]. Findings that depend on other objects, and
+//! checks over the whole set, are decided when the session finishes. Memory therefore grows
+//! with the findings, not with the objects' trees.
+
+use std::collections::HashMap;
 
 use haechi_manifest::Node;
 use json_patch::PatchOperation;
 use serde_json::Value as Json;
 
-use crate::check::{Check, CheckMeta, Context, Rule, Severity, Violation};
+use crate::check::{Check, CheckMeta, Condition, Context, Rule, SetViolation, Severity, Violation};
 use crate::checks;
 use crate::config::Config;
+use crate::facts::{Facts, ObjectFacts};
 use crate::object::{Object, ObjectSet};
 use crate::options::Options;
 
@@ -20,7 +28,7 @@ pub struct Finding {
     pub check: &'static CheckMeta,
     /// Its severity after configuration overrides.
     pub severity: Severity,
-    /// Index of the object in the evaluated [`ObjectSet`].
+    /// Number of the object: its place (from 0) in the evaluated [`ObjectSet`] or [`Session`].
     pub object: usize,
     /// Where and what.
     pub violation: Violation,
@@ -102,62 +110,95 @@ impl Engine {
     /// Every finding for the objects in `set`, ignored ones included (marked), ordered by object,
     /// position and check.
     pub fn evaluate(&self, set: &ObjectSet<'_>) -> Vec<Finding> {
+        let mut session = self.session();
         let mut findings = Vec::new();
+        for object in &set.objects {
+            findings.extend(session.commit(self.check(object)).1);
+        }
+        findings.extend(session.finish());
+        sort_findings(&mut findings);
+        findings
+    }
+
+    /// A session to hand objects to one at a time.
+    pub fn session(&self) -> Session<'_> {
+        Session {
+            engine: self,
+            facts: Facts::default(),
+            deferred: Vec::new(),
+            set_ignored: HashMap::new(),
+            objects: 0,
+        }
+    }
+
+    /// Runs the checks of one object on its own: the findings that need no other object, those
+    /// that wait for the others, and the facts other objects' checks need. Nothing here refers
+    /// to the object's tree, which can be dropped once this returns.
+    pub fn check(&self, object: &Object<'_>) -> Checked {
+        let ctx = Context {
+            object,
+            options: &self.config.options,
+        };
+        let mut checked = Checked {
+            findings: Vec::new(),
+            deferred: Vec::new(),
+            facts: Facts::of(object),
+            set_ignored: Vec::new(),
+        };
         let mut violations = Vec::new();
-        // Object by object, so that one object's tree stays in cache while every check reads it.
-        for (index, object) in set.objects.iter().enumerate() {
-            let ctx = Context {
-                object,
-                set,
-                options: &self.config.options,
-            };
-            for check in &self.checks {
-                if !check.kinds.contains(&object.kind) {
-                    continue;
-                }
-                if let Rule::Object(rule) = check.rule {
+        let mut pending = Vec::new();
+        for check in &self.checks {
+            if !check.kinds.contains(&object.kind) {
+                continue;
+            }
+            match check.rule {
+                Rule::Object(rule) => {
                     rule(&ctx, &mut violations);
                     for violation in violations.drain(..) {
-                        findings.push(self.finding(check, set, index, violation));
+                        checked
+                            .findings
+                            .push(self.finding(check, object, violation));
+                    }
+                }
+                Rule::Depends(rule) => {
+                    rule(&ctx, &mut pending);
+                    for p in pending.drain(..) {
+                        let finding = self.finding(check, object, p.violation);
+                        match p.condition {
+                            None => checked.findings.push(finding),
+                            Some(condition) => checked.deferred.push((finding, condition)),
+                        }
+                    }
+                }
+                Rule::Set(_) => {
+                    if checked.facts.is_workload() {
+                        checked
+                            .set_ignored
+                            .push(self.ignored(check.meta.id, object));
                     }
                 }
             }
         }
-        let mut set_violations = Vec::new();
-        for check in &self.checks {
-            if let Rule::Set(rule) = check.rule {
-                rule(set, &self.config.options, &mut set_violations);
-                for sv in set_violations.drain(..) {
-                    findings.push(self.finding(check, set, sv.object, sv.violation));
-                }
-            }
-        }
-        findings.sort_by(|a, b| {
-            (a.object, a.violation.pos, a.check.id).cmp(&(b.object, b.violation.pos, b.check.id))
-        });
-        findings
+        sort_findings(&mut checked.findings);
+        checked
     }
 
-    fn finding(
-        &self,
-        check: &'static Check,
-        set: &ObjectSet<'_>,
-        object: usize,
-        violation: Violation,
-    ) -> Finding {
-        let target = &set.objects[object];
+    fn finding(&self, check: &'static Check, object: &Object<'_>, violation: Violation) -> Finding {
         Finding {
             check: &check.meta,
-            severity: self
-                .config
-                .severities
-                .get(check.meta.id)
-                .copied()
-                .unwrap_or(check.meta.severity),
-            object,
+            severity: self.severity(check),
+            object: 0,
             violation,
-            ignored: self.ignored(check.meta.id, target),
+            ignored: self.ignored(check.meta.id, object),
         }
+    }
+
+    fn severity(&self, check: &Check) -> Severity {
+        self.config
+            .severities
+            .get(check.meta.id)
+            .copied()
+            .unwrap_or(check.meta.severity)
     }
 
     fn ignored(&self, check: &str, object: &Object<'_>) -> Option<Ignored> {
@@ -217,6 +258,124 @@ impl Engine {
     }
 }
 
+/// Findings in report order: by object, position and check.
+fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (a.object, a.violation.pos, a.check.id).cmp(&(b.object, b.violation.pos, b.check.id))
+    });
+}
+
+/// One object checked on its own ([`Engine::check`]), waiting to join a [`Session`].
+#[derive(Debug, Clone)]
+pub struct Checked {
+    findings: Vec<Finding>,
+    deferred: Vec<(Finding, Condition)>,
+    facts: ObjectFacts,
+    /// When the object is a workload: whether each set rule's findings on it are ignored.
+    set_ignored: Vec<Option<Ignored>>,
+}
+
+impl Checked {
+    /// The findings known so far (others may follow from [`Session::finish`]), in position order.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// Takes the findings known so far out (their `object` is not yet known: 0), for a caller
+    /// that turns them into its own form before committing; [`Session::commit`] then returns
+    /// none for this object.
+    pub fn take_findings(&mut self) -> Vec<Finding> {
+        std::mem::take(&mut self.findings)
+    }
+}
+
+/// Objects checked one at a time, and what is decided once all are seen.
+pub struct Session<'e> {
+    engine: &'e Engine,
+    facts: Facts,
+    deferred: Vec<(Finding, Condition)>,
+    /// Object number → whether each set rule's findings on it are ignored.
+    set_ignored: HashMap<usize, Vec<Option<Ignored>>>,
+    objects: usize,
+}
+
+impl Session<'_> {
+    /// Adds a checked object as the next one: returns its number and its findings.
+    pub fn commit(&mut self, checked: Checked) -> (usize, Vec<Finding>) {
+        let index = self.objects;
+        self.objects += 1;
+        if self.facts.add(index, checked.facts) {
+            self.set_ignored.insert(index, checked.set_ignored);
+        }
+        self.deferred.extend(
+            checked
+                .deferred
+                .into_iter()
+                .map(|(mut finding, condition)| {
+                    finding.object = index;
+                    (finding, condition)
+                }),
+        );
+        let mut findings = checked.findings;
+        for finding in &mut findings {
+            finding.object = index;
+        }
+        (index, findings)
+    }
+
+    /// How many objects were committed.
+    pub fn objects(&self) -> usize {
+        self.objects
+    }
+
+    /// The facts kept so far.
+    pub fn facts(&self) -> &Facts {
+        &self.facts
+    }
+
+    /// Decides the findings that waited for every object and runs the set rules.
+    pub fn finish(self) -> Vec<Finding> {
+        let engine = self.engine;
+        let options = &engine.config.options;
+        let mut findings = Vec::new();
+        for (mut finding, condition) in self.deferred {
+            if self
+                .facts
+                .holds(&condition, options, &mut finding.violation)
+            {
+                findings.push(finding);
+            }
+        }
+        let mut violations: Vec<SetViolation> = Vec::new();
+        let set_checks = engine
+            .checks
+            .iter()
+            .filter(|c| matches!(c.rule, Rule::Set(_)));
+        for (n, check) in set_checks.enumerate() {
+            let Rule::Set(rule) = check.rule else {
+                continue;
+            };
+            rule(&self.facts, options, &mut violations);
+            for sv in violations.drain(..) {
+                let ignored = self
+                    .set_ignored
+                    .get(&sv.object)
+                    .and_then(|i| i.get(n).cloned())
+                    .flatten();
+                findings.push(Finding {
+                    check: &check.meta,
+                    severity: engine.severity(check),
+                    object: sv.object,
+                    violation: sv.violation,
+                    ignored,
+                });
+            }
+        }
+        sort_findings(&mut findings);
+        findings
+    }
+}
+
 /// The reason an ignore annotation gives for `check`, if it names it.
 fn ignore_reason(annotation: &str, check: &str) -> Option<String> {
     annotation.lines().find_map(|line| {
@@ -229,7 +388,47 @@ fn ignore_reason(annotation: &str, check: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use haechi_manifest::{Limits, parse_documents};
+
     use super::*;
+
+    fn node(yaml: &str) -> Node {
+        parse_documents(yaml, &Limits::default()).remove(0).unwrap()
+    }
+
+    #[test]
+    fn a_session_decides_from_facts_after_the_trees_are_gone() {
+        let engine = Engine::new(Config::default());
+        let mut session = engine.session();
+        let mut findings = Vec::new();
+        // The pod comes first and its tree is dropped before its ServiceAccount is seen.
+        for yaml in [
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a, annotations: {haechi.dev/ignore: 'network-policy-default-deny: test'}}\nspec: {containers: [{name: c, image: i}]}",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: q, namespace: b}\nspec: {serviceAccountName: robot, containers: [{name: c, image: i}]}",
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: a}\nautomountServiceAccountToken: false",
+        ] {
+            let tree = node(yaml);
+            let checked = engine.check(&Object::new(&tree).unwrap());
+            drop(tree);
+            findings.extend(session.commit(checked).1);
+        }
+        findings.extend(session.finish());
+        let on = |object: usize, id: &str| {
+            findings
+                .iter()
+                .filter(|f| f.object == object && f.check.id == id)
+                .map(|f| f.ignored.is_some())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(on(0, "automount-service-account-token"), [] as [bool; 0]);
+        assert_eq!(on(1, "automount-service-account-token"), [false]);
+        assert_eq!(
+            on(0, "network-policy-default-deny"),
+            [true],
+            "ignored by annotation"
+        );
+        assert_eq!(on(1, "network-policy-default-deny"), [false]);
+    }
 
     #[test]
     fn ignore_annotation_names_checks_and_reason() {

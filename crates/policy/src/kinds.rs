@@ -60,6 +60,8 @@ pub const CHECKED: &[&str] = &[
     "ClusterRoleBinding",
     "NetworkPolicy",
     "Service",
+    "ConfigMap",
+    "Secret",
 ];
 
 /// Whether haechi checks objects of `kind`.

@@ -4,8 +4,6 @@
 //! field a check reads can be reported with its line and column, and so that unknown or
 //! misspelled fields never make a whole object unreadable.
 
-use std::collections::HashMap;
-
 use haechi_manifest::Node;
 use serde::Serialize;
 
@@ -139,14 +137,12 @@ impl std::fmt::Display for ObjectRef {
     }
 }
 
-/// Every object of one scan or review, for checks that look across objects.
+/// Objects evaluated together ([`crate::Engine::evaluate`]): checks that look across objects
+/// see each other's facts. Large scans hand objects to a [`crate::Session`] one at a time
+/// instead.
 pub struct ObjectSet<'a> {
     /// The objects, in input order.
     pub objects: Vec<Object<'a>>,
-    /// Kind, namespace (`""` for none) and name → index of the first such object. Checks look
-    /// objects up by name (a pod's ServiceAccount, a Namespace's labels) for every workload; a
-    /// scan of thousands of objects must not turn that into a quadratic search.
-    by_name: HashMap<(&'a str, &'a str, &'a str), usize>,
 }
 
 /// The pod part of a pod-bearing object.
@@ -335,26 +331,8 @@ fn string_entries(map: Option<&Node>) -> impl Iterator<Item = (&str, &str)> {
 }
 
 impl<'a> ObjectSet<'a> {
-    /// A set of objects, indexed for lookups by name.
+    /// A set of objects.
     pub fn new(objects: Vec<Object<'a>>) -> ObjectSet<'a> {
-        let mut by_name = HashMap::with_capacity(objects.len());
-        for (index, o) in objects.iter().enumerate() {
-            by_name
-                .entry((o.kind, o.namespace.unwrap_or(""), o.name))
-                .or_insert(index);
-        }
-        ObjectSet { objects, by_name }
-    }
-
-    /// The first object of `kind` named `name` in `namespace` (`None` for cluster-scoped kinds).
-    pub fn find(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&Object<'a>> {
-        let index = self.by_name.get(&(kind, namespace.unwrap_or(""), name))?;
-        Some(&self.objects[*index])
-    }
-
-    /// The Namespace object of that name, when it is in the set.
-    pub fn namespace(&self, name: &str) -> Option<&Object<'a>> {
-        self.find("Namespace", None, name)
-            .filter(|o| o.api_version == "v1")
+        ObjectSet { objects }
     }
 }

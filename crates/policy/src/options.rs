@@ -1,6 +1,6 @@
 //! Settings that change what checks expect, shared by `haechi scan` and `haechi admit`.
 
-use crate::object::{Object, ObjectSet};
+use crate::object::Object;
 use crate::standards::PssVersion;
 
 /// What the checks need to know beyond the object itself.
@@ -60,21 +60,35 @@ impl Default for Untrusted {
     }
 }
 
+/// Whether a workload is untrusted, as far as the workload itself tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// Its labels or its namespace's configured name say so.
+    Untrusted,
+    /// Nothing marks it, and its Namespace cannot either.
+    Trusted,
+    /// Untrusted when the Namespace of this name, if it is scanned too, carries a marking label.
+    IfNamespaceMarked(String),
+}
+
 impl Untrusted {
-    /// Whether `object` (in `set`) is an untrusted workload.
-    pub fn matches(&self, object: &Object<'_>, set: &ObjectSet<'_>) -> bool {
+    /// What `object`'s own labels, its pod's labels and the configured namespaces say.
+    pub fn judge(&self, object: &Object<'_>) -> Trust {
         if self.marks(object.labels()) || object.pod().is_some_and(|pod| self.marks(pod.labels())) {
-            return true;
+            return Trust::Untrusted;
         }
         let namespace = object.namespace.unwrap_or("default");
         if self.namespaces.iter().any(|ns| ns == namespace) {
-            return true;
+            return Trust::Untrusted;
         }
-        set.namespace(namespace)
-            .is_some_and(|ns| self.marks(ns.labels()))
+        if self.labels.is_empty() {
+            return Trust::Trusted;
+        }
+        Trust::IfNamespaceMarked(namespace.to_string())
     }
 
-    fn marks<'a>(&self, mut labels: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
+    /// Whether one of `labels` marks its owner untrusted.
+    pub fn marks<'a>(&self, mut labels: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
         labels.any(|(k, v)| self.labels.iter().any(|(lk, lv)| lk == k && lv == v))
     }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use haechi_manifest::{Limits, parse_documents};
 use haechi_policy::checks::pss;
-use haechi_policy::{Object, ObjectSet, PssLevel, PssVersion};
+use haechi_policy::{Object, PssLevel, PssVersion};
 
 fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pod-security-admission/testdata")
@@ -50,8 +50,7 @@ fn every_fixture_agrees_with_pod_security_admission() {
                             continue;
                         }
                         let object = Object::new(&node).expect("fixture is an object");
-                        let set = ObjectSet::new(vec![object]);
-                        let found = pss::evaluate(&set.objects[0], &set, level, version);
+                        let found = pss::evaluate(&object, level, version);
                         checked += 1;
                         if found.is_empty() == expect_fail {
                             let got: Vec<String> = found

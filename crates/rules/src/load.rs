@@ -137,6 +137,7 @@ impl Definitions {
         let limits = Limits {
             max_depth: MAX_YAML_DEPTH,
             max_nodes: MAX_YAML_NODES,
+            ..Limits::default()
         };
         for doc in parse_documents(text, &limits) {
             match doc {

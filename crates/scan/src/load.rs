@@ -1,14 +1,21 @@
-//! Finding files and reading them into Kubernetes objects.
+//! Finding files and reading them into Kubernetes objects, one object at a time.
+//!
+//! Every object is handed to a [`Visitor`] as soon as it is read and its tree is dropped right
+//! after, so what a scan holds is one file's text and one object's tree, whatever the number of
+//! files and objects. The items of a `kind: List` are read one by one too: a cluster export of
+//! thousands of pods never becomes one tree.
+//!
+//! Discovery reads each real file once: directories are entered once per device and inode (so
+//! `ln -s . a` and its fan-outs end), files are read once per device and inode, and only regular
+//! files are read, at most up to the size limit, whatever their reported size.
 
+use std::collections::{BTreeMap, HashSet};
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use std::collections::BTreeMap;
-
-use haechi_manifest::{Limits, Node, parse_documents_at};
-use haechi_policy::kinds::is_checked;
-pub use haechi_report::Problem;
+use haechi_manifest::read::{ReadError, open_regular, read_opened, read_text};
+use haechi_manifest::{Limits, Node, ParseError, ParseErrorKind, Parsed, parse_stream};
+use serde::Serialize;
 
 /// Where manifests come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,10 +27,14 @@ pub enum Input {
     Stdin,
 }
 
+/// The default `--max-file-size`: 256 MiB, above the largest cluster exports and generated
+/// manifests; what a scan holds grows with the largest file, not with their number.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 256 << 20;
+
 /// Bounds on input.
 #[derive(Debug, Clone, Copy)]
 pub struct LoadOptions {
-    /// Files larger than this are skipped with a message.
+    /// Files larger than this are problems, not read past the limit.
     pub max_file_size: u64,
     /// Per-document parser bounds.
     pub limits: Limits,
@@ -35,206 +46,414 @@ pub struct LoadOptions {
 impl Default for LoadOptions {
     fn default() -> LoadOptions {
         LoadOptions {
-            max_file_size: 32 << 20,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
             limits: Limits::default(),
             parse_unchecked_kinds: false,
         }
     }
 }
 
-/// One Kubernetes object and where it came from.
-#[derive(Debug, Clone)]
-pub struct SourceObject {
-    /// The file as given or found (`-` for standard input).
-    pub file: String,
-    /// The object.
-    pub node: Node,
+/// Why something in the input could not be checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    /// The path does not exist or may not be read.
+    Unreadable,
+    /// A directory entry, FIFO, socket or device where a file was expected.
+    NotRegular,
+    /// Over `--max-file-size`.
+    TooLarge,
+    /// A binary file.
+    Binary,
+    /// Not UTF-8.
+    Encoding,
+    /// Not valid YAML or JSON.
+    Syntax,
+    /// A mapping with the same key twice.
+    DuplicateKey,
+    /// A parser limit (nesting, nodes, alias expansion).
+    Limit,
 }
 
-/// The result of reading the inputs.
+/// Something in the input that could not be checked. Every problem makes the scan exit with
+/// status 2 unless `--allow-problems` is given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The file.
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<u32>,
+    /// 1-based column, when known.
+    pub column: Option<u32>,
+    /// Why, as a stable keyword.
+    pub reason: Reason,
+    /// What is wrong and, where it helps, what to do.
+    pub message: String,
+    /// Whether a whole input (a file, a directory, standard input) was not read, as opposed to
+    /// one document of it.
+    #[serde(skip)]
+    pub fatal: bool,
+}
+
+impl Problem {
+    /// The problem as every report format carries it.
+    pub fn to_report(&self) -> haechi_report::Problem {
+        haechi_report::Problem {
+            file: self.file.clone(),
+            line: self.line,
+            column: self.column,
+            message: self.message.clone(),
+            fatal: self.fatal,
+        }
+    }
+}
+
+/// Counts and problems of reading the inputs.
 #[derive(Debug, Default)]
 pub struct Loaded {
-    /// The objects, in input order.
-    pub objects: Vec<SourceObject>,
     /// Files read.
     pub files: usize,
     /// Documents that are not Kubernetes objects (no `kind`/`apiVersion`), e.g. Helm values.
     pub not_objects: usize,
-    /// Objects of kinds haechi does not check, by kind. They are recognised from their top-level
-    /// `kind:` line and not parsed further (CRDs and dashboards ConfigMaps are most of the bytes of
-    /// a typical repository).
+    /// Objects of kinds haechi does not check, recognised from their top-level `kind:` line and
+    /// not parsed further (CRDs are most of the bytes of a typical repository), by kind.
     pub skipped_kinds: BTreeMap<String, usize>,
-    /// What could not be scanned.
+    /// What could not be checked.
     pub problems: Vec<Problem>,
 }
 
-/// Reads every input. Never fails: what cannot be read is a [`Problem`].
-pub fn load(inputs: &[Input], options: &LoadOptions) -> Loaded {
-    let mut loaded = Loaded::default();
+/// What receives the objects, one at a time.
+///
+/// The items of a document are only known to be a list's when the document ends (kubectl
+/// writes `items` before `kind`), so they come *provisionally*: the visitor keeps what they
+/// lead to apart until [`Visitor::settle`] says whether they stand (a `kind: List`) or not (a
+/// broken document, or a document that merely has an `items` field, which is then handed out
+/// again whole).
+pub trait Visitor {
+    /// One object of `file`; its tree is dropped when this returns.
+    fn object(&mut self, file: &str, node: &Node, provisional: bool);
+    /// Whether the provisional objects since the last call stand.
+    fn settle(&mut self, keep: bool);
+}
+
+/// Reads every input and hands its objects to `visitor`. Never fails: what cannot be read is a
+/// [`Problem`].
+pub fn load<V: Visitor>(inputs: &[Input], options: &LoadOptions, visitor: &mut V) -> Loaded {
+    let mut reader = Reader {
+        options,
+        loaded: Loaded::default(),
+        seen_dirs: HashSet::new(),
+        seen_files: HashSet::new(),
+    };
     for input in inputs {
         match input {
             Input::Stdin => {
-                let mut bytes = Vec::new();
-                let limit = options.max_file_size;
-                match std::io::stdin()
-                    .lock()
-                    .take(limit + 1)
-                    .read_to_end(&mut bytes)
-                {
-                    Ok(_) => read_bytes("-", bytes, options, &mut loaded),
-                    Err(e) => loaded
-                        .problems
-                        .push(fatal("-", format!("cannot read standard input: {e}"))),
+                let stdin = std::io::stdin();
+                match read_text(&mut stdin.lock(), options.max_file_size, 0) {
+                    Ok(text) => reader.read_text("-", &text, visitor),
+                    Err(e) => reader.read_error("-", e),
                 }
             }
             Input::Path(path) => match fs::metadata(path) {
-                Ok(meta) if meta.is_dir() => {
-                    let mut files = Vec::new();
-                    walk(path, &mut files, &mut loaded.problems);
-                    for file in files {
-                        read_file(&file, options, &mut loaded);
-                    }
-                }
-                Ok(_) => read_file(path, options, &mut loaded),
-                Err(e) => loaded.problems.push(fatal(
-                    &path.display().to_string(),
-                    format!("cannot read: {e}"),
-                )),
+                Ok(meta) if meta.is_dir() => reader.walk(path, visitor),
+                Ok(_) => reader.read_file(path, visitor),
+                Err(e) => reader.read_error(&path.display().to_string(), ReadError::Io(e)),
             },
         }
     }
-    loaded
+    reader.loaded
 }
 
-fn fatal(file: &str, message: String) -> Problem {
-    Problem {
-        file: file.to_string(),
-        line: None,
-        column: None,
-        message,
-        fatal: true,
+/// A device and inode: what a file or directory is, whatever path leads to it.
+type Identity = (u64, u64);
+
+#[cfg(unix)]
+fn identity(meta: &fs::Metadata) -> Option<Identity> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn identity(_: &fs::Metadata) -> Option<Identity> {
+    None
+}
+
+struct Reader<'o> {
+    options: &'o LoadOptions,
+    loaded: Loaded,
+    seen_dirs: HashSet<Identity>,
+    seen_files: HashSet<Identity>,
+}
+
+fn is_manifest_name(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "json")
+    )
+}
+
+fn is_hidden(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('.'))
+}
+
+impl Reader<'_> {
+    fn problem(&mut self, file: &str, reason: Reason, message: String, fatal: bool) {
+        self.loaded.problems.push(Problem {
+            file: file.to_string(),
+            line: None,
+            column: None,
+            reason,
+            message,
+            fatal,
+        });
     }
-}
 
-fn skipped(file: &str, message: String) -> Problem {
-    Problem {
-        fatal: false,
-        ..fatal(file, message)
-    }
-}
-
-/// Collects manifest files under `dir`, sorted, skipping hidden directories (`.git`).
-fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Problem>) {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) => {
-            problems.push(fatal(
-                &dir.display().to_string(),
-                format!("cannot read directory: {e}"),
-            ));
-            return;
-        }
-    };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        let hidden = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
-        if path.is_dir() {
-            if !hidden {
-                walk(&path, files, problems);
+    fn read_error(&mut self, file: &str, error: ReadError) {
+        let reason = match &error {
+            ReadError::NotRegular(_) => Reason::NotRegular,
+            ReadError::TooLarge { .. } => Reason::TooLarge,
+            ReadError::Binary => Reason::Binary,
+            ReadError::NotUtf8 { .. } => Reason::Encoding,
+            ReadError::Io(_) => Reason::Unreadable,
+        };
+        let mut message = error.to_string();
+        match error {
+            ReadError::TooLarge { .. } => message.push_str(" (raise it with --max-file-size)"),
+            ReadError::NotRegular("a FIFO") => {
+                message.push_str(" (pipe it to standard input instead: ... | haechi scan -)")
             }
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml" | "json")
-        ) {
-            files.push(path);
+            _ => {}
+        }
+        self.problem(file, reason, message, true);
+    }
+
+    /// Lists the manifests under `root` depth first in name order, skipping hidden directories
+    /// (`.git`), entering each real directory once.
+    fn walk<V: Visitor>(&mut self, root: &Path, visitor: &mut V) {
+        let mut stack: Vec<std::vec::IntoIter<PathBuf>> = Vec::new();
+        self.enter(root, &mut stack);
+        while let Some(entries) = stack.last_mut() {
+            let Some(path) = entries.next() else {
+                stack.pop();
+                continue;
+            };
+            match fs::metadata(&path) {
+                Ok(meta) if meta.is_dir() => {
+                    if !is_hidden(&path) {
+                        self.enter(&path, &mut stack);
+                    }
+                }
+                // Non-regular files with a manifest's name are reported when read.
+                Ok(_) => {
+                    if is_manifest_name(&path) {
+                        self.read_file(&path, visitor);
+                    }
+                }
+                // A dangling symlink named like a manifest is a manifest that cannot be read.
+                Err(e) => {
+                    if is_manifest_name(&path) {
+                        self.read_error(&path.display().to_string(), ReadError::Io(e));
+                    }
+                }
+            }
         }
     }
-}
 
-fn read_file(path: &Path, options: &LoadOptions, loaded: &mut Loaded) {
-    let name = path.display().to_string();
-    match fs::metadata(path) {
-        Ok(meta) if meta.len() > options.max_file_size => {
-            loaded.problems.push(skipped(
+    /// Pushes the sorted entries of `dir`, unless it was entered before (a symlink cycle or a
+    /// second link to it).
+    fn enter(&mut self, dir: &Path, stack: &mut Vec<std::vec::IntoIter<PathBuf>>) {
+        let name = dir.display().to_string();
+        match fs::metadata(dir) {
+            Ok(meta) => {
+                if let Some(id) = identity(&meta)
+                    && !self.seen_dirs.insert(id)
+                {
+                    return;
+                }
+            }
+            Err(e) => return self.read_error(&name, ReadError::Io(e)),
+        }
+        match fs::read_dir(dir) {
+            Ok(entries) => {
+                let mut paths: Vec<PathBuf> = Vec::new();
+                for entry in entries {
+                    match entry {
+                        Ok(entry) => paths.push(entry.path()),
+                        Err(e) => {
+                            self.problem(
+                                &name,
+                                Reason::Unreadable,
+                                format!("cannot read directory: {e}"),
+                                true,
+                            );
+                            break;
+                        }
+                    }
+                }
+                paths.sort();
+                stack.push(paths.into_iter());
+            }
+            Err(e) => self.problem(
                 &name,
-                format!(
-                    "skipped: {} bytes is over the {} byte limit (--max-file-size)",
-                    meta.len(),
-                    options.max_file_size
-                ),
-            ));
-            return;
+                Reason::Unreadable,
+                format!("cannot read directory: {e}"),
+                true,
+            ),
         }
-        Err(e) => {
-            loaded
-                .problems
-                .push(fatal(&name, format!("cannot read: {e}")));
-            return;
-        }
-        Ok(_) => {}
     }
-    match fs::read(path) {
-        Ok(bytes) => read_bytes(&name, bytes, options, loaded),
-        Err(e) => loaded
-            .problems
-            .push(fatal(&name, format!("cannot read: {e}"))),
+
+    fn read_file<V: Visitor>(&mut self, path: &Path, visitor: &mut V) {
+        let name = path.display().to_string();
+        let (mut file, meta) = match open_regular(path) {
+            Ok(opened) => opened,
+            Err(e) => return self.read_error(&name, e),
+        };
+        if let Some(id) = identity(&meta)
+            && !self.seen_files.insert(id)
+        {
+            // The same file through another path (a symlink, a hard link, a repeated argument).
+            return;
+        }
+        match read_opened(&mut file, &meta, self.options.max_file_size) {
+            Ok(text) => {
+                drop(file);
+                self.read_text(&name, &text, visitor);
+            }
+            Err(e) => self.read_error(&name, e),
+        }
+    }
+
+    fn read_text<V: Visitor>(&mut self, name: &str, text: &str, visitor: &mut V) {
+        self.loaded.files += 1;
+        for (first_line, document) in split_documents(text) {
+            if !self.options.parse_unchecked_kinds
+                && let Some(kind) = unchecked_kind(document)
+            {
+                *self
+                    .loaded
+                    .skipped_kinds
+                    .entry(kind.to_string())
+                    .or_default() += 1;
+                continue;
+            }
+            self.read_chunk(name, first_line, document, visitor);
+        }
+    }
+
+    fn parse_problem(&mut self, file: &str, e: ParseError) {
+        let (reason, what) = match e.kind {
+            ParseErrorKind::Syntax => (Reason::Syntax, "not valid YAML/JSON: "),
+            ParseErrorKind::DuplicateKey => (Reason::DuplicateKey, ""),
+            ParseErrorKind::Limit => (Reason::Limit, ""),
+        };
+        self.loaded.problems.push(Problem {
+            file: file.to_string(),
+            line: Some(e.line),
+            column: Some(e.column),
+            reason,
+            message: format!("{what}{}", e.message),
+            fatal: false,
+        });
+    }
+
+    /// Reads one chunk of a stream (usually one document), handing items of lists out one at a
+    /// time.
+    fn read_chunk<V: Visitor>(&mut self, name: &str, first_line: u32, text: &str, visitor: &mut V) {
+        // Documents not yet known to be lists count their non-object items apart.
+        let mut waiting_not_objects = 0;
+        let mut items = 0usize;
+        let mut ordinal = 0usize;
+        // Documents that had items split out but are no list: read again whole (rare).
+        let mut again: Vec<usize> = Vec::new();
+        let limits = self.options.limits;
+        parse_stream(
+            text,
+            first_line,
+            &limits,
+            true,
+            &mut |parsed| match parsed {
+                Parsed::Item(node) => {
+                    items += 1;
+                    add_object(name, &node, visitor, true, &mut waiting_not_objects);
+                }
+                Parsed::Document(result) => {
+                    let list = matches!(&result, Ok(root) if is_list(root));
+                    if items > 0 {
+                        visitor.settle(list);
+                        if list {
+                            self.loaded.not_objects += waiting_not_objects;
+                        }
+                    }
+                    match result {
+                        // Items a merge key brought in are still in the tree of a list.
+                        Ok(root) if items == 0 || list => {
+                            add_object(name, &root, visitor, false, &mut self.loaded.not_objects);
+                        }
+                        Ok(_) => again.push(ordinal),
+                        Err(e) => self.parse_problem(name, e),
+                    }
+                    waiting_not_objects = 0;
+                    items = 0;
+                    ordinal += 1;
+                }
+            },
+        );
+        if again.is_empty() {
+            return;
+        }
+        let mut ordinal = 0usize;
+        parse_stream(text, first_line, &limits, false, &mut |parsed| {
+            if let Parsed::Document(result) = parsed {
+                if again.contains(&ordinal) {
+                    match result {
+                        Ok(root) => {
+                            add_object(name, &root, visitor, false, &mut self.loaded.not_objects)
+                        }
+                        Err(e) => self.parse_problem(name, e),
+                    }
+                }
+                ordinal += 1;
+            }
+        });
     }
 }
 
-fn read_bytes(name: &str, bytes: Vec<u8>, options: &LoadOptions, loaded: &mut Loaded) {
-    loaded.files += 1;
-    if bytes.len() as u64 > options.max_file_size {
-        loaded.problems.push(skipped(
-            name,
-            format!(
-                "skipped: over the {} byte limit (--max-file-size)",
-                options.max_file_size
-            ),
-        ));
+/// Whether a document is a list whose `items` are objects: `kind: List` or `*List`.
+fn is_list(node: &Node) -> bool {
+    node.get("kind")
+        .and_then(Node::as_str)
+        .is_some_and(|k| k.ends_with("List"))
+        && node.get("apiVersion").and_then(Node::as_str).is_some()
+        && node.get("items").is_some_and(Node::is_seq)
+}
+
+/// Hands a document to the visitor: an object, the items of a list, or nothing (documents that
+/// are not objects are counted in `not_objects`).
+fn add_object<V: Visitor>(
+    file: &str,
+    node: &Node,
+    visitor: &mut V,
+    provisional: bool,
+    not_objects: &mut usize,
+) {
+    if node.is_null() {
         return;
     }
-    if bytes[..bytes.len().min(8192)].contains(&0) {
-        loaded.problems.push(skipped(
-            name,
-            "skipped: binary file (contains NUL bytes)".to_string(),
-        ));
+    let is_object = node.get("kind").and_then(Node::as_str).is_some()
+        && node.get("apiVersion").and_then(Node::as_str).is_some();
+    if !is_object {
+        *not_objects += 1;
         return;
     }
-    let text = match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => {
-            loaded.problems.push(skipped(
-                name,
-                format!(
-                    "skipped: not UTF-8 text (invalid byte at offset {})",
-                    e.utf8_error().valid_up_to()
-                ),
-            ));
-            return;
+    if is_list(node) {
+        for item in node.get("items").map(Node::items).unwrap_or_default() {
+            add_object(file, item, visitor, provisional, not_objects);
         }
-    };
-    for (first_line, document) in split_documents(&text) {
-        if let Some(kind) = unchecked_kind(document).filter(|_| !options.parse_unchecked_kinds) {
-            *loaded.skipped_kinds.entry(kind.to_string()).or_default() += 1;
-            continue;
-        }
-        for parsed in parse_documents_at(document, first_line, &options.limits) {
-            match parsed {
-                Ok(node) => add_object(name, node, loaded),
-                Err(e) => loaded.problems.push(Problem {
-                    file: name.to_string(),
-                    line: Some(e.line),
-                    column: Some(e.column),
-                    message: format!("not valid YAML/JSON: {}", e.message),
-                    fatal: false,
-                }),
-            }
-        }
+        return;
     }
+    visitor.object(file, node, provisional);
 }
 
 /// Cuts a YAML stream at its document markers, returning each document with its first line.
@@ -263,70 +482,126 @@ fn split_documents(text: &str) -> Vec<(u32, &str)> {
 
 /// The kind of a block-style document whose top-level `kind:` names a kind haechi does not
 /// check (Lists excepted: their items may be checked). `None` means: parse it.
+///
+/// Only a document this reading cannot be wrong about is skipped: every top-level line is a
+/// plain `key:` (comments, blank lines and a bare `---` aside) and exactly one of them is
+/// `kind:`. A quoted, tagged, anchored, merged or flow-style key, content on the `---` line, or
+/// a second `kind:` (which the parser refuses as a duplicate key) sends the document to the
+/// parser, so the kind skipped here is the kind the parser would read.
 fn unchecked_kind(document: &str) -> Option<&str> {
     let mut kind = None;
+    let mut kinds = 0;
     let mut has_api_version = false;
-    // Top-level keys start at column 0 and nothing else of a block mapping can (block scalars
-    // are indented), so the first `kind:` line is the kind; stop once both keys are seen, which
-    // spares reading the rest of a large CRD.
     for line in document.lines() {
-        if let Some(value) = line.strip_prefix("kind:") {
-            let value = value
-                .split('#')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_matches(['"', '\'']);
-            kind = Some(value);
-        } else if line.starts_with("apiVersion:") {
-            has_api_version = true;
+        let Some(first) = line.bytes().next() else {
+            continue;
+        };
+        if matches!(first, b' ' | b'\t' | b'#') {
+            continue;
         }
-        if kind.is_some() && has_api_version {
-            break;
+        if let Some(rest) = line.strip_prefix("---") {
+            let rest = rest.trim_start();
+            if rest.is_empty() || rest.starts_with('#') {
+                continue;
+            }
+            return None;
+        }
+        let (key, value) = line.split_once(':')?;
+        let simple = !key.is_empty()
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/'));
+        if !simple || !(value.is_empty() || value.starts_with([' ', '\t'])) {
+            return None;
+        }
+        match key {
+            "kind" => {
+                kinds += 1;
+                kind = Some(
+                    value
+                        .split('#')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .trim_matches(['"', '\'']),
+                );
+            }
+            "apiVersion" => has_api_version = true,
+            _ => {}
         }
     }
     let kind = kind?;
     let simple = !kind.is_empty() && kind.bytes().all(|b| b.is_ascii_alphanumeric());
-    (simple && has_api_version && !kind.ends_with("List") && !is_checked(kind)).then_some(kind)
-}
-
-/// Adds a document: an object, the items of a `kind: List`, or nothing.
-fn add_object(file: &str, node: Node, loaded: &mut Loaded) {
-    if node.is_null() {
-        return;
-    }
-    let kind = node.get("kind").and_then(Node::as_str);
-    let is_object = kind.is_some() && node.get("apiVersion").and_then(Node::as_str).is_some();
-    if !is_object {
-        loaded.not_objects += 1;
-        return;
-    }
-    if kind.is_some_and(|k| k == "List" || k.ends_with("List"))
-        && node.get("items").is_some_and(Node::is_seq)
-    {
-        let haechi_manifest::Value::Map(entries) = node.value else {
-            return;
-        };
-        for (key, items) in entries {
-            if key.text == "items"
-                && let haechi_manifest::Value::Seq(items) = items.value
-            {
-                for item in items {
-                    add_object(file, item, loaded);
-                }
-            }
-        }
-        return;
-    }
-    loaded.objects.push(SourceObject {
-        file: file.to_string(),
-        node,
-    });
+    (kinds == 1
+        && simple
+        && has_api_version
+        && !kind.ends_with("List")
+        && !haechi_policy::kinds::is_checked(kind))
+    .then_some(kind)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Records what a visitor is told.
+    #[derive(Default)]
+    struct Recorder(Vec<String>);
+
+    impl Visitor for Recorder {
+        fn object(&mut self, _: &str, node: &Node, provisional: bool) {
+            let name = node
+                .path(&["metadata", "name"])
+                .and_then(Node::as_str)
+                .unwrap_or("?");
+            self.0
+                .push(format!("{}{name}", if provisional { "~" } else { "" }));
+        }
+
+        fn settle(&mut self, keep: bool) {
+            self.0.push(format!("settle {keep}"));
+        }
+    }
+
+    fn record(text: &str) -> (Vec<String>, Loaded) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("x.yaml");
+        fs::write(&file, text).unwrap();
+        let mut recorder = Recorder::default();
+        let loaded = load(&[Input::Path(file)], &LoadOptions::default(), &mut recorder);
+        (recorder.0, loaded)
+    }
+
+    #[test]
+    fn list_items_stand_only_when_the_document_is_a_list() {
+        let item =
+            |name: &str| format!("{{apiVersion: v1, kind: Pod, metadata: {{name: {name}}}}}");
+        let (seen, loaded) = record(&format!(
+            "apiVersion: v1\nitems:\n- {}\n- {}\n- not an object\nkind: List\n",
+            item("a"),
+            item("b")
+        ));
+        assert_eq!(seen, ["~a", "~b", "settle true"]);
+        assert_eq!(loaded.not_objects, 1);
+        // A document that has `items` but is no list is handed out whole instead.
+        let (seen, loaded) = record(&format!(
+            "{{apiVersion: v1, items: [{}], kind: Thing, metadata: {{name: t}}}}\n",
+            item("a")
+        ));
+        assert_eq!(seen, ["~a", "settle false", "t"]);
+        assert_eq!(loaded.not_objects, 0);
+        // A list that breaks after some items: none of them stands, and the break is a problem.
+        let items: Vec<String> = (0..100).map(|i| item(&format!("p{i}"))).collect();
+        let (seen, loaded) = record(&format!(
+            "{{\"apiVersion\": \"v1\", \"items\": [{}, [}}\n",
+            items.join(",\n")
+        ));
+        assert!(seen.len() > 2, "{seen:?}");
+        assert!(seen[..seen.len() - 1].iter().all(|s| s.starts_with('~')));
+        assert_eq!(seen.last().unwrap(), "settle false");
+        assert_eq!(loaded.problems.len(), 1);
+        assert_eq!(loaded.problems[0].reason, Reason::Syntax);
+    }
 
     #[test]
     fn documents_split_at_markers_only() {
@@ -341,27 +616,48 @@ mod tests {
     #[test]
     fn only_unchecked_block_kinds_are_skipped_unparsed() {
         assert_eq!(
-            unchecked_kind("apiVersion: v1\nkind: ConfigMap\n"),
-            Some("ConfigMap")
+            unchecked_kind("apiVersion: v1\nkind: Other\n"),
+            Some("Other")
         );
         assert_eq!(
-            unchecked_kind("apiVersion: v1\nkind: \"Secret\" # x\n"),
-            Some("Secret")
+            unchecked_kind("--- # crd\napiVersion: x/v1\nkind: \"Widget\" # x\nspec:\n  a: 1\n"),
+            Some("Widget")
         );
         assert_eq!(unchecked_kind("apiVersion: v1\nkind: Pod\n"), None);
+        assert_eq!(unchecked_kind("apiVersion: v1\nkind: ConfigMap\n"), None);
         assert_eq!(
             unchecked_kind("apiVersion: v1\nkind: ConfigMapList\n"),
             None
         );
         assert_eq!(
-            unchecked_kind("{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\"}"),
+            unchecked_kind("{\"apiVersion\": \"v1\", \"kind\": \"Other\"}"),
             None
         );
         assert_eq!(
-            unchecked_kind("kind: ConfigMap\n"),
+            unchecked_kind("kind: Other\n"),
             None,
             "not an object without apiVersion"
         );
         assert_eq!(unchecked_kind("apiVersion: v1\nkind: {{ .Kind }}\n"), None);
+    }
+
+    #[test]
+    fn the_kind_skipped_is_the_kind_the_parser_reads() {
+        // Two kinds: one verdict, the parser's (a duplicate key error).
+        assert_eq!(
+            unchecked_kind("apiVersion: v1\nkind: Other\nspec: {}\nkind: Pod\n"),
+            None
+        );
+        // A key the line reading cannot be sure of.
+        for doc in [
+            "apiVersion: v1\nkind: Other\n\"kind\": Pod\n",
+            "apiVersion: v1\nkind: Other\n? kind\n: Pod\n",
+            "apiVersion: v1\nkind: Other\n<<: {kind: Pod}\n",
+            "apiVersion: v1\nkind: Other\n!!str kind: Pod\n",
+            "--- {kind: Pod}\napiVersion: v1\nkind: Other\n",
+            "apiVersion: v1\nkind: Other\ndata: {a: 1,\nkind: Pod}\n",
+        ] {
+            assert_eq!(unchecked_kind(doc), None, "{doc}");
+        }
     }
 }

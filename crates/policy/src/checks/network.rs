@@ -11,14 +11,13 @@
 //! without `except`. Rules restricted to ports are not reported: a public service is meant to be
 //! reached from anywhere on its port.
 
-use std::collections::BTreeMap;
-
 use haechi_manifest::Node;
 
 use crate::check::{Check, CheckMeta, Context, Rule, SetViolation, Severity, Violation};
 use crate::checks::refs::{NSA_CISA, cis, mitre};
+use crate::facts::Facts;
 use crate::kinds::WORKLOADS;
-use crate::object::{Object, ObjectSet};
+use crate::object::Object;
 use crate::options::Options;
 use crate::path::FieldPath;
 
@@ -155,40 +154,29 @@ fn denies_all(policy: &Node, direction: Direction) -> bool {
             .is_none_or(|rules| rules.items().is_empty())
 }
 
-fn default_deny(set: &ObjectSet<'_>, _: &Options, out: &mut Vec<SetViolation>) {
-    // Namespace → the first workload in it (in input order), and which directions a policy of
-    // that namespace denies by default.
-    let mut first_workload: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut denied: BTreeMap<&str, [bool; 2]> = BTreeMap::new();
-    for (index, object) in set.objects.iter().enumerate() {
-        let namespace = object.namespace.unwrap_or("default");
-        if object.pod().is_some() {
-            first_workload.entry(namespace).or_insert(index);
-        } else if is_network_policy(object) {
-            let entry = denied.entry(namespace).or_default();
-            for (i, direction) in [Direction::Ingress, Direction::Egress]
-                .into_iter()
-                .enumerate()
-            {
-                entry[i] |= denies_all(object.root, direction);
-            }
-        }
-    }
-    for (namespace, index) in first_workload {
-        let [ingress, egress] = denied.get(namespace).copied().unwrap_or_default();
-        let missing = match (ingress, egress) {
-            (true, true) => continue,
-            (true, false) => "egress",
-            (false, true) => "ingress",
-            (false, false) => "ingress and egress",
+/// Whether a NetworkPolicy denies all ingress and all egress of its namespace by default;
+/// `None` for other objects.
+pub(crate) fn default_denies(object: &Object<'_>) -> Option<[bool; 2]> {
+    is_network_policy(object)
+        .then(|| [Direction::Ingress, Direction::Egress].map(|d| denies_all(object.root, d)))
+}
+
+fn default_deny(facts: &Facts, _: &Options, out: &mut Vec<SetViolation>) {
+    for (namespace, coverage) in facts.coverage() {
+        let Some((index, pos)) = coverage.first_workload else {
+            continue;
         };
-        let object = &set.objects[index];
-        let path = FieldPath::of(&["metadata", "namespace"]);
+        let missing = match coverage.denied {
+            [true, true] => continue,
+            [true, false] => "egress",
+            [false, true] => "ingress",
+            [false, false] => "ingress and egress",
+        };
         out.push(SetViolation {
             object: index,
             violation: Violation {
-                pos: path.locate(object.root),
-                path,
+                pos,
+                path: FieldPath::of(&["metadata", "namespace"]),
                 message: format!(
                     "namespace \"{namespace}\" runs workloads but no NetworkPolicy denies all {missing} by default"
                 ),

@@ -15,6 +15,7 @@ use haechi_report::table::Painter;
 use haechi_report::{Finding, Location, Root, Rule};
 use serde_json::json;
 
+use crate::load::Problem;
 use crate::report::Report;
 
 /// A check as a SARIF rule: its help carries the remediation and references, its tags the
@@ -65,7 +66,7 @@ impl haechi_report::Report for Report {
             Some(Root::current_dir()),
             rules,
             findings,
-            self.problems.clone(),
+            self.problems.iter().map(Problem::to_report).collect(),
         )
     }
 
@@ -127,7 +128,7 @@ impl haechi_report::Report for Report {
         Some(Junit {
             name: "haechi scan".to_string(),
             suites,
-            problems: self.problems.clone(),
+            problems: self.problems.iter().map(Problem::to_report).collect(),
         })
     }
 

@@ -58,14 +58,21 @@ pub(super) fn render(report: &Report, p: Painter, out: &mut dyn Write) -> io::Re
     }
     let counts = p.severity_counts(&s.findings, &Severity::RATED);
     let skipped: usize = s.skipped_kinds.values().sum();
+    let problems = if s.problems > 0 {
+        p.paint(
+            severity_style(Severity::High),
+            &format!("{} problems (not checked: see standard error)", s.problems),
+        )
+    } else {
+        "0 problems".to_string()
+    };
     writeln!(
         out,
-        "{} {} files, {} objects checked, {} skipped (other kinds), {} problems",
+        "{} {} files, {} objects checked, {} skipped (other kinds), {problems}",
         p.paint(bold, "Scanned"),
         s.files,
         s.objects,
         skipped,
-        s.problems
     )?;
     writeln!(
         out,

@@ -22,7 +22,7 @@ mod volume_types;
 mod windows_host_process;
 
 use crate::check::{Check, Context, PssLevel, Rule, Violation};
-use crate::object::{Object, ObjectSet};
+use crate::object::Object;
 use crate::options::Options;
 use crate::standards::PssVersion;
 
@@ -54,7 +54,6 @@ pub static CHECKS: &[Check] = &[
 /// for `restricted`, nothing for `privileged`.
 pub fn evaluate(
     object: &Object<'_>,
-    set: &ObjectSet<'_>,
     level: PssLevel,
     version: PssVersion,
 ) -> Vec<(&'static Check, Violation)> {
@@ -64,7 +63,6 @@ pub fn evaluate(
     };
     let ctx = Context {
         object,
-        set,
         options: &options,
     };
     let mut found = Vec::new();

@@ -14,6 +14,7 @@ use haechi_manifest::Node;
 use crate::check::Check;
 use crate::object::Object;
 use crate::path::FieldPath;
+pub(crate) use roles::workload_write_resources;
 
 /// The RBAC checks.
 pub static CHECKS: &[Check] = &[
@@ -31,7 +32,7 @@ pub static CHECKS: &[Check] = &[
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io/";
 
 /// Whether `object` is an RBAC object of `kind`.
-fn is_rbac(object: &Object<'_>, kind: &str) -> bool {
+pub(crate) fn is_rbac(object: &Object<'_>, kind: &str) -> bool {
     object.kind == kind && object.api_version.starts_with(RBAC_GROUP)
 }
 

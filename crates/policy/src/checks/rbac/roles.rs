@@ -1,6 +1,6 @@
 //! What a Role or ClusterRole grants.
 
-use crate::check::{Check, CheckMeta, Context, Rule, Severity, Violation};
+use crate::check::{Check, CheckMeta, Condition, Context, Pending, Rule, Severity, Violation};
 use crate::checks::refs::{NSA_CISA, cis, mitre};
 use crate::kinds::ROLES;
 use crate::object::Object;
@@ -109,7 +109,7 @@ pub const KUBE_SYSTEM_WORKLOADS: Check = Check {
         references: &[NSA_CISA, cis!("5.1.4"), mitre!("T1610", "T1610")],
     },
     kinds: &["Role", "RoleBinding"],
-    rule: Rule::Object(kube_system_workloads),
+    rule: Rule::Depends(kube_system_workloads),
 };
 
 fn wildcard(ctx: &Context<'_>, out: &mut Vec<Violation>) {
@@ -287,19 +287,28 @@ fn workload_writes<'a>(role: &Object<'a>) -> Vec<(FieldPath, &'a str, &'static s
     found
 }
 
-fn kube_system_workloads(ctx: &Context<'_>, out: &mut Vec<Violation>) {
+/// The workload resources a ClusterRole lets write, one per granting rule: what a binding to
+/// it in kube-system hands out.
+pub(crate) fn workload_write_resources(role: &Object<'_>) -> Vec<&'static str> {
+    workload_writes(role).iter().map(|(_, _, r)| *r).collect()
+}
+
+fn kube_system_workloads(ctx: &Context<'_>, out: &mut Vec<Pending>) {
     let object = ctx.object;
     if object.namespace != Some("kube-system") || is_bootstrap(object) {
         return;
     }
     if is_rbac(object, "Role") {
         for (path, verb, resource) in workload_writes(object) {
-            if !out.iter().any(|v| v.path == path) {
+            if !out.iter().any(|p| p.violation.path == path) {
                 let message = format!(
                     "Role \"{}\" grants {verb} on {resource} in kube-system",
                     object.name
                 );
-                out.push(ctx.violation(path, message, None));
+                out.push(Pending {
+                    violation: ctx.violation(path, message, None),
+                    condition: None,
+                });
             }
         }
         return;
@@ -314,22 +323,16 @@ fn kube_system_workloads(ctx: &Context<'_>, out: &mut Vec<Violation>) {
         return;
     }
     let Some(name) = role_ref("name") else { return };
-    let Some(role) = ctx
-        .set
-        .find("ClusterRole", None, name)
-        .filter(|o| is_rbac(o, "ClusterRole"))
-    else {
-        return;
-    };
-    let resources: Vec<&str> = workload_writes(role).iter().map(|(_, _, r)| *r).collect();
-    if !resources.is_empty() {
-        out.push(ctx.violation(
-            FieldPath::of(&["roleRef", "name"]),
-            format!(
-                "binds ClusterRole \"{name}\" in kube-system, which grants writing {}",
-                resources.join(", ")
-            ),
-            None,
-        ));
-    }
+    // Whether the ClusterRole grants writing workloads is known once every object is seen.
+    out.push(Pending {
+        violation: ctx.violation(FieldPath::of(&["roleRef", "name"]), String::new(), None),
+        condition: Some(Condition::ClusterRoleWritesWorkloads {
+            name: name.to_string(),
+            message: |name, resources| {
+                format!(
+                    "binds ClusterRole \"{name}\" in kube-system, which grants writing {resources}"
+                )
+            },
+        }),
+    });
 }

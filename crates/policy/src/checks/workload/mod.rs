@@ -1,7 +1,7 @@
 //! Hardening beyond the Pod Security Standards: what kubesec, kube-score, Polaris and checkov
-//! flag on workloads and their neighbours (ServiceAccounts, Namespaces, Services). Controls the
-//! Pod Security Standards already define (privileged, host namespaces, capabilities drop ALL,
-//! seccomp, AppArmor, …) live in [`super::pss`] and are not repeated here.
+//! flag on workloads and their neighbours (ServiceAccounts, Namespaces, Services, ConfigMaps and
+//! Secrets). Controls the Pod Security Standards already define (privileged, host namespaces,
+//! capabilities drop ALL, seccomp, AppArmor, …) live in [`super::pss`] and are not repeated here.
 
 mod capabilities;
 mod host_path;
@@ -28,6 +28,8 @@ pub static CHECKS: &[Check] = &[
     service_account::SERVICE_ACCOUNT_AUTOMOUNT,
     secrets::LITERAL,
     secrets::REFERENCE,
+    secrets::CONFIG_MAP,
+    secrets::SECRET_MANIFEST,
     image::TAG,
     image::DIGEST,
     image::PULL_POLICY,

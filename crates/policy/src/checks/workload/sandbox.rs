@@ -2,10 +2,11 @@
 
 use serde_json::json;
 
-use crate::check::{Check, CheckMeta, Context, Rule, Severity, Violation};
+use crate::check::{Check, CheckMeta, Condition, Context, Pending, Rule, Severity};
 use crate::checks::refs::{MITRE_ESCAPE_TO_HOST, NSA_CISA};
 use crate::fix;
 use crate::kinds::WORKLOADS;
+use crate::options::Trust;
 
 pub const CHECK: Check = Check {
     meta: CheckMeta {
@@ -24,17 +25,19 @@ pub const CHECK: Check = Check {
         references: &[NSA_CISA, MITRE_ESCAPE_TO_HOST],
     },
     kinds: WORKLOADS,
-    rule: Rule::Object(run),
+    rule: Rule::Depends(run),
 };
 
-fn run(ctx: &Context<'_>, out: &mut Vec<Violation>) {
+fn run(ctx: &Context<'_>, out: &mut Vec<Pending>) {
     let Some(pod) = ctx.object.pod() else { return };
     let Some(sandbox) = ctx.options.sandbox_runtime_classes.first() else {
         return;
     };
-    if !ctx.options.untrusted.matches(ctx.object, ctx.set) {
-        return;
-    }
+    let condition = match ctx.options.untrusted.judge(ctx.object) {
+        Trust::Trusted => return,
+        Trust::Untrusted => None,
+        Trust::IfNamespaceMarked(namespace) => Some(Condition::NamespaceUntrusted { namespace }),
+    };
     let class = pod.field("runtimeClassName").and_then(|c| c.as_str());
     if class.is_some_and(|c| ctx.options.sandbox_runtime_classes.iter().any(|s| s == c)) {
         return;
@@ -45,5 +48,8 @@ fn run(ctx: &Context<'_>, out: &mut Vec<Violation>) {
         None => "untrusted workload has no sandbox runtimeClassName".to_string(),
     };
     let fix = fix::set(ctx.object.root, &path, json!(sandbox));
-    out.push(ctx.violation(path, message, Some(fix)));
+    out.push(Pending {
+        violation: ctx.violation(path, message, Some(fix)),
+        condition,
+    });
 }

@@ -1,10 +1,18 @@
-//! Secrets in environment variables: literal credentials in the manifest, and Secret references
-//! exposed through the environment.
+//! Secrets in manifests: literal credentials in environment variables, ConfigMaps and Secret
+//! manifests, and Secret references exposed through the environment.
+//!
+//! Values are recognised by the catalogue `haechi image scan` searches layers with
+//! (`haechi-secrets`: private keys, cloud credentials, tokens), and, for environment variables
+//! and ConfigMap keys, by a name that says it holds a credential. Messages never repeat a value:
+//! reports end up in CI logs.
+
+use base64::Engine as _;
+use haechi_manifest::Node;
 
 use crate::check::{Check, CheckMeta, Context, Rule, Severity, Violation};
 use crate::checks::refs::{NSA_CISA, cis, mitre};
 use crate::kinds::WORKLOADS;
-use crate::object::Container;
+use crate::object::{Container, Object};
 use crate::path::FieldPath;
 
 pub const LITERAL: Check = Check {
@@ -14,10 +22,10 @@ pub const LITERAL: Check = Check {
         severity: Severity::High,
         pss: None,
         description: "An environment variable whose name says password, token, secret or key, or \
-                      whose value has the shape of a known credential (AWS access key, private \
-                      key, GitHub or Slack token), holds a literal value: it is in the \
-                      repository, in the API server's storage and in every `kubectl get -o \
-                      yaml`.",
+                      whose value has the shape of a known credential (private key, AWS, Google \
+                      Cloud, GitHub, GitLab or Slack credential: the catalogue image scans use), \
+                      holds a literal value: it is in the repository, in the API server's \
+                      storage and in every `kubectl get -o yaml`.",
         remediation: "Move the value into a Secret (or an external secret store) and mount it as \
                       a file; rotate the exposed credential.",
         references: &[NSA_CISA, cis!("5.4.1"), mitre!("T1552.001", "T1552/001")],
@@ -41,6 +49,44 @@ pub const REFERENCE: Check = Check {
     },
     kinds: WORKLOADS,
     rule: Rule::Object(reference),
+};
+
+pub const CONFIG_MAP: Check = Check {
+    meta: CheckMeta {
+        id: "secret-in-config-map",
+        title: "Credential in a ConfigMap",
+        severity: Severity::High,
+        pss: None,
+        description: "A ConfigMap value holds a private key or a cloud or code-host credential \
+                      (the catalogue image scans use), or sits under a key whose name says \
+                      password, token or secret. ConfigMaps are not secret: anyone who may read \
+                      them in the namespace (many roles may) reads the credential, and it is in \
+                      the repository and every `kubectl get -o yaml`.",
+        remediation: "Move the value into a Secret (or an external secret store), mount it \
+                      where it is needed, and rotate the exposed credential.",
+        references: &[NSA_CISA, cis!("5.4.1"), mitre!("T1552.007", "T1552/007")],
+    },
+    kinds: &["ConfigMap"],
+    rule: Rule::Object(config_map),
+};
+
+pub const SECRET_MANIFEST: Check = Check {
+    meta: CheckMeta {
+        id: "secret-manifest-credential",
+        title: "Credential written into a Secret manifest",
+        severity: Severity::Medium,
+        pss: None,
+        description: "A Secret manifest carries a private key or a cloud or code-host credential \
+                      in `stringData` or (base64 is not encryption) in `data`. Whoever reads the \
+                      repository, the chart or the CI logs reads the credential; a Secret is \
+                      only secret inside the cluster.",
+        remediation: "Keep Secret values out of manifests: create them from a secret store \
+                      (External Secrets, Secrets Store CSI driver), or commit them encrypted \
+                      (Sealed Secrets, SOPS). Rotate the exposed credential.",
+        references: &[NSA_CISA, cis!("5.4.1"), mitre!("T1552.001", "T1552/001")],
+    },
+    kinds: &["Secret"],
+    rule: Rule::Object(secret_manifest),
 };
 
 /// Words in a variable name that say it holds a credential.
@@ -97,57 +143,111 @@ fn literal(ctx: &Context<'_>, out: &mut Vec<Violation>) {
 }
 
 /// What makes `name=value` look like a credential, if anything.
-fn credential(name: &str, value: &str) -> Option<&'static str> {
+fn credential(name: &str, value: &str) -> Option<String> {
     let value = value.trim();
-    if let Some(kind) = known_format(value) {
-        return Some(kind);
+    if let Some(found) = haechi_secrets::find(value.as_bytes()).first() {
+        return Some(format!("credential ({})", found.rule.title));
     }
-    // Empty values, `$(OTHER_VAR)` expansions and placeholders are not credentials.
-    if value.is_empty() || value.starts_with("$(") || value.len() < 4 {
+    // Empty values, `$(OTHER_VAR)` expansions, placeholders, numbers and booleans are not
+    // credentials (`TOKEN_TTL: 3600`).
+    if value.len() < 4
+        || value.starts_with("$(")
+        || value.bytes().all(|b| b.is_ascii_digit())
+        || ["true", "false"].contains(&value.to_ascii_lowercase().as_str())
+    {
         return None;
     }
     let upper = name.to_ascii_uppercase();
     let named = CREDENTIAL_WORDS.iter().any(|w| upper.contains(w))
         && !NOT_CREDENTIALS.iter().any(|s| upper.ends_with(s));
-    named.then_some("value (its name says it is a credential)")
+    named.then(|| "value (its name says it is a credential)".to_string())
 }
 
-/// Recognises the shapes of widely leaked credentials.
-fn known_format(value: &str) -> Option<&'static str> {
-    let is_upper_alnum = |s: &str| {
-        s.bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-    };
-    if value.len() == 20
-        && (value.starts_with("AKIA") || value.starts_with("ASIA"))
-        && is_upper_alnum(value)
-    {
-        return Some("AWS access key id");
-    }
-    if value.contains("-----BEGIN") && value.contains("PRIVATE KEY-----") {
-        return Some("private key");
-    }
-    let token_body = |prefix: &str, min: usize| {
-        value.strip_prefix(prefix).is_some_and(|rest| {
-            rest.len() >= min
-                && rest
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        })
-    };
-    if ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"]
+/// The string entries of a mapping field with their paths.
+fn string_values<'a>(
+    object: &Object<'a>,
+    field: &str,
+) -> impl Iterator<Item = (FieldPath, &'a str, &'a str)> + 'a {
+    let base = FieldPath::of(&[field]);
+    object
+        .root
+        .get(field)
+        .map(Node::entries)
+        .unwrap_or_default()
         .iter()
-        .any(|p| token_body(p, 20))
-    {
-        return Some("GitHub token");
+        .filter_map(move |(k, v)| Some((base.key(&k.text), k.text.as_str(), v.as_str()?)))
+}
+
+/// Decodes a base64 value as Kubernetes does (standard alphabet, padded); line breaks, which
+/// YAML block scalars leave in, are ignored.
+fn decode_base64(value: &str) -> Option<Vec<u8>> {
+    let compact: String = value.split_ascii_whitespace().collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()
+}
+
+fn config_map(ctx: &Context<'_>, out: &mut Vec<Violation>) {
+    let object = ctx.object;
+    if object.kind != "ConfigMap" || object.api_version != "v1" {
+        return;
     }
-    if ["xoxb-", "xoxa-", "xoxp-", "xoxr-", "xoxs-"]
-        .iter()
-        .any(|p| token_body(p, 10))
-    {
-        return Some("Slack token");
+    for (path, key, value) in string_values(object, "data") {
+        if let Some(why) = credential(key, value) {
+            out.push(ctx.violation(
+                path,
+                format!(
+                    "ConfigMap \"{}\" holds a literal {why} under key \"{key}\"",
+                    object.name
+                ),
+                None,
+            ));
+        }
     }
-    None
+    for (path, key, value) in string_values(object, "binaryData") {
+        let Some(bytes) = decode_base64(value) else {
+            continue;
+        };
+        if let Some(found) = haechi_secrets::find(&bytes).first() {
+            out.push(ctx.violation(
+                path,
+                format!(
+                    "ConfigMap \"{}\" holds a credential ({}) under binary key \"{key}\"",
+                    object.name, found.rule.title
+                ),
+                None,
+            ));
+        }
+    }
+}
+
+fn secret_manifest(ctx: &Context<'_>, out: &mut Vec<Violation>) {
+    let object = ctx.object;
+    if object.kind != "Secret" || object.api_version != "v1" {
+        return;
+    }
+    for (field, encoded) in [("stringData", false), ("data", true)] {
+        for (path, key, value) in string_values(object, field) {
+            let bytes = if encoded {
+                let Some(bytes) = decode_base64(value) else {
+                    continue;
+                };
+                bytes
+            } else {
+                value.as_bytes().to_vec()
+            };
+            if let Some(found) = haechi_secrets::find(&bytes).first() {
+                out.push(ctx.violation(
+                    path,
+                    format!(
+                        "Secret \"{}\" carries a credential ({}) in {field} key \"{key}\"",
+                        object.name, found.rule.title
+                    ),
+                    None,
+                ));
+            }
+        }
+    }
 }
 
 fn reference(ctx: &Context<'_>, out: &mut Vec<Violation>) {
@@ -203,12 +303,27 @@ mod tests {
         assert!(credential("LOG_LEVEL", "debug").is_none());
         assert_eq!(
             credential("AWS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
-            Some("AWS access key id")
+            Some("credential (AWS access key ID)".to_string())
         );
         assert_eq!(
             credential("X", "ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
-            Some("GitHub token")
+            Some("credential (GitHub token)".to_string())
+        );
+        assert_eq!(
+            credential("X", "glpat-abcdefghij0123456789"),
+            Some("credential (GitLab personal access token)".to_string())
         );
         assert!(credential("TOKEN_ENDPOINT", "https://auth.example/token").is_none());
+        assert!(credential("TOKEN_TTL", "3600").is_none());
+        assert!(credential("REQUIRE_TOKEN", "true").is_none());
+    }
+
+    #[test]
+    fn base64_as_kubernetes_writes_it() {
+        assert_eq!(
+            decode_base64("aGVs\n  bG8=").as_deref(),
+            Some(&b"hello"[..])
+        );
+        assert!(decode_base64("not base64!").is_none());
     }
 }

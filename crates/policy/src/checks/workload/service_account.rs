@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::check::{Check, CheckMeta, Context, Rule, Severity, Violation};
+use crate::check::{Check, CheckMeta, Condition, Context, Pending, Rule, Severity, Violation};
 use crate::checks::refs::{NSA_CISA, cis, mitre};
 use crate::fix;
 use crate::kinds::WORKLOADS;
@@ -23,7 +23,7 @@ pub const POD_AUTOMOUNT: Check = Check {
         references: &[NSA_CISA, cis!("5.1.6"), mitre!("T1552.007", "T1552/007")],
     },
     kinds: WORKLOADS,
-    rule: Rule::Object(pod_automount),
+    rule: Rule::Depends(pod_automount),
 };
 
 pub const SERVICE_ACCOUNT_AUTOMOUNT: Check = Check {
@@ -42,44 +42,37 @@ pub const SERVICE_ACCOUNT_AUTOMOUNT: Check = Check {
     rule: Rule::Object(service_account),
 };
 
-fn pod_automount(ctx: &Context<'_>, out: &mut Vec<Violation>) {
+fn pod_automount(ctx: &Context<'_>, out: &mut Vec<Pending>) {
     let Some(pod) = ctx.object.pod() else { return };
     let path = pod.spec_path.key("automountServiceAccountToken");
-    match pod
+    let condition = match pod
         .field("automountServiceAccountToken")
         .and_then(|v| v.as_bool())
     {
         Some(false) => return,
         // Explicitly true: the pod overrides its ServiceAccount.
-        Some(true) => {}
-        None => {
-            let account = pod
+        Some(true) => None,
+        // Unset: the ServiceAccount decides, when it is scanned too. A ServiceAccount manifest
+        // without a namespace lands where the workload does.
+        None => Some(Condition::TokenNotRefused {
+            namespace: ctx.object.namespace.map(str::to_string),
+            account: pod
                 .field("serviceAccountName")
                 .or(pod.field("serviceAccount"))
                 .and_then(|n| n.as_str())
-                .unwrap_or("default");
-            // A ServiceAccount manifest without a namespace lands where the workload does.
-            let account_opts_out = [ctx.object.namespace, None]
-                .into_iter()
-                .filter_map(|ns| ctx.set.find("ServiceAccount", ns, account))
-                .next()
-                .is_some_and(|sa| {
-                    sa.root
-                        .get("automountServiceAccountToken")
-                        .and_then(|v| v.as_bool())
-                        == Some(false)
-                });
-            if account_opts_out {
-                return;
-            }
-        }
-    }
+                .unwrap_or("default")
+                .to_string(),
+        }),
+    };
     let fix = fix::set(ctx.object.root, &path, json!(false));
-    out.push(ctx.violation(
-        path,
-        "the pod mounts a service account token (automountServiceAccountToken is not false)",
-        Some(fix),
-    ));
+    out.push(Pending {
+        violation: ctx.violation(
+            path,
+            "the pod mounts a service account token (automountServiceAccountToken is not false)",
+            Some(fix),
+        ),
+        condition,
+    });
 }
 
 fn service_account(ctx: &Context<'_>, out: &mut Vec<Violation>) {
