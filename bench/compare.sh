@@ -59,11 +59,13 @@ timed() {
 }
 
 # haechi takes about a second: the median of three runs (after a warm-up) damps this noisy
-# machine; the peers take minutes and run once.
-timed haechi taskset -c 0 "$haechi" scan "$work/corpus" --format json >/dev/null
+# machine; the peers take minutes and run once. The corpus keeps a few archived examples that
+# Kubernetes itself refuses (duplicate keys, unrendered templates): problems haechi reports and
+# would exit 2 on, accepted here with --allow-problems.
+timed haechi taskset -c 0 "$haechi" scan "$work/corpus" --format json --allow-problems >/dev/null
 runs=()
 for _ in 1 2 3; do
-  runs+=("$(timed haechi taskset -c 0 "$haechi" scan "$work/corpus" --format json)")
+  runs+=("$(timed haechi taskset -c 0 "$haechi" scan "$work/corpus" --format json --allow-problems)")
 done
 haechi_s=$(printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p)
 echo "haechi runs (s): ${runs[*]}"

@@ -148,16 +148,17 @@ fn credential(name: &str, value: &str) -> Option<String> {
     if let Some(found) = haechi_secrets::find(value.as_bytes()).first() {
         return Some(format!("credential ({})", found.rule.title));
     }
-    // Empty values, `$(OTHER_VAR)` expansions, placeholders, numbers and booleans are not
-    // credentials (`TOKEN_TTL: 3600`).
+    let upper = name.to_ascii_uppercase();
+    // Empty values, `$(OTHER_VAR)` expansions, placeholders and booleans are not credentials,
+    // nor are numbers unless they are a password (`TOKEN_TTL: 3600`, but `DB_PASSWORD: 1234`).
+    let number = value.bytes().all(|b| b.is_ascii_digit());
     if value.len() < 4
         || value.starts_with("$(")
-        || value.bytes().all(|b| b.is_ascii_digit())
+        || (number && !upper.contains("PASS"))
         || ["true", "false"].contains(&value.to_ascii_lowercase().as_str())
     {
         return None;
     }
-    let upper = name.to_ascii_uppercase();
     let named = CREDENTIAL_WORDS.iter().any(|w| upper.contains(w))
         && !NOT_CREDENTIALS.iter().any(|s| upper.ends_with(s));
     named.then(|| "value (its name says it is a credential)".to_string())
@@ -315,6 +316,7 @@ mod tests {
         );
         assert!(credential("TOKEN_ENDPOINT", "https://auth.example/token").is_none());
         assert!(credential("TOKEN_TTL", "3600").is_none());
+        assert!(credential("MYSQL_PASSWORD", "1234").is_some());
         assert!(credential("REQUIRE_TOKEN", "true").is_none());
     }
 
