@@ -40,14 +40,16 @@ pub struct Log {
 }
 
 impl Log {
-    /// A log of `rules` and `findings` under `root`, successful unless a problem is fatal.
+    /// A log of `rules` and `findings` under `root`, successful when nothing went unchecked (no
+    /// problem at all: a file that could not be parsed is as much a gap as one that could not be
+    /// read).
     pub fn new(
         root: Option<Root>,
         rules: Vec<Rule>,
         findings: Vec<Finding>,
         problems: Vec<Problem>,
     ) -> Log {
-        let successful = !problems.iter().any(|p| p.fatal);
+        let successful = problems.is_empty();
         Log {
             root,
             rules,
