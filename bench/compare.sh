@@ -31,7 +31,7 @@ now() { date +%s.%N; }
 elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
 
 count() {
-  "$haechi" scan "$1" --format json 2>/dev/null \
+  "$haechi" scan "$1" --format json --allow-problems 2>/dev/null \
     | python3 -c 'import json,sys; s=json.load(sys.stdin)["summary"]; print(s["objects"] + sum(s["skippedKinds"].values()))'
 }
 objects=$(count "$work/corpus")
