@@ -80,6 +80,40 @@ pub enum Condition {
     },
 }
 
+impl Condition {
+    /// Whether the condition holds over `facts`; `violation` gets the message the condition
+    /// completes.
+    pub fn holds(&self, facts: &Facts, options: &Options, violation: &mut Violation) -> bool {
+        match self {
+            Condition::TokenNotRefused { namespace, account } => {
+                let found = [namespace.as_deref(), None]
+                    .into_iter()
+                    .find_map(|ns| facts.named("ServiceAccount", ns, account));
+                !matches!(
+                    found,
+                    Some(crate::facts::Fact::ServiceAccount {
+                        refuses_token: true
+                    })
+                )
+            }
+            Condition::NamespaceUntrusted { namespace } => {
+                facts.namespace_untrusted(namespace, options)
+            }
+            Condition::ClusterRoleWritesWorkloads { name, message } => {
+                match facts.named("ClusterRole", None, name) {
+                    Some(crate::facts::Fact::ClusterRole { rbac: true, writes })
+                        if !writes.is_empty() =>
+                    {
+                        violation.message = message(name, &writes.join(", "));
+                        true
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
+}
+
 /// A violation that may depend on other objects.
 #[derive(Debug, Clone)]
 pub struct Pending {

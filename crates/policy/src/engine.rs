@@ -142,7 +142,7 @@ impl Engine {
         let mut checked = Checked {
             findings: Vec::new(),
             deferred: Vec::new(),
-            facts: Facts::of(object),
+            facts: crate::checks::facts_of(object),
             set_ignored: Vec::new(),
         };
         let mut violations = Vec::new();
@@ -339,10 +339,7 @@ impl Session<'_> {
         let options = &engine.config.options;
         let mut findings = Vec::new();
         for (mut finding, condition) in self.deferred {
-            if self
-                .facts
-                .holds(&condition, options, &mut finding.violation)
-            {
+            if condition.holds(&self.facts, options, &mut finding.violation) {
                 findings.push(finding);
             }
         }
