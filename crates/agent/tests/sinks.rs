@@ -465,3 +465,26 @@ async fn metrics_endpoint_serves_sink_counters() {
     assert!(body.ends_with("# EOF\n"));
     assert_eq!(get(metrics_addr, "/").await.0, "HTTP/1.1 404 Not Found");
 }
+
+/// The kubelet's probes: `/healthz` while the runtime answers, `/readyz` once the sensor is
+/// attached (503 before), GET only.
+#[tokio::test]
+async fn probes_answer_health_and_readiness() {
+    let metrics = Arc::new(Metrics::default());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(metrics::serve(listener, metrics.clone()));
+    assert_eq!(
+        get(addr, "/healthz").await,
+        ("HTTP/1.1 200 OK".to_owned(), "ok\n".to_owned())
+    );
+    assert_eq!(
+        get(addr, "/readyz").await.0,
+        "HTTP/1.1 503 Service Unavailable"
+    );
+    metrics.set_ready();
+    assert_eq!(
+        get(addr, "/readyz").await,
+        ("HTTP/1.1 200 OK".to_owned(), "ok\n".to_owned())
+    );
+}
