@@ -177,51 +177,6 @@ fn container_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Every capability of Linux 5.9+, which a privileged container holds.
-const ALL_CAPABILITIES: [&str; 41] = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-];
-
 /// Where the pod's non-hostPath volumes come from: a directory of files per volume name.
 type VolumeFiles = BTreeMap<String, PathBuf>;
 
@@ -258,17 +213,16 @@ fn oci_spec(pod: &Value, image: &Image, volumes: &VolumeFiles, node: &str) -> Va
         args.push(arg);
     }
     // Capabilities: the runtime's default set minus `drop`, plus `add`; all when privileged.
-    let caps: Vec<String> = if security["privileged"] == true {
-        ALL_CAPABILITIES.iter().map(|c| (*c).to_owned()).collect()
-    } else {
-        assert_eq!(security["capabilities"]["drop"], json!(["ALL"]));
-        security["capabilities"]["add"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| format!("CAP_{}", c.as_str().unwrap()))
-            .collect()
-    };
+    // The chart's least-privilege settings are what runs here; the privileged fallback is
+    // checked by the rendering tests only.
+    assert_ne!(security["privileged"], true);
+    assert_eq!(security["capabilities"]["drop"], json!(["ALL"]));
+    let caps: Vec<String> = security["capabilities"]["add"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| format!("CAP_{}", c.as_str().unwrap()))
+        .collect();
     let uid = setting("runAsUser")
         .and_then(Value::as_u64)
         .unwrap_or(65532);
