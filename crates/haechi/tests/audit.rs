@@ -372,7 +372,13 @@ fn hostile_node_trees_end_with_a_verdict_or_a_problem() {
         fs::Permissions::from_mode(0o000),
     )
     .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_haechi"))
+    // The unprivileged reader runs a copy of the binary it can reach: the build's own may sit
+    // under a directory only root may enter (a checkout in a mktemp directory).
+    let bin = tempfile::tempdir().unwrap();
+    fs::set_permissions(bin.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let haechi = bin.path().join("haechi");
+    fs::copy(env!("CARGO_BIN_EXE_haechi"), &haechi).unwrap();
+    let output = Command::new(&haechi)
         .args([
             "audit",
             "node",
